@@ -1,0 +1,424 @@
+"""The training engine: ``reset(seed)``, ``step(k)``, ``snapshot()``, a bounded history and stop conditions.
+
+The engine trains one run of a :class:`~ibviewer.config.Config`.  On the CPU it uses the closed-form
+gradients of :mod:`ibviewer.models` on numpy arrays (the fastest here); on ``run.device = cuda`` (or
+``run.backend = torch``) the same code runs on torch tensors.  Metrics are computed at recorded steps only:
+every step for the first ~20 steps, then log-spaced, then every ``stride`` steps (``run.record_every``, or
+automatic), the stride doubling whenever the history thins itself.
+
+A diverging run (NaN/Inf, or a loss above ``run.diverge_factor`` times its start) stops with
+``status = "diverged"`` and a message; it never raises.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from ibviewer import metrics as M
+from ibviewer.config import Config, ConfigError, set_key
+from ibviewer.history import History
+from ibviewer.models import make_model
+from ibviewer.ops import to_numpy
+from ibviewer.optim import Optimizer
+from ibviewer.problems import LossHead, Problem, make_problem
+from ibviewer.references import references
+
+READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED = "ready", "running", "converged", "max_steps", "diverged"
+STOPPED = (CONVERGED, MAX_STEPS, DIVERGED)
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        try:
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:  # pragma: no cover
+            return "cpu"
+    return device
+
+
+class Engine:
+    """Trains one run.  Not thread-safe: drive it from one thread (or one worker process)."""
+
+    def __init__(self, cfg: Config, problem: Problem | None = None):
+        self.cfg = cfg.copy().validate()
+        self.problem = problem if problem is not None else make_problem(self.cfg)
+        self.model = make_model(self.cfg, self.problem)
+        self.device = resolve_device(self.cfg.run.device)
+        backend = self.cfg.run.backend
+        if backend == "auto":
+            backend = "numpy" if self.device == "cpu" else "torch"
+        if backend == "numpy" and self.device != "cpu":
+            raise ConfigError(f"run.backend = 'numpy' runs on the CPU only; run.device = {self.device!r} needs run.backend = torch or auto")
+        self.backend = backend
+        self.np_dtype = np.float64 if self.cfg.run.dtype == "float64" else np.float32
+        self._torch = None
+        if backend == "torch":
+            import torch
+
+            torch.set_num_threads(1)
+            if self.device == "cuda" and not torch.cuda.is_available():
+                raise ConfigError("run.device = 'cuda' but torch sees no CUDA device; use run.device = cpu or auto")
+            self._torch = torch
+            self._tdtype = torch.float64 if self.cfg.run.dtype == "float64" else torch.float32
+        self.data = {k: self._to_backend(v) for k, v in self.problem.data.items()}
+        self.head = LossHead(self.problem, self.data)
+        self.refs = references(
+            self.problem, alpha=self.cfg.model.init_scale, parametrization=self.cfg.parametrization,
+            depth=self.cfg.model.depth,
+        )
+        self._wall = 0.0
+        self.reset(self.cfg.run.seed)
+
+    # ---------------------------------------------------------------------------------------- setup
+    def _to_backend(self, a: np.ndarray):
+        a = np.asarray(a)
+        if a.dtype.kind == "f":
+            a = a.astype(self.np_dtype)
+        if self._torch is None:
+            return a
+        t = self._torch.from_numpy(np.ascontiguousarray(a))
+        if t.is_floating_point():
+            t = t.to(self._tdtype)
+        return t.to(self.device)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to step 0: parameters drawn anew from ``seed`` (the config's run.seed if None)."""
+        if seed is not None:
+            self.cfg.run.seed = int(seed)
+        seed = self.cfg.run.seed
+        rng = np.random.default_rng([seed, 0])
+        init = self.model.init(rng)
+        if self.cfg.problem.kind == "razin_cohen" and self.cfg.model.init == "gaussian":
+            # Razin & Cohen: resample until the product has positive determinant
+            for _ in range(1000):
+                p = init[0]
+                for w in init[1:]:
+                    p = w @ p
+                if np.linalg.det(p) > 0:
+                    break
+                init = self.model.init(rng)
+        self.params = [self._to_backend(w) for w in init]
+        self._batch_rng = np.random.default_rng([seed, 1])
+        self._perm = None
+        self._perm_pos = 0
+        self.optimizer = Optimizer(self.cfg.optimizer)
+        self.step_count = 0
+        self.time = 0.0  # sum of learning rates: gradient-flow time
+        self.status = READY
+        self.message = ""
+        self._wall = 0.0
+        self.history = History(self.cfg.run.history_rows)
+        rec = self.cfg.run.record_every
+        self.stride = rec if rec > 0 else max(10, self.cfg.run.steps // 10000)
+        self._next_record = 0
+        self._loss0: float | None = None
+        self._current: tuple[int, float] | None = None
+        factors = [to_numpy(w).astype(float) for w in self.params]
+        self._balance0 = M.balancedness(factors) if self._has_balance else []
+
+    @property
+    def _has_balance(self) -> bool:
+        return self.cfg.parametrization in ("product", "hadamard") and self.cfg.model.depth > 1
+
+    @property
+    def stopped(self) -> bool:
+        return self.status in STOPPED
+
+    @property
+    def batch_size(self) -> int:
+        o = self.cfg.optimizer
+        if o.name == "gd":
+            return 0
+        b = o.batch_size
+        if b == 0 and o.name == "sgd":
+            b = max(1, self.problem.n_data // 10)
+        return b if 0 < b < self.problem.n_data else 0
+
+    # ---------------------------------------------------------------------------------------- live changes
+    def set_lr(self, lr: float) -> None:
+        self.set_optimizer(lr=lr)
+
+    def set_optimizer(self, name: str | None = None, **kwargs: Any) -> None:
+        """Change the optimizer or its settings between steps, keeping the parameters."""
+        trial = self.cfg.copy()
+        if name is not None:
+            set_key(trial, "optimizer.name", name)
+        for k, v in kwargs.items():
+            set_key(trial, f"optimizer.{k}", v)
+        trial.validate()
+        new = trial.optimizer
+        if new.name != self.cfg.optimizer.name:
+            self.optimizer = Optimizer(new)
+        else:
+            self.optimizer.cfg = new
+        self.cfg.optimizer = new
+        if self.status == MAX_STEPS and (self.cfg.run.steps == 0 or self.step_count < self.cfg.run.steps):
+            self.status = READY
+
+    def set_max_steps(self, steps: int) -> None:
+        if steps < 0:
+            raise ConfigError(f"run.steps = {steps} is not allowed; it must be >= 0")
+        self.cfg.run.steps = int(steps)
+        if self.status == MAX_STEPS and (steps == 0 or self.step_count < steps):
+            self.status = READY
+
+    def set_loss_tol(self, tol: float) -> None:
+        if not tol >= 0:
+            raise ConfigError(f"run.loss_tol = {tol} is not allowed; it must be >= 0")
+        self.cfg.run.loss_tol = float(tol)
+        if self.status == CONVERGED:
+            self.status = READY
+
+    # ---------------------------------------------------------------------------------------- training
+    def _batch(self):
+        b = self.batch_size
+        if not b:
+            return None
+        n = self.problem.n_data
+        if self._perm is None or self._perm_pos + b > n:
+            self._perm = self._batch_rng.permutation(n)
+            self._perm_pos = 0
+        idx = self._perm[self._perm_pos : self._perm_pos + b]
+        self._perm_pos += b
+        if self._torch is not None:
+            idx = self._torch.from_numpy(idx).to(self.device)
+        return idx
+
+    def step(self, k: int = 1) -> int:
+        """Take up to ``k`` optimizer steps; returns how many were taken (fewer once a stop condition holds)."""
+        if self.stopped:
+            return 0
+        t0 = time.perf_counter()
+        run = self.cfg.run
+        max_steps = run.steps
+        tol = run.loss_tol
+        model, head, params, opt = self.model, self.head, self.params, self.optimizer
+        done = 0
+        self.status = RUNNING
+        while done < k:
+            if max_steps and self.step_count >= max_steps:
+                self._record_final()
+                self.status, self.message = MAX_STEPS, f"reached run.steps = {max_steps}"
+                break
+            P, cache = model.forward_and_cache(params)
+            idx = self._batch()
+            loss, G = head(P, idx)
+            grads = model.grads(params, G, cache)
+            full_loss = loss if idx is None else None
+            if self.step_count >= self._next_record:
+                if full_loss is None:
+                    full_loss = head(P)[0]
+                if not self._check(full_loss):
+                    break
+                self._record(P, full_loss, grads)
+            elif not math.isfinite(loss) or (self._loss0 is not None and loss > self._limit):
+                self._diverge(loss)
+                break
+            if full_loss is not None and tol and full_loss <= tol:
+                self._current = (self.step_count, full_loss)
+                if self.history.n == 0 or self.history["step"][-1] != self.step_count:
+                    self._record(P, full_loss, grads)
+                self.status, self.message = CONVERGED, f"loss {full_loss:.3g} <= run.loss_tol = {tol:g}"
+                break
+            opt.step(params, grads)
+            self.step_count += 1
+            self.time += self.cfg.optimizer.lr
+            done += 1
+        if self.status == RUNNING:
+            self.status = READY
+        if self.status == READY and max_steps and self.step_count >= max_steps:
+            self._record_final()
+            self.status, self.message = MAX_STEPS, f"reached run.steps = {max_steps}"
+        self._wall += time.perf_counter() - t0
+        return done
+
+    def run(self, steps: int | None = None, *, chunk: int = 1000, callback=None) -> None:
+        """Train until a stop condition (or ``steps`` more steps); ``callback(engine)`` after every chunk."""
+        target = None if steps is None else self.step_count + steps
+        while not self.stopped:
+            k = chunk if target is None else min(chunk, target - self.step_count)
+            if k <= 0:
+                break
+            self.step(k)
+            if callback is not None:
+                callback(self)
+
+    @property
+    def _limit(self) -> float:
+        return self.cfg.run.diverge_factor * max(self._loss0 or 0.0, 1.0)
+
+    def _check(self, loss: float) -> bool:
+        if self._loss0 is None and math.isfinite(loss):
+            self._loss0 = loss
+        if not math.isfinite(loss) or loss > self._limit:
+            self._diverge(loss)
+            return False
+        return True
+
+    def _diverge(self, loss: float) -> None:
+        self.status = DIVERGED
+        why = "the loss is not finite" if not math.isfinite(loss) else (
+            f"loss {loss:.3g} exceeded {self.cfg.run.diverge_factor:g} x its initial value")
+        self.message = (
+            f"diverged at step {self.step_count}: {why}; lower optimizer.lr (now {self.cfg.optimizer.lr:g})"
+        )
+
+    def _record_final(self) -> None:
+        if self.history.n and self.history["step"][-1] == self.step_count:
+            return
+        P, cache = self.model.forward_and_cache(self.params)
+        loss, G = self.head(P)
+        if not self._check(loss):
+            return
+        self._record(P, loss, self.model.grads(self.params, G, cache))
+
+    def _record(self, P, loss: float, grads) -> None:
+        row = self._metrics(P, loss, grads)
+        if self.history.append(row):
+            self.stride *= 2
+        k = self.step_count
+        self._next_record = max(k + 1, min((k // self.stride + 1) * self.stride, int(k * 1.05)))
+        self._current = (k, loss)
+
+    # ---------------------------------------------------------------------------------------- metrics
+    def _metrics(self, P, loss: float, grads) -> dict[str, Any]:
+        cfg = self.cfg
+        p = to_numpy(P).astype(np.float64)
+        factors = [to_numpy(w).astype(np.float64) for w in self.params]
+        gn = math.sqrt(sum(float((g * g).sum()) for g in grads))
+        row: dict[str, Any] = {
+            "step": self.step_count,
+            "time": self.time,
+            "wall": self._wall,
+            "loss": loss,
+            "grad_norm": gn,
+            "layer_norms": np.array([np.linalg.norm(w) for w in factors]),
+            "state": p,
+        }
+        if self._has_balance:
+            bal = M.balancedness(factors)
+            row["balancedness"] = np.array([np.linalg.norm(b) for b in bal])
+            row["balance_drift"] = np.array([np.linalg.norm(b - b0) for b, b0 in zip(bal, self._balance0)])
+        if p.ndim == 2:
+            s = np.linalg.svd(p, compute_uv=False)
+            er = M.effective_ranks(s)
+            norms = M.matrix_norms(s, cfg.model.depth)
+            row.update(
+                sv=s,
+                erank_entropy=er["entropy"],
+                erank_nuclear_over_operator=er["nuclear_over_operator"],
+                erank_stable=er["stable"],
+                numerical_rank=M.numerical_rank(s, cfg.run.rank_tol),
+                norm_fro=norms["fro"],
+                norm_nuclear=norms["nuclear"],
+                norm_op=norms["operator"],
+                sum_sigma_2_over_n=norms["sum_sigma_2_over_n"],
+            )
+        else:
+            row.update(l1=float(np.abs(p).sum()), l2=float(np.linalg.norm(p)))
+        target = self.problem.target
+        if target is not None:
+            row["rel_error"] = M.relative_distance(p, target)
+        if cfg.problem.kind == "razin_cohen":
+            row["abs_w00"] = abs(float(p[0, 0]))
+        if cfg.family == "classifier":
+            w = p[0]
+            x, y = self.problem.data["X"], self.problem.data["labels"]
+            row["w_norm"] = float(np.linalg.norm(w))
+            row["margin"] = M.normalized_margin(w, x, y)
+            row["angle_deg"] = M.angle_degrees(w, self.refs["max_margin"][0])
+            row["t_loss"] = self.step_count * loss
+        for name, ref in self.refs.items():
+            if name == "max_margin":
+                nw = np.linalg.norm(p)
+                row["dist_max_margin"] = M.relative_distance(p / nw if nw > 0 else p, ref / np.linalg.norm(ref))
+            else:
+                row[f"dist_{name}"] = M.relative_distance(p, ref)
+        return row
+
+    # ---------------------------------------------------------------------------------------- reading
+    def product(self) -> np.ndarray:
+        P, _ = self.model.forward_and_cache(self.params)
+        return to_numpy(P).astype(np.float64)
+
+    def current_loss(self) -> float:
+        if self._current is not None and self._current[0] == self.step_count:
+            return self._current[1]
+        P, _ = self.model.forward_and_cache(self.params)
+        loss = self.head(P)[0]
+        self._current = (self.step_count, loss)
+        return loss
+
+    def current_metrics(self) -> dict[str, Any]:
+        """Metrics of the current parameters (computed now, not stored)."""
+        if self.history.n and self.history["step"][-1] == self.step_count:
+            return self.history.last()
+        P, cache = self.model.forward_and_cache(self.params)
+        loss, G = self.head(P)
+        return self._metrics(P, loss, self.model.grads(self.params, G, cache))
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state a view needs: step, loss, status, message and the current metrics."""
+        return {
+            "step": self.step_count,
+            "time": self.time,
+            "status": self.status,
+            "message": self.message,
+            "loss": self.current_loss(),
+            "rows": self.history.n,
+            "wall_seconds": self._wall,
+            "metrics": self.current_metrics() if not self.status == DIVERGED else self.history.last(),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The run's summary (summary.json)."""
+        last = self.history.last() if self.status == DIVERGED else self.current_metrics()
+        out: dict[str, Any] = {
+            "config": self.cfg.to_dict(),
+            "steps": self.step_count,
+            "status": self.status,
+            "message": self.message,
+            "diverged": self.status == DIVERGED,
+            "final_loss": _num(last.get("loss")),
+            "wall_seconds": self._wall,
+            "backend": self.backend,
+            "device": self.device,
+        }
+        if "rel_error" in last:
+            out["relative_error"] = _num(last["rel_error"])
+        if "sv" in last:
+            out["singular_values"] = [_num(v) for v in np.asarray(last["sv"])]
+            out["effective_rank"] = {
+                "entropy": _num(last["erank_entropy"]),
+                "nuclear_over_operator": _num(last["erank_nuclear_over_operator"]),
+                "stable": _num(last["erank_stable"]),
+            }
+            out["numerical_rank"] = int(last["numerical_rank"])
+            out["norms"] = {k: _num(last[f"norm_{k}"]) for k in ("fro", "nuclear", "op")}
+        if self.cfg.family == "diagonal":
+            out["x"] = [_num(v) for v in np.asarray(last["state"])]
+            out["l1"] = _num(last["l1"])
+        if self.cfg.family == "classifier":
+            out["w"] = [_num(v) for v in np.asarray(last["state"])[0]]
+            out["margin"] = _num(last["margin"])
+            out["angle_deg"] = _num(last["angle_deg"])
+        if "balancedness" in last:
+            out["balancedness"] = [_num(v) for v in np.asarray(last["balancedness"])]
+            out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]
+        out["references"] = {
+            name: _num(last[f"dist_{name}"]) for name in self.refs if f"dist_{name}" in last
+        }
+        return out
+
+
+def _num(v) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None

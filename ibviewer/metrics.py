@@ -1,0 +1,89 @@
+"""The quantities of the theory, computed from a product matrix, a vector or the factors (numpy, float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def effective_ranks(s: np.ndarray) -> dict[str, float]:
+    """Three effective ranks of a spectrum ``s`` (singular values, any order).
+
+    entropy: exp(H(s/||s||_1)) (Roy & Vetterli); nuclear_over_operator: ||W||_*/||W||_op;
+    stable: ||W||_F^2/||W||_op^2.  All are 0 for the zero matrix.
+    """
+    s = np.abs(np.asarray(s, dtype=float))
+    total = s.sum()
+    top = s.max() if s.size else 0.0
+    if not total > 0:
+        return {"entropy": 0.0, "nuclear_over_operator": 0.0, "stable": 0.0}
+    p = s / total
+    nz = p[p > 0]
+    h = -(nz * np.log(nz)).sum()
+    return {
+        "entropy": float(np.exp(h)),
+        "nuclear_over_operator": float(total / top),
+        "stable": float((s * s).sum() / (top * top)),
+    }
+
+
+def numerical_rank(s: np.ndarray, tol: float) -> int:
+    """Number of singular values above ``tol`` times the largest."""
+    s = np.asarray(s, dtype=float)
+    if s.size == 0 or not s.max() > 0:
+        return 0
+    return int((s > tol * s.max()).sum())
+
+
+def matrix_norms(s: np.ndarray, depth: int) -> dict[str, float]:
+    """||W||_F, ||W||_*, ||W||_op and sum sigma^{2/N} from the singular values."""
+    s = np.asarray(s, dtype=float)
+    return {
+        "fro": float(np.sqrt((s * s).sum())),
+        "nuclear": float(s.sum()),
+        "operator": float(s.max()) if s.size else 0.0,
+        "sum_sigma_2_over_n": float((s ** (2.0 / depth)).sum()),
+    }
+
+
+def balancedness(factors: list[np.ndarray]) -> list[np.ndarray]:
+    """D_j = W_{j+1}^T W_{j+1} - W_j W_j^T for consecutive layers (or w_{j+1}^2 - w_j^2 for vectors)."""
+    out = []
+    for a, b in zip(factors[:-1], factors[1:]):
+        if a.ndim == 1:
+            out.append(b * b - a * a)
+        else:
+            out.append(b.T @ b - a @ a.T)
+    return out
+
+
+def relative_distance(x: np.ndarray, ref: np.ndarray) -> float:
+    """||x - ref|| / ||ref|| (Frobenius / Euclidean); ||x|| if the reference is 0."""
+    den = np.linalg.norm(ref)
+    num = np.linalg.norm(np.asarray(x) - ref)
+    return float(num / den) if den > 0 else float(num)
+
+
+def angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if not (na > 0 and nb > 0):
+        return 90.0
+    c = float(np.clip(a.ravel() @ b.ravel() / (na * nb), -1.0, 1.0))
+    return float(np.degrees(np.arccos(c)))
+
+
+def normalized_margin(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    """min_i y_i <w, x_i> / ||w||."""
+    nw = np.linalg.norm(w)
+    if not nw > 0:
+        return 0.0
+    return float((y * (x @ w)).min() / nw)
+
+
+def half_times(series: np.ndarray, steps: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """For each column i, the first step at which series[:, i] reaches half of targets[i] (NaN if never)."""
+    out = np.full(len(targets), np.nan)
+    for i, t in enumerate(targets):
+        hit = np.nonzero(series[:, i] >= 0.5 * t)[0]
+        if hit.size:
+            out[i] = steps[hit[0]]
+    return out

@@ -1,0 +1,197 @@
+"""Parametrizations of the end-to-end product and their closed-form gradients.
+
+* :class:`ProductModel` -- deep matrix factorization / deep linear network ``P = W_N ... W_1``
+  (factorization, linear-network and classifier families).
+* :class:`PMPowerModel` -- diagonal network ``x = u^N - v^N`` (Woodworth et al.).
+* :class:`HadamardModel` -- ``x = w_1 * ... * w_N`` (Chou, Maly, Rauhut).
+* :class:`LinearVectorModel` -- plain ``x`` (the depth-1 baseline: least squares from 0).
+
+Parameters are lists of arrays (numpy, or torch on the torch backend); ``grads(params, G)`` maps the gradient
+``G = dL/dP`` of the loss with respect to the product to the gradient of every parameter.  Initializations are
+drawn with numpy from the run's seed so both backends start from the same point.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ibviewer.config import Config, ConfigError
+from ibviewer.problems import Problem
+
+
+class ProductModel:
+    family = "product"
+
+    def __init__(self, cfg: Config, problem: Problem):
+        rows, cols = problem.shape
+        self.depth = n = cfg.model.depth
+        width = cfg.model.width or max(rows, cols)
+        if n == 1:
+            self.shapes = [(rows, cols)]
+        else:
+            self.shapes = [(width, cols)] + [(width, width)] * (n - 2) + [(rows, width)]
+        self.width = width
+        self.cfg = cfg
+
+    def init(self, rng: np.random.Generator) -> list[np.ndarray]:
+        m = self.cfg.model
+        n, alpha = self.depth, m.init_scale
+        layer_scale = alpha ** (1.0 / n)
+        if m.init == "zeros":
+            return [np.zeros(s) for s in self.shapes]
+        if m.init == "gaussian":
+            std = m.init_std if m.init_std > 0 else layer_scale / np.sqrt(self.width)
+            return [std * rng.standard_normal(s) for s in self.shapes]
+        if m.init == "identity":
+            return [layer_scale * np.eye(*s) for s in self.shapes]
+        if m.init == "orthogonal":
+            out = []
+            for r, c in self.shapes:
+                q, _ = np.linalg.qr(rng.standard_normal((max(r, c), min(r, c))))
+                out.append(layer_scale * (q if r >= c else q.T))
+            return out
+        if m.init == "balanced":
+            # Arora et al. 2018: draw the product, split its singular values evenly over the layers.
+            rows, cols = self.shapes[-1][0], self.shapes[0][1]
+            std = m.init_std if m.init_std > 0 else alpha / np.sqrt(self.width)
+            prod = std * rng.standard_normal((rows, cols))
+            u, s, vt = np.linalg.svd(prod, full_matrices=False)
+            k = min(len(s), *(min(sh) for sh in self.shapes))
+            root = s[:k] ** (1.0 / n)
+            bases = [vt[:k].T]  # U_1 = V
+            for _ in range(n - 1):
+                q, _ = np.linalg.qr(rng.standard_normal((self.width, k)))
+                bases.append(q)
+            bases.append(u[:, :k])
+            return [(bases[j + 1] * root) @ bases[j].T for j in range(n)]
+        raise ConfigError(f"model.init = {m.init!r} is not allowed for product models")
+
+    @staticmethod
+    def forward_and_cache(params):
+        """The product and the right partial products R_j = W_{j-1} ... W_1 (None for j = 1)."""
+        rights = [None]
+        p = params[0]
+        for w in params[1:]:
+            rights.append(p)
+            p = w @ p
+        return p, rights
+
+    @staticmethod
+    def grads(params, G, rights):
+        """dL/dW_j = (W_N ... W_{j+1})^T G (W_{j-1} ... W_1)^T."""
+        n = len(params)
+        out = [None] * n
+        left_g = G  # (W_N ... W_{j+1})^T G, built from the top
+        for j in range(n - 1, -1, -1):
+            r = rights[j]
+            out[j] = left_g if r is None else left_g @ r.T
+            if j > 0:
+                left_g = params[j].T @ left_g
+        return out
+
+
+class PMPowerModel:
+    family = "diagonal"
+
+    def __init__(self, cfg: Config, problem: Problem):
+        self.depth = cfg.model.depth
+        self.n = problem.shape[0]
+        self.cfg = cfg
+
+    def init(self, rng):
+        m = self.cfg.model
+        a = m.init_scale
+        if m.init == "gaussian":
+            return [a * np.abs(rng.standard_normal(self.n)), a * np.abs(rng.standard_normal(self.n))]
+        if m.init == "zeros":
+            return [np.zeros(self.n), np.zeros(self.n)]
+        return [np.full(self.n, a), np.full(self.n, a)]
+
+    def forward_and_cache(self, params):
+        u, v = params
+        n = self.depth
+        if n == 1:
+            return u - v, None
+        un1, vn1 = u ** (n - 1), v ** (n - 1)
+        return un1 * u - vn1 * v, (un1, vn1)
+
+    def grads(self, params, g, cache):
+        if cache is None:
+            return [g, -g]
+        un1, vn1 = cache
+        n = self.depth
+        return [(n * un1) * g, (-n * vn1) * g]
+
+
+class HadamardModel:
+    family = "diagonal"
+
+    def __init__(self, cfg: Config, problem: Problem):
+        self.depth = cfg.model.depth
+        self.n = problem.shape[0]
+        self.cfg = cfg
+
+    def init(self, rng):
+        m = self.cfg.model
+        a = m.init_scale
+        if m.init == "gaussian":
+            return [a * rng.standard_normal(self.n) for _ in range(self.depth)]
+        if m.init == "zeros":
+            return [np.zeros(self.n) for _ in range(self.depth)]
+        return [np.full(self.n, a) for _ in range(self.depth)]
+
+    def forward_and_cache(self, params):
+        # prefix products L_j = w_1 ... w_{j-1}
+        prefix = [None]
+        p = params[0]
+        for w in params[1:]:
+            prefix.append(p)
+            p = p * w
+        return p, prefix
+
+    def grads(self, params, g, prefix):
+        n = len(params)
+        out = [None] * n
+        suffix_g = g  # g * w_{j+1} ... w_N
+        for j in range(n - 1, -1, -1):
+            pre = prefix[j]
+            out[j] = suffix_g if pre is None else suffix_g * pre
+            if j > 0:
+                suffix_g = suffix_g * params[j]
+        return out
+
+
+class LinearVectorModel:
+    family = "diagonal"
+
+    def __init__(self, cfg: Config, problem: Problem):
+        self.depth = 1
+        self.n = problem.shape[0]
+        self.cfg = cfg
+
+    def init(self, rng):
+        m = self.cfg.model
+        if m.init == "gaussian":
+            return [m.init_scale * rng.standard_normal(self.n)]
+        if m.init == "constant":
+            return [np.full(self.n, m.init_scale)]
+        return [np.zeros(self.n)]
+
+    def forward_and_cache(self, params):
+        return params[0], None
+
+    def grads(self, params, g, cache):
+        return [g]
+
+
+def make_model(cfg: Config, problem: Problem):
+    kind = cfg.parametrization
+    if kind == "product":
+        return ProductModel(cfg, problem)
+    if kind == "pm_power":
+        return PMPowerModel(cfg, problem)
+    if kind == "hadamard":
+        return HadamardModel(cfg, problem)
+    if kind == "linear":
+        return LinearVectorModel(cfg, problem)
+    raise ConfigError(f"model.parametrization = {kind!r} is not allowed")  # pragma: no cover

@@ -1,0 +1,253 @@
+"""Problem generation: every problem kind's data, made from a seed, and its loss with its closed-form gradient.
+
+A :class:`Problem` holds numpy arrays (the reference copy of the data).  Its loss is written once, for numpy or
+torch arrays alike (:class:`LossHead`), as a function of the end-to-end product ``P`` (a matrix for the
+factorization families, a vector for diagonal models) returning the loss and ``dL/dP``.  Conventions follow
+SCIENCE.md: sum losses for sensing, completion, factorization, sparse recovery and logistic regression; mean
+losses for regression and the Razin-Cohen completion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ibviewer import ops
+from ibviewer.config import Config, ConfigError, ProblemConfig
+
+
+@dataclass
+class Problem:
+    kind: str
+    family: str
+    #: shape of the end-to-end product (rows, cols) or (n,) for vectors
+    shape: tuple[int, ...]
+    #: data the loss needs, by name (numpy arrays)
+    data: dict[str, np.ndarray]
+    #: number of data units that SGD samples from (measurements, entries, samples)
+    n_data: int
+    #: ground truth the relative error is measured against (the clean matrix / vector / teacher); None if none
+    target: np.ndarray | None = None
+    #: the matrix that is fitted when it differs from ``target`` (noisy factorization)
+    observed: np.ndarray | None = None
+    #: whether the loss is a mean over data units (else a sum)
+    mean_loss: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target_singular_values(self) -> np.ndarray | None:
+        if self.target is None or self.target.ndim != 2:
+            return None
+        return np.linalg.svd(self.target, compute_uv=False)
+
+
+# ---------------------------------------------------------------------------------------------- generators
+def _ground_truth(p: ProblemConfig, rng: np.random.Generator) -> np.ndarray:
+    """d x d ground truth of rank r, W* = U V^T rescaled to ||W*||_F = d (or U diag(s) V^T if given)."""
+    d, r = p.d, p.rank
+    if p.singular_values:
+        s = np.asarray(p.singular_values, dtype=float)
+        if len(s) > d:
+            raise ConfigError(f"problem.singular_values has {len(s)} values; at most problem.d = {d} are allowed")
+        u, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
+        v, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
+        return (u * s) @ v.T
+    u = rng.standard_normal((d, r))
+    v = rng.standard_normal((d, r))
+    w = u @ v.T
+    return w * (d / np.linalg.norm(w))
+
+
+def load_matrix(path: str) -> np.ndarray:
+    """A 2-D float matrix from .npy, .npz (first array) or .csv; ConfigError on anything else."""
+    f = Path(path)
+    if not f.is_file():
+        raise ConfigError(f"problem.source = {path!r} does not exist")
+    try:
+        if f.suffix == ".npy":
+            a = np.load(f, allow_pickle=False)
+        elif f.suffix == ".npz":
+            with np.load(f, allow_pickle=False) as z:
+                if not z.files:
+                    raise ConfigError(f"problem.source = {path!r} holds no array")
+                a = z[z.files[0]]
+        elif f.suffix == ".csv":
+            a = np.loadtxt(f, delimiter=",", ndmin=2)
+        else:
+            raise ConfigError(f"problem.source = {path!r} has an unknown type; allowed: .npy, .npz, .csv")
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"problem.source = {path!r} cannot be read: {str(exc).splitlines()[0]}") from None
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ConfigError(f"problem.source = {path!r} holds an array of shape {a.shape}; a 2-D matrix is required")
+    if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
+        raise ConfigError(f"problem.source = {path!r} must hold finite numbers")
+    return a.astype(float)
+
+
+def make_problem(cfg: Config) -> Problem:
+    """Generate the problem of ``cfg`` from ``problem.seed`` (deterministic)."""
+    p = cfg.problem
+    rng = np.random.default_rng(p.seed)
+    kind = p.kind
+    family = cfg.family
+
+    if kind == "matrix_sensing":
+        w = _ground_truth(p, rng)
+        d, m = w.shape[0], p.measurements
+        a = rng.standard_normal((m, d * d)) / np.sqrt(m)
+        y = a @ w.ravel() + p.noise * rng.standard_normal(m)
+        return Problem(kind, family, (d, d), {"A": a, "y": y}, m, target=w)
+
+    if kind == "matrix_completion":
+        w = _ground_truth(p, rng)
+        d, m = w.shape[0], p.measurements
+        flat = np.sort(rng.choice(d * d, size=m, replace=False))
+        rows, cols = np.divmod(flat, d)
+        vals = w[rows, cols] + p.noise * rng.standard_normal(m)
+        return Problem(kind, family, (d, d), {"rows": rows, "cols": cols, "values": vals}, m, target=w)
+
+    if kind == "matrix_factorization":
+        if p.target == "file":
+            m_clean = load_matrix(p.source)
+        elif p.target == "spectrum":
+            d = p.d
+            q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+            s = np.asarray(p.singular_values, float) if p.singular_values else 10.0 * 2.0 ** -np.arange(d)
+            k = min(len(s), d)
+            m_clean = (q[:, :k] * s[:k]) @ q[:, :k].T
+        else:  # lowrank_noise: U diag(s) V^T with orthonormal U, V
+            d, r = p.d, p.rank
+            s = np.asarray(p.singular_values, float) if p.singular_values else 10.0 * 2.0 ** -np.arange(r)
+            u, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
+            v, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
+            m_clean = (u * s) @ v.T
+        m_obs = m_clean + p.noise * rng.standard_normal(m_clean.shape)
+        return Problem(
+            kind, family, m_clean.shape, {"M": m_obs}, m_obs.size, target=m_clean,
+            observed=m_obs if p.noise > 0 else None,
+        )
+
+    if kind == "razin_cohen":
+        rows, cols = np.array([0, 1, 1]), np.array([1, 0, 1])
+        vals = np.array([1.0, 1.0, 0.0])
+        return Problem(kind, family, (2, 2), {"rows": rows, "cols": cols, "values": vals}, 3, mean_loss=True)
+
+    if kind == "sparse_recovery":
+        n, m, s = p.n, p.measurements, p.sparsity
+        x = np.zeros(n)
+        support = rng.choice(n, size=s, replace=False)
+        x[support] = rng.standard_normal(s)
+        a = rng.standard_normal((m, n)) / np.sqrt(m)
+        y = a @ x + p.noise * rng.standard_normal(m)
+        return Problem(kind, family, (n,), {"A": a, "y": y}, m, target=x, info={"support": np.sort(support)})
+
+    if kind == "linear_regression":
+        d, n = p.d, p.samples
+        out = p.outputs or d
+        x = rng.standard_normal((d, n))
+        if p.inputs == "whitened":
+            # X X^T / n = I: rotate the Gaussian inputs to whiteness (needs n >= d)
+            if n < d:
+                raise ConfigError(f"problem.inputs = 'whitened' needs problem.samples >= problem.d ({n} < {d})")
+            cov = x @ x.T / n
+            evals, evecs = np.linalg.eigh(cov)
+            x = evecs @ np.diag(evals**-0.5) @ evecs.T @ x
+        teacher = rng.standard_normal((out, d))
+        y = teacher @ x + p.noise * rng.standard_normal((out, n))
+        return Problem(kind, family, (out, d), {"X": x, "Y": y}, n, target=teacher, mean_loss=True)
+
+    if kind == "logistic_separable":
+        return _logistic(p, rng, family)
+
+    raise ConfigError(f"problem.kind = {kind!r} is not allowed")  # pragma: no cover (validated before)
+
+
+def _logistic(p: ProblemConfig, rng: np.random.Generator, family: str) -> Problem:
+    """Separable data: in 2-D the AT9 example (4 support points + random points beyond the margin)."""
+    d, n = p.d, p.samples
+    if d == 2:
+        support = np.array([[0.5, 1.5], [1.5, 0.5], [-0.5, -1.5], [-1.5, -0.5]])
+        labels = [1.0, 1.0, -1.0, -1.0]
+        pts, lab = list(support), list(labels)
+        # the max-margin direction is (1, 1)/sqrt(2) with margin sqrt(2); extra points lie strictly beyond it
+        u = np.array([1.0, 1.0]) / np.sqrt(2)
+        while len(pts) < max(n, 4):
+            q = rng.uniform(-4, 4, size=2)
+            proj = q @ u
+            if abs(proj) > np.sqrt(2) * 1.3:
+                pts.append(q)
+                lab.append(float(np.sign(proj)))
+        x = np.array(pts)
+        y = np.array(lab)
+    else:
+        w_true = rng.standard_normal(d)
+        w_true /= np.linalg.norm(w_true)
+        x_list, y_list = [], []
+        while len(x_list) < n:
+            q = rng.standard_normal(d)
+            if abs(q @ w_true) > 0.1:
+                x_list.append(q)
+                y_list.append(np.sign(q @ w_true))
+        x, y = np.array(x_list), np.array(y_list)
+    return Problem("logistic_separable", family, (1, d), {"X": x, "labels": y}, len(y))
+
+
+# ---------------------------------------------------------------------------------------------- losses
+class LossHead:
+    """Loss of the product ``P`` and its gradient dL/dP, on numpy or torch arrays (``data`` of that kind).
+
+    ``idx`` selects a minibatch of data units; the batch loss is rescaled so that its gradient is an unbiased
+    estimate of the full gradient.
+    """
+
+    def __init__(self, problem: Problem, data: dict[str, Any]):
+        self.kind = problem.kind
+        self.n = problem.n_data
+        self.d = data
+        if self.kind == "matrix_factorization":
+            self.M = data["M"]
+
+    def __call__(self, P, idx=None):
+        d = self.d
+        kind = self.kind
+        scale = 1.0 if idx is None else self.n / len(idx)
+        if kind == "matrix_sensing":
+            A, y = (d["A"], d["y"]) if idx is None else (d["A"][idx], d["y"][idx])
+            r = A @ P.reshape(-1) - y
+            G = (r @ A).reshape(P.shape)
+            return 0.5 * scale * float((r * r).sum()), G * scale if scale != 1.0 else G
+        if kind in ("matrix_completion", "razin_cohen"):
+            rows, cols, vals = (d["rows"], d["cols"], d["values"]) if idx is None else (
+                d["rows"][idx], d["cols"][idx], d["values"][idx])
+            r = P[rows, cols] - vals
+            if kind == "razin_cohen":  # mean over the observed entries: (1/|Omega|) sum r^2
+                c = scale / self.n
+                G = ops.zeros_like(P)
+                ops.index_add(G, rows, cols, (2.0 * c) * r)
+                return c * float((r * r).sum()), G
+            G = ops.zeros_like(P)
+            ops.index_add(G, rows, cols, r * scale if scale != 1.0 else r)
+            return 0.5 * scale * float((r * r).sum()), G
+        if kind == "matrix_factorization":
+            r = P - self.M
+            return 0.5 * float((r * r).sum()), r
+        if kind == "sparse_recovery":
+            A, y = (d["A"], d["y"]) if idx is None else (d["A"][idx], d["y"][idx])
+            r = A @ P - y
+            G = r @ A
+            return 0.5 * scale * float((r * r).sum()), G * scale if scale != 1.0 else G
+        if kind == "linear_regression":
+            X, Y = (d["X"], d["Y"]) if idx is None else (d["X"][:, idx], d["Y"][:, idx])
+            nb = X.shape[1]
+            R = P @ X - Y
+            return float((R * R).sum()) / (2 * nb), (R @ X.T) / nb
+        if kind == "logistic_separable":
+            X, y = (d["X"], d["labels"]) if idx is None else (d["X"][idx], d["labels"][idx])
+            z = y * (X @ P[0])
+            loss = scale * float(ops.softplus_neg(z).sum())
+            coef = -y * ops.expit(-z) * scale
+            return loss, (coef @ X)[None, :]
+        raise ValueError(kind)  # pragma: no cover

@@ -1,0 +1,187 @@
+"""Reference solutions the iterates are compared with: min-l2 / min-Frobenius, min-l1 (basis pursuit),
+the Woodworth et al. Q_alpha minimiser, minimum nuclear norm and the max-margin direction.
+
+Each is computed once per problem (and per alpha for Q_alpha) and cached.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linprog, minimize
+
+from ibviewer.problems import Problem
+
+
+# ------------------------------------------------------------------------------------------ vectors
+def min_l2(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """argmin ||x||_2 s.t. A x = y (least squares for an inconsistent system)."""
+    return np.linalg.lstsq(a, y, rcond=None)[0]
+
+
+def min_l1(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Basis pursuit argmin ||x||_1 s.t. A x = y, as a linear program solved by HiGHS."""
+    m, n = a.shape
+    res = linprog(
+        c=np.ones(2 * n), A_eq=np.hstack([a, -a]), b_eq=y, bounds=(0, None), method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
+    if res.status != 0:
+        raise RuntimeError(f"basis pursuit failed: {res.message}")
+    return res.x[:n] - res.x[n:]
+
+
+def q_alpha_value(x: np.ndarray, alpha: float) -> float:
+    """Q_alpha(x) = alpha^2 sum q(x_i / alpha^2), q(z) = 2 - sqrt(4 + z^2) + z asinh(z / 2)."""
+    z = np.asarray(x) / alpha**2
+    return float(alpha**2 * (2 - np.sqrt(4 + z * z) + z * np.arcsinh(z / 2)).sum())
+
+
+def q_alpha_minimizer(a: np.ndarray, y: np.ndarray, alpha: float, tol: float = 1e-13) -> np.ndarray:
+    """argmin Q_alpha(x) s.t. A x = y (Woodworth et al. 2020), by Newton's method on the dual.
+
+    Stationarity gives x = 2 alpha^2 sinh(A^T lam); the dual objective
+    phi(lam) = 2 alpha^2 sum cosh(A^T lam) - y^T lam is smooth and strictly convex.
+    """
+    m, _ = a.shape
+    c = 2 * alpha**2
+    lam = np.linalg.lstsq(a.T, np.arcsinh(min_l2(a, y) / c), rcond=None)[0]
+
+    def phi(l):
+        return c * np.cosh(a.T @ l).sum() - y @ l
+
+    for _ in range(200):
+        s = a.T @ lam
+        resid = c * a @ np.sinh(s) - y  # gradient of phi
+        if np.linalg.norm(resid) <= tol * max(1.0, np.linalg.norm(y)):
+            break
+        hess = (a * (c * np.cosh(s))) @ a.T
+        step = np.linalg.solve(hess + 1e-300 * np.eye(m), resid)
+        t, f0 = 1.0, phi(lam)
+        slope = resid @ step
+        while t > 1e-12 and phi(lam - t * step) > f0 - 0.25 * t * slope:
+            t *= 0.5
+        lam = lam - t * step
+    return c * np.sinh(a.T @ lam)
+
+
+# ------------------------------------------------------------------------------------------ matrices
+def min_nuclear_norm(
+    project, shape: tuple[int, int], iters: int = 20000, rho: float = 1.0, tol: float = 1e-9
+) -> np.ndarray:
+    """argmin ||X||_* s.t. X in an affine set, by ADMM (singular value thresholding + projection).
+
+    ``project(Z)`` is the Euclidean projection onto the affine set {X : A(X) = y}.
+    Iterates X = SVT(Z - U, 1/rho); Z = project(X + U); U += X - Z.
+    """
+    z = project(np.zeros(shape))
+    u = np.zeros(shape)
+    x = z
+    for _ in range(iters):
+        w = z - u
+        uu, s, vt = np.linalg.svd(w, full_matrices=False)
+        x = (uu * np.maximum(s - 1.0 / rho, 0.0)) @ vt
+        z_old = z
+        z = project(x + u)
+        u += x - z
+        primal = np.linalg.norm(x - z)
+        dual = rho * np.linalg.norm(z - z_old)
+        scale = max(1.0, np.linalg.norm(z))
+        if primal < tol * scale and dual < tol * scale:
+            break
+    return z
+
+
+def affine_projector(problem: Problem):
+    """Projection onto {X : A(X) = y} for sensing, completion and factorization problems."""
+    kind, d = problem.kind, problem.data
+    if kind == "matrix_sensing":
+        a, y = d["A"], d["y"]
+        pinv = np.linalg.pinv(a)
+        shape = problem.shape
+
+        def project(x):
+            v = x.ravel()
+            return (v - pinv @ (a @ v - y)).reshape(shape)
+
+        return project
+    if kind in ("matrix_completion", "razin_cohen"):
+        rows, cols, vals = d["rows"], d["cols"], d["values"]
+
+        def project(x):
+            x = x.copy()
+            x[rows, cols] = vals
+            return x
+
+        return project
+    if kind == "matrix_factorization":
+        m = d["M"]
+        return lambda x: m.copy()
+    raise ValueError(f"no affine constraint set for {kind}")
+
+
+def max_margin(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The hard-margin SVM solution w_hat = argmin ||w||^2 s.t. y_i <w, x_i> >= 1 (no bias)."""
+    yx = y[:, None] * x
+    w0 = np.linalg.lstsq(yx, np.ones(len(y)), rcond=None)[0]
+    # feasible start: scale up the least-squares direction
+    res = minimize(
+        lambda w: 0.5 * w @ w, w0, jac=lambda w: w, method="SLSQP",
+        constraints=[{"type": "ineq", "fun": lambda w: yx @ w - 1.0, "jac": lambda w: yx}],
+        options={"ftol": 1e-14, "maxiter": 1000},
+    )
+    w = res.x
+    # polish on the active set: solve the KKT system exactly
+    active = np.nonzero(np.abs(yx @ w - 1.0) < 1e-6)[0]
+    if active.size:
+        s = yx[active]
+        lam = np.linalg.lstsq(s @ s.T, np.ones(active.size), rcond=None)[0]
+        w_exact = s.T @ lam
+        if np.all(yx @ w_exact >= 1 - 1e-9):
+            w = w_exact
+    return w
+
+
+# ------------------------------------------------------------------------------------------ per problem
+_CACHE: dict[tuple, dict[str, np.ndarray]] = {}
+
+
+def _problem_key(problem: Problem) -> tuple:
+    digest = tuple(
+        (name, arr.shape, float(np.asarray(arr, float).sum()), float((np.asarray(arr, float) ** 2).sum()))
+        for name, arr in sorted(problem.data.items())
+    )
+    return (problem.kind, problem.shape, digest)
+
+
+def references(problem: Problem, *, alpha: float | None = None, parametrization: str = "", depth: int = 0) -> dict[str, np.ndarray]:
+    """The reference solutions that ``problem`` has, in the shape of its product; cached per problem.
+
+    q_alpha is included for the pm_power model of depth 2 (its exact limit) at the given alpha.
+    """
+    key = _problem_key(problem)
+    refs = _CACHE.get(key)
+    if refs is None:
+        refs = {}
+        kind, d = problem.kind, problem.data
+        if kind == "sparse_recovery":
+            refs["min_l2"] = min_l2(d["A"], d["y"])
+            refs["min_l1"] = min_l1(d["A"], d["y"])
+        elif kind in ("matrix_sensing", "matrix_completion", "razin_cohen"):
+            project = affine_projector(problem)
+            refs["min_l2"] = project(np.zeros(problem.shape))  # min-Frobenius interpolant
+            if kind != "razin_cohen":  # the Razin-Cohen nuclear-norm infimum is not attained
+                refs["min_nuclear"] = min_nuclear_norm(project, problem.shape)
+        elif kind == "linear_regression":
+            refs["min_l2"] = d["Y"] @ np.linalg.pinv(d["X"])
+        elif kind == "logistic_separable":
+            refs["max_margin"] = max_margin(d["X"], d["labels"])[None, :]
+        _CACHE[key] = refs
+    out = dict(refs)
+    if problem.kind == "sparse_recovery" and parametrization == "pm_power" and depth == 2 and alpha:
+        qkey = key + ("q_alpha", float(alpha))
+        q = _CACHE.get(qkey)
+        if q is None:
+            q = {"q_alpha": q_alpha_minimizer(problem.data["A"], problem.data["y"], float(alpha))}
+            _CACHE[qkey] = q
+        out.update(q)
+    return out
