@@ -31,6 +31,24 @@ READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED = "ready", "running", "converged"
 STOPPED = (CONVERGED, MAX_STEPS, DIVERGED)
 
 
+_THREADS_LIMITED = False
+
+
+def limit_threads() -> None:
+    """One BLAS thread and one torch thread: on this 2-core machine two threads stall at random (DESIGN.md)."""
+    global _THREADS_LIMITED
+    if _THREADS_LIMITED:
+        return
+    _THREADS_LIMITED = True
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 def resolve_device(device: str) -> str:
     if device == "auto":
         try:
@@ -46,6 +64,7 @@ class Engine:
     """Trains one run.  Not thread-safe: drive it from one thread (or one worker process)."""
 
     def __init__(self, cfg: Config, problem: Problem | None = None):
+        limit_threads()
         self.cfg = cfg.copy().validate()
         self.problem = problem if problem is not None else make_problem(self.cfg)
         self.model = make_model(self.cfg, self.problem)

@@ -217,7 +217,7 @@ class LossHead:
         if kind == "matrix_sensing":
             A, y = (d["A"], d["y"]) if idx is None else (d["A"][idx], d["y"][idx])
             r = A @ P.reshape(-1) - y
-            G = (r @ A).reshape(P.shape)
+            G = (r @ A).reshape(P.shape)  # r @ A re-reads A while it is still in cache
             return 0.5 * scale * float((r * r).sum()), G * scale if scale != 1.0 else G
         if kind in ("matrix_completion", "razin_cohen"):
             rows, cols, vals = (d["rows"], d["cols"], d["values"]) if idx is None else (

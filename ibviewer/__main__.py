@@ -1,0 +1,5 @@
+import sys
+
+from ibviewer.cli import main
+
+sys.exit(main())

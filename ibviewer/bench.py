@@ -1,0 +1,122 @@
+"""``ibviewer bench``: the engine against a plain torch-autograd loop on the same problem, in one run.
+
+The plain loop is written as a user would write it: parameters with ``requires_grad``, ``loss.backward()``,
+an in-place SGD update under ``no_grad``.  The engine records its metrics at its default cadence, as in the
+app.  Both are timed in alternating blocks (so machine noise hits both alike) and the best block of each is
+reported, one JSON object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from ibviewer.config import build_config
+from ibviewer.engine import Engine
+
+ROWS: dict[str, list[tuple[str, Any]]] = {
+    "sensing": [
+        ("problem.kind", "matrix_sensing"), ("problem.d", 30), ("problem.rank", 3), ("problem.measurements", 600),
+        ("problem.singular_values", []), ("model.depth", 3), ("model.init_scale", 1e-3), ("optimizer.lr", 0.01),
+    ],
+    "completion": [
+        ("problem.kind", "matrix_completion"), ("problem.d", 30), ("problem.rank", 3), ("problem.measurements", 270),
+        ("model.depth", 3), ("model.init_scale", 1e-3), ("optimizer.lr", 0.01),
+    ],
+    "pm_power": [
+        ("problem.kind", "sparse_recovery"), ("problem.n", 1000), ("problem.measurements", 200),
+        ("problem.sparsity", 5), ("model.parametrization", "pm_power"), ("model.depth", 3),
+        ("model.init_scale", 1e-2), ("optimizer.lr", 0.02),
+    ],
+    "regression": [
+        ("problem.kind", "linear_regression"), ("problem.d", 6), ("problem.samples", 50), ("model.depth", 3),
+    ],
+}
+
+
+def plain_loop(engine: Engine) -> Callable[[int], None]:
+    """A torch-autograd training loop for the engine's problem and initial point, as a user would write it."""
+    import torch
+
+    torch.set_num_threads(1)
+    cfg, prob = engine.cfg, engine.problem
+    lr = cfg.optimizer.lr
+    dt = torch.float64 if cfg.run.dtype == "float64" else torch.float32
+    params = [torch.tensor(np.asarray(p), dtype=dt, requires_grad=True) for p in engine.params]
+    data = {k: torch.as_tensor(v) for k, v in prob.data.items()}
+    kind, depth = prob.kind, cfg.model.depth
+
+    def loss_fn():
+        if cfg.family == "diagonal":
+            u, v = params
+            x = u**depth - v**depth
+            return 0.5 * ((data["A"] @ x - data["y"]) ** 2).sum()
+        p = params[0]
+        for w in params[1:]:
+            p = w @ p
+        if kind == "matrix_sensing":
+            return 0.5 * ((data["A"] @ p.reshape(-1) - data["y"]) ** 2).sum()
+        if kind == "matrix_completion":
+            return 0.5 * ((p[data["rows"], data["cols"]] - data["values"]) ** 2).sum()
+        if kind == "linear_regression":
+            n = data["X"].shape[1]
+            return ((p @ data["X"] - data["Y"]) ** 2).sum() / (2 * n)
+        raise ValueError(kind)
+
+    def run(k: int) -> None:
+        for _ in range(k):
+            loss = loss_fn()
+            loss.backward()
+            with torch.no_grad():
+                for w in params:
+                    w -= lr * w.grad
+                    w.grad.zero_()
+
+    return run
+
+
+def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> dict[str, Any]:
+    cfg = build_config(overrides=list(overrides) + [("run.steps", 0)])
+    engine = Engine(cfg)
+    plain = plain_loop(engine)
+    engine.step(50)
+    plain(50)
+    best_e = best_p = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        engine.step(block)
+        best_e = min(best_e, (time.perf_counter() - t) / block)
+        t = time.perf_counter()
+        plain(block)
+        best_p = min(best_p, (time.perf_counter() - t) / block)
+    return {
+        "problem": name,
+        "engine_steps_per_s": round(1 / best_e, 1),
+        "plain_steps_per_s": round(1 / best_p, 1),
+        "ratio": round(best_p / best_e, 2),
+        "engine_us_per_step": round(best_e * 1e6, 1),
+        "plain_us_per_step": round(best_p * 1e6, 1),
+        "backend": engine.backend,
+        "record_stride": engine.stride,
+        "recorded_rows": engine.history.n,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="ibviewer bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
+    ap.add_argument("--block", type=int, default=500, help="steps per timed block")
+    ap.add_argument("--repeats", type=int, default=5, help="timed blocks of each side")
+    args = ap.parse_args(argv)
+    names = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in names if r not in ROWS]
+    if unknown:
+        ap.exit(2, f"ibviewer bench: unknown row {unknown[0]!r}; rows are: {', '.join(ROWS)}\n")
+    for name in names:
+        print(json.dumps(bench_row(name, ROWS[name], block=args.block, repeats=args.repeats)), flush=True)
+    return 0

@@ -1,0 +1,169 @@
+"""ibviewer's command line: ``run``, ``presets``, ``bench`` and (with Qt) ``gui``.
+
+Bad input exits with code 2 and one line that names what is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment, preset_info, preset_names
+
+EPILOG = f"""commands:
+  ibviewer                 open the app on the default preset ({DEFAULT_PRESET})
+  ibviewer gui ...         open the app (--preset, --config, --set, --play, --screenshot, --quit-after)
+  ibviewer run ...         train headless, write summary.json, history.npz, history.csv
+  ibviewer presets         list the presets, one per line, name first
+  ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help="a preset from 'ibviewer presets'")
+    src.add_argument("--config", metavar="FILE", help="a TOML config file")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one key, e.g. --set model.depth=2 (repeatable)")
+
+
+def _resolve(args) -> "Config":  # noqa: F821
+    overrides = [parse_assignment(s) for s in args.sets]
+    if getattr(args, "steps", None) is not None:
+        overrides.append(("run.steps", args.steps))
+    preset = args.preset
+    if preset is None and args.config is None and not any(k == "problem.kind" for k, _ in overrides):
+        preset = DEFAULT_PRESET
+    return build_config(preset=preset, config_file=args.config, overrides=overrides)
+
+
+def cmd_run(args) -> int:
+    from ibviewer.engine import DIVERGED, Engine
+    from ibviewer.io import check_writable_dir, write_history_csv, write_json, write_npz
+
+    cfg = _resolve(args)
+    name = args.preset or (Path(args.config).stem if args.config else cfg.problem.kind)
+    out = Path(args.out) if args.out else Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    check_writable_dir(out)
+    engine = Engine(cfg)
+    total = cfg.run.steps or None
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="step", unit_scale=True, dynamic_ncols=True, desc=name)
+    last = [0]
+
+    def progress(e):
+        if bar is not None:
+            bar.update(e.step_count - last[0])
+            last[0] = e.step_count
+            bar.set_postfix_str(f"loss {e.current_loss():.3e}", refresh=False)
+
+    interrupted = False
+    try:
+        engine.run(chunk=2000, callback=progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = engine.summary()
+    if interrupted:
+        summary["status"] = "interrupted"
+        summary["message"] = f"interrupted at step {engine.step_count}"
+    write_json(out / "summary.json", summary)
+    hist = engine.history.as_dict()
+    write_npz(out / "history.npz", hist)
+    write_history_csv(out / "history.csv", hist)
+    if not args.quiet:
+        line = f"{name}: {summary['steps']} steps, final loss {summary['final_loss']}"
+        if "relative_error" in summary:
+            line += f", relative error {summary['relative_error']:.4g}"
+        for k, v in summary["references"].items():
+            if v is not None:
+                line += f", dist {k} {v:.4g}"
+        print(line)
+        if summary["diverged"] or interrupted:
+            print(summary["message"])
+        print(f"wrote {out}/summary.json, history.npz, history.csv")
+    return 130 if interrupted else (1 if engine.status == DIVERGED else 0)
+
+
+def cmd_presets(args) -> int:
+    names = preset_names()
+    width = max(map(len, names))
+    for name in names:
+        meta = preset_info(name)
+        tag = f"[{meta['experiment']}] " if "experiment" in meta else ""
+        print(f"{name:<{width}}  {tag}{meta.get('title', '')}")
+    return 0
+
+
+def cmd_bench(argv: list[str]) -> int:
+    if argv and argv[0] == "gui":
+        from ibviewer.gui.bench import main as gui_bench
+
+        return gui_bench(argv[1:])
+    from ibviewer.bench import main as engine_bench
+
+    return engine_bench(argv)
+
+
+def cmd_gui(argv: list[str]) -> int:
+    try:
+        from ibviewer.gui.app import main as gui_main
+    except ImportError as exc:
+        print(f"ibviewer: error: the app needs Qt (PySide6-Essentials, pyqtgraph): {exc}", file=sys.stderr)
+        return 2
+    return gui_main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        return cmd_gui([])
+    # sub-commands that parse their own arguments
+    if argv[0] == "gui":
+        return cmd_gui(argv[1:])
+    if argv[0] == "bench":
+        return cmd_bench(argv[1:])
+
+    ap = _Parser(prog="ibviewer", description="Watch the implicit bias of gradient descent.", epilog=EPILOG,
+                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
+    run = sub.add_parser("run", help="train headless and write the results")
+    _config_args(run)
+    run.add_argument("--steps", type=int, metavar="N", help="number of steps (run.steps)")
+    run.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>_<time>)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    sub.add_parser("presets", help="list the presets")
+    sub.add_parser("gui", help="open the app", add_help=False)
+    sub.add_parser("bench", help="benchmarks", add_help=False)
+    args = ap.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "presets":
+            return cmd_presets(args)
+        ap.print_help()
+        return 0
+    except ConfigError as exc:
+        print(f"ibviewer: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"ibviewer: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

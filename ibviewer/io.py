@@ -1,0 +1,71 @@
+"""Atomic file output: every file appears complete or not at all (temporary name in the same folder, then rename)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+
+
+def write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def write_history_csv(path: str | Path, history: dict[str, np.ndarray]) -> Path:
+    """The scalar series of a history (one column each; vectors are left to the .npz)."""
+    names = [k for k, v in history.items() if np.ndim(v) == 1]
+    first = ["step", "time", "wall", "loss"]
+    names.sort(key=lambda k: (first.index(k) if k in first else len(first), k))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(names)
+    cols = [history[k] for k in names]
+    for row in zip(*cols):
+        w.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else int(v) for v in row])
+    return atomic_write_text(path, buf.getvalue())
+
+
+def check_writable_dir(path: str | Path) -> Path:
+    """Create ``path`` (and parents); raise OSError with a clear message when it cannot be written."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot create output folder {str(path)!r}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK):
+        raise OSError(f"output folder {str(path)!r} is not writable")
+    return path
