@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"ibviewer: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `ibviewer presets | head -3`
+        sys.stderr.close()
+        return 0
     except OSError as exc:
         print(f"ibviewer: error: {exc}", file=sys.stderr)
         return 2

@@ -27,6 +27,9 @@ from ibviewer.optim import Optimizer
 from ibviewer.problems import LossHead, Problem, make_problem
 from ibviewer.references import references
 
+#: the automatic recording stride (after the log-spaced early steps): smooth curves at a few percent of the cost
+AUTO_STRIDE = 25
+
 READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED = "ready", "running", "converged", "max_steps", "diverged"
 STOPPED = (CONVERGED, MAX_STEPS, DIVERGED)
 
@@ -134,7 +137,7 @@ class Engine:
         self._wall = 0.0
         self.history = History(self.cfg.run.history_rows)
         rec = self.cfg.run.record_every
-        self.stride = rec if rec > 0 else max(10, self.cfg.run.steps // 10000)
+        self.stride = rec if rec > 0 else max(AUTO_STRIDE, self.cfg.run.steps // 8000)
         self._next_record = 0
         self._loss0: float | None = None
         self._current: tuple[int, float] | None = None
@@ -308,8 +311,8 @@ class Engine:
     # ---------------------------------------------------------------------------------------- metrics
     def _metrics(self, P, loss: float, grads) -> dict[str, Any]:
         cfg = self.cfg
-        p = to_numpy(P).astype(np.float64)
-        factors = [to_numpy(w).astype(np.float64) for w in self.params]
+        p = np.asarray(to_numpy(P), dtype=np.float64)
+        factors = [np.asarray(to_numpy(w), dtype=np.float64) for w in self.params]
         gn = math.sqrt(sum(float((g * g).sum()) for g in grads))
         row: dict[str, Any] = {
             "step": self.step_count,

@@ -22,11 +22,6 @@ def zeros_like(a):
     return torch.zeros_like(a)
 
 
-def index_add(G, rows, cols, values) -> None:
-    """G[rows, cols] = values for distinct (row, col) pairs."""
-    G[rows, cols] = values
-
-
 def expit(z):
     if _is_np(z):
         return _np_expit(z)

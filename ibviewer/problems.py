@@ -196,6 +196,24 @@ def _logistic(p: ProblemConfig, rng: np.random.Generator, family: str) -> Proble
 
 
 # ---------------------------------------------------------------------------------------------- losses
+#: size of a row block of a large measurement matrix (bytes): well inside a core's L2 cache here
+BLOCK_BYTES = 1 << 20
+
+
+def _blocked_residual_grad(blocks, x):
+    """(sum of squared residuals, A^T (A x - y)) reading each block of A once from memory."""
+    loss = 0.0
+    g = None
+    for a, y in blocks:
+        r = a @ x - y
+        loss += float(r @ r)
+        if g is None:
+            g = r @ a
+        else:
+            g += r @ a
+    return loss, g
+
+
 class LossHead:
     """Loss of the product ``P`` and its gradient dL/dP, on numpy or torch arrays (``data`` of that kind).
 
@@ -209,36 +227,51 @@ class LossHead:
         self.d = data
         if self.kind == "matrix_factorization":
             self.M = data["M"]
+        self.blocks = None
+        A = data.get("A")
+        if isinstance(A, np.ndarray) and A.nbytes > 2 * BLOCK_BYTES:
+            # Row blocks that fit in the L2 cache: A @ x and r @ A then read each block from memory once.
+            nb = -(-A.nbytes // BLOCK_BYTES)
+            bs = -(-A.shape[0] // nb)
+            self.blocks = [(A[i : i + bs], data["y"][i : i + bs]) for i in range(0, A.shape[0], bs)]
+        if "rows" in data:
+            self.flat = data["rows"] * problem.shape[1] + data["cols"]  # row-major flat indices of Omega
 
     def __call__(self, P, idx=None):
         d = self.d
         kind = self.kind
         scale = 1.0 if idx is None else self.n / len(idx)
         if kind == "matrix_sensing":
+            if self.blocks is not None and idx is None:
+                sq, g = _blocked_residual_grad(self.blocks, P.reshape(-1))
+                return 0.5 * sq, g.reshape(P.shape)
             A, y = (d["A"], d["y"]) if idx is None else (d["A"][idx], d["y"][idx])
             r = A @ P.reshape(-1) - y
             G = (r @ A).reshape(P.shape)  # r @ A re-reads A while it is still in cache
-            return 0.5 * scale * float((r * r).sum()), G * scale if scale != 1.0 else G
+            return 0.5 * scale * float(r @ r), G * scale if scale != 1.0 else G
         if kind in ("matrix_completion", "razin_cohen"):
-            rows, cols, vals = (d["rows"], d["cols"], d["values"]) if idx is None else (
-                d["rows"][idx], d["cols"][idx], d["values"][idx])
-            r = P[rows, cols] - vals
+            flat = self.flat if idx is None else self.flat[idx]
+            vals = d["values"] if idx is None else d["values"][idx]
+            r = P.reshape(-1)[flat] - vals
+            G = ops.zeros_like(P)
+            Gf = G.reshape(-1)
             if kind == "razin_cohen":  # mean over the observed entries: (1/|Omega|) sum r^2
                 c = scale / self.n
-                G = ops.zeros_like(P)
-                ops.index_add(G, rows, cols, (2.0 * c) * r)
-                return c * float((r * r).sum()), G
-            G = ops.zeros_like(P)
-            ops.index_add(G, rows, cols, r * scale if scale != 1.0 else r)
-            return 0.5 * scale * float((r * r).sum()), G
+                Gf[flat] = (2.0 * c) * r
+                return c * float(r @ r), G
+            Gf[flat] = r * scale if scale != 1.0 else r
+            return 0.5 * scale * float(r @ r), G
         if kind == "matrix_factorization":
             r = P - self.M
             return 0.5 * float((r * r).sum()), r
         if kind == "sparse_recovery":
+            if self.blocks is not None and idx is None:
+                sq, g = _blocked_residual_grad(self.blocks, P)
+                return 0.5 * sq, g
             A, y = (d["A"], d["y"]) if idx is None else (d["A"][idx], d["y"][idx])
             r = A @ P - y
             G = r @ A
-            return 0.5 * scale * float((r * r).sum()), G * scale if scale != 1.0 else G
+            return 0.5 * scale * float(r @ r), G * scale if scale != 1.0 else G
         if kind == "linear_regression":
             X, Y = (d["X"], d["Y"]) if idx is None else (d["X"][:, idx], d["Y"][:, idx])
             nb = X.shape[1]

@@ -210,3 +210,19 @@ def test_sgd_uses_minibatches():
                                                                           ("optimizer.batch_size", 16)]))
     assert e.batch_size == 16
     assert Engine(build_config(preset="sensing_depth_low_rank")).batch_size == 0
+
+
+def test_blocked_measurement_products_match_the_plain_ones(monkeypatch):
+    """Large measurement matrices are read in L2-sized row blocks; the loss and gradient are unchanged."""
+    import ibviewer.problems as problems
+
+    cfg = build_config(overrides=SMALL["sensing"] + [("run.steps", 0)])
+    plain = Engine(cfg)
+    monkeypatch.setattr(problems, "BLOCK_BYTES", 256)
+    blocked = Engine(cfg)
+    assert blocked.head.blocks is not None and plain.head.blocks is None
+    P = plain.product()
+    l1, g1 = plain.head(P)
+    l2, g2 = blocked.head(P)
+    assert l1 == pytest.approx(l2, rel=1e-12)
+    np.testing.assert_allclose(g1, g2, rtol=1e-12, atol=1e-14)
