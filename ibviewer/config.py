@@ -27,6 +27,8 @@ PROBLEM_KINDS = (
     "linear_regression",
     "logistic_separable",
     "razin_cohen",
+    "teacher_student",
+    "digits",
 )
 #: model family of each problem kind: which parametrizations apply
 FAMILY = {
@@ -37,13 +39,17 @@ FAMILY = {
     "linear_regression": "linear_network",
     "logistic_separable": "classifier",
     "sparse_recovery": "diagonal",
+    "teacher_student": "mlp",
+    "digits": "mlp",
 }
 PARAMETRIZATIONS = {
     "factorization": ("product",),
     "linear_network": ("product",),
     "classifier": ("product",),
     "diagonal": ("pm_power", "hadamard", "linear"),
+    "mlp": ("mlp",),
 }
+ACTIVATIONS = ("relu", "tanh", "linear")
 INITS = ("gaussian", "identity", "orthogonal", "balanced", "zeros", "constant")
 OPTIMIZERS = ("gd", "sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
 DTYPES = ("float64", "float32")
@@ -93,17 +99,26 @@ class ProblemConfig:
     inputs: str = "gaussian"
     #: regression output dimension (0 = d)
     outputs: int = 0
+    #: held-out samples (teacher_student)
+    test_samples: int = 1000
 
 
 @dataclass
 class ModelConfig:
     depth: int = 3
-    width: int = 0  # hidden width; 0 = the problem's natural size (d)
+    #: hidden width; 0 = the problem's natural size (d); MLPs also take a list, one width per hidden layer
+    width: int = 0
     init: str = "gaussian"
     init_scale: float = 1e-3
     #: per-entry std that overrides init_scale for the gaussian init (0 = use init_scale)
     init_std: float = 0.0
     parametrization: str = "auto"
+    #: MLPs: activation, biases, weight normalization
+    activation: str = "relu"
+    bias: bool = True
+    weight_norm: bool = False
+    #: MLPs: train f(w) - f(w0), the centred model of lazy-training studies (Chizat, Oyallon, Bach)
+    center_output: bool = False
 
 
 @dataclass
@@ -195,7 +210,14 @@ class Config:
 
         if m.depth < 1:
             raise ConfigError(f"model.depth = {m.depth} is not allowed; it must be >= 1")
-        if m.width < 0:
+        if isinstance(m.width, list):
+            if self.family != "mlp":
+                raise ConfigError("model.width must be one whole number for this problem.kind (a list is for MLPs)")
+            if len(m.width) != m.depth - 1 or any(w < 1 for w in m.width):
+                raise ConfigError(
+                    f"model.width = {m.width} is not allowed; give model.depth - 1 = {m.depth - 1} widths, each >= 1"
+                )
+        elif m.width < 0:
             raise ConfigError(f"model.width = {m.width} is not allowed; it must be >= 1 (or 0 for the problem size)")
         _choice("model.init", m.init, INITS)
         _positive("model.init_scale", m.init_scale)
@@ -217,6 +239,11 @@ class Config:
                 raise ConfigError("model.depth must be 1 with model.parametrization = 'linear'")
         elif m.init == "constant":
             raise ConfigError("model.init = 'constant' is only allowed for diagonal models (problem.kind = sparse_recovery)")
+        if self.family == "mlp" and m.init not in ("gaussian", "orthogonal"):
+            raise ConfigError(f"model.init = {m.init!r} is not allowed for MLPs; choose one of: gaussian, orthogonal")
+        _choice("model.activation", m.activation, ACTIVATIONS)
+        if p.test_samples < 1:
+            raise ConfigError(f"problem.test_samples = {p.test_samples} is not allowed; it must be >= 1")
 
         _choice("optimizer.name", o.name, OPTIMIZERS)
         _positive("optimizer.lr", o.lr)
@@ -309,6 +336,15 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     return value
 
 
+def _coerce_width(key: str, value: Any) -> int | list[int]:
+    """model.width: a whole number, or (MLPs) a list of them."""
+    if isinstance(value, str) and ("," in value or value.strip().startswith("[")):
+        value = [v for v in (s.strip() for s in value.strip().strip("[]").split(",")) if v]
+    if isinstance(value, (list, tuple)):
+        return [_coerce(key, v, 0) for v in value]
+    return _coerce(key, value, 0)
+
+
 def set_key(cfg: Config, dotted: str, value: Any) -> None:
     """Set ``table.key`` on ``cfg`` with type coercion; unknown keys raise ConfigError."""
     if "." not in dotted:
@@ -323,6 +359,9 @@ def set_key(cfg: Config, dotted: str, value: Any) -> None:
     names = {f.name: f for f in fields(obj)}
     if key not in names:
         raise ConfigError(f"unknown key {dotted!r}; {table} keys are: {', '.join(names)}")
+    if dotted == "model.width":
+        setattr(obj, key, _coerce_width(dotted, value))
+        return
     setattr(obj, key, _coerce(dotted, value, getattr(type(obj)(), key)))
 
 
@@ -385,6 +424,8 @@ KIND_PRESET = {
     "linear_regression": "deep_linear_balancedness",
     "logistic_separable": "logistic_max_margin",
     "razin_cohen": "razin_cohen_norms_diverge",
+    "teacher_student": "mlp_interpolation_generalizes",
+    "digits": "mlp_digits",
 }
 
 

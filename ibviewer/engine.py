@@ -141,8 +141,17 @@ class Engine:
         self._next_record = 0
         self._loss0: float | None = None
         self._current: tuple[int, float] | None = None
-        factors = [to_numpy(w).astype(float) for w in self.params]
-        self._balance0 = M.balancedness(factors) if self._has_balance else []
+        if self._mlp:
+            self.model.set_offset(self.params, self.data)
+            self._weights0 = [np.asarray(to_numpy(w), dtype=np.float64).copy() for w, _ in self.model.layers(self.params)]
+            self._balance0 = []
+        else:
+            factors = [to_numpy(w).astype(float) for w in self.params]
+            self._balance0 = M.balancedness(factors) if self._has_balance else []
+
+    @property
+    def _mlp(self) -> bool:
+        return self.cfg.family == "mlp"
 
     @property
     def _has_balance(self) -> bool:
@@ -221,6 +230,7 @@ class Engine:
         max_steps = run.steps
         tol = run.loss_tol
         model, head, params, opt = self.model, self.head, self.params, self.optimizer
+        mlp = self._mlp
         done = 0
         self.status = RUNNING
         while done < k:
@@ -228,14 +238,18 @@ class Engine:
                 self._record_final()
                 self.status, self.message = MAX_STEPS, f"reached run.steps = {max_steps}"
                 break
-            P, cache = model.forward_and_cache(params)
             idx = self._batch()
-            loss, G = head(P, idx)
-            grads = model.grads(params, G, cache)
+            if mlp:
+                P = None
+                loss, grads = model.loss_and_grads(params, self.data, idx)
+            else:
+                P, cache = model.forward_and_cache(params)
+                loss, G = head(P, idx)
+                grads = model.grads(params, G, cache)
             full_loss = loss if idx is None else None
             if self.step_count >= self._next_record:
                 if full_loss is None:
-                    full_loss = head(P)[0]
+                    full_loss = self._full_loss(P)
                 if not self._check(full_loss):
                     break
                 self._record(P, full_loss, grads)
@@ -291,14 +305,27 @@ class Engine:
             f"diverged at step {self.step_count}: {why}; lower optimizer.lr (now {self.cfg.optimizer.lr:g})"
         )
 
+    def _full_loss(self, P) -> float:
+        if self._mlp:
+            return self.model.loss_and_grads(self.params, self.data)[0]
+        return self.head(P)[0]
+
+    def _evaluate(self):
+        """(P, full loss, grads) at the current parameters."""
+        if self._mlp:
+            loss, grads = self.model.loss_and_grads(self.params, self.data)
+            return None, loss, grads
+        P, cache = self.model.forward_and_cache(self.params)
+        loss, G = self.head(P)
+        return P, loss, self.model.grads(self.params, G, cache)
+
     def _record_final(self) -> None:
         if self.history.n and self.history["step"][-1] == self.step_count:
             return
-        P, cache = self.model.forward_and_cache(self.params)
-        loss, G = self.head(P)
+        P, loss, grads = self._evaluate()
         if not self._check(loss):
             return
-        self._record(P, loss, self.model.grads(self.params, G, cache))
+        self._record(P, loss, grads)
 
     def _record(self, P, loss: float, grads) -> None:
         row = self._metrics(P, loss, grads)
@@ -309,7 +336,31 @@ class Engine:
         self._current = (k, loss)
 
     # ---------------------------------------------------------------------------------------- metrics
+    def _mlp_metrics(self, loss: float, grads) -> dict[str, Any]:
+        model, d = self.model, self.data
+        gn = math.sqrt(sum(float((g * g).sum()) for g in grads))
+        ws = [np.asarray(to_numpy(w), dtype=np.float64) for w, _ in model.layers(self.params)]
+        svs = [np.linalg.svd(w, compute_uv=False) for w in ws]
+        row: dict[str, Any] = {
+            "step": self.step_count, "time": self.time, "wall": self._wall, "loss": loss, "grad_norm": gn,
+            "layer_norms": np.array([np.linalg.norm(w) for w in ws]),
+            "layer_spectral": np.array([s[0] for s in svs]),
+            "layer_erank": np.array([M.effective_ranks(s)["entropy"] for s in svs]),
+            "layer_rel_change": np.array([np.linalg.norm(w - w0) / np.linalg.norm(w0) for w, w0 in zip(ws, self._weights0)]),
+        }
+        for j, s in enumerate(svs):
+            row[f"sv_layer{j}"] = s
+        if model.task == "regression":
+            row["test_loss"], _ = model.evaluate(self.params, d, "test")
+        else:
+            _, row["train_acc"] = model.evaluate(self.params, d, "train")
+            row["test_loss"], row["test_acc"] = model.evaluate(self.params, d, "test")
+            row["margin"] = model.normalized_margin(self.params, d)
+        return row
+
     def _metrics(self, P, loss: float, grads) -> dict[str, Any]:
+        if self._mlp:
+            return self._mlp_metrics(loss, grads)
         cfg = self.cfg
         p = np.asarray(to_numpy(P), dtype=np.float64)
         factors = [np.asarray(to_numpy(w), dtype=np.float64) for w in self.params]
@@ -365,15 +416,17 @@ class Engine:
         return row
 
     # ---------------------------------------------------------------------------------------- reading
-    def product(self) -> np.ndarray:
+    def product(self) -> np.ndarray | None:
+        """The end-to-end product (matrix or vector); None for MLPs."""
+        if self._mlp:
+            return None
         P, _ = self.model.forward_and_cache(self.params)
         return to_numpy(P).astype(np.float64)
 
     def current_loss(self) -> float:
         if self._current is not None and self._current[0] == self.step_count:
             return self._current[1]
-        P, _ = self.model.forward_and_cache(self.params)
-        loss = self.head(P)[0]
+        P, loss, _ = self._evaluate()
         self._current = (self.step_count, loss)
         return loss
 
@@ -381,9 +434,7 @@ class Engine:
         """Metrics of the current parameters (computed now, not stored)."""
         if self.history.n and self.history["step"][-1] == self.step_count:
             return self.history.last()
-        P, cache = self.model.forward_and_cache(self.params)
-        loss, G = self.head(P)
-        return self._metrics(P, loss, self.model.grads(self.params, G, cache))
+        return self._metrics(*self._evaluate())
 
     def snapshot(self) -> dict[str, Any]:
         """The state a view needs: step, loss, status, message and the current metrics."""
@@ -430,6 +481,18 @@ class Engine:
             out["w"] = [_num(v) for v in np.asarray(last["state"])[0]]
             out["margin"] = _num(last["margin"])
             out["angle_deg"] = _num(last["angle_deg"])
+        if self._mlp:
+            out["train_loss"] = out["final_loss"]
+            out["test_loss"] = _num(last["test_loss"])
+            if "test_acc" in last:
+                out["train_accuracy"] = _num(last["train_acc"])
+                out["test_accuracy"] = _num(last["test_acc"])
+                out["margin"] = _num(last["margin"])
+            out["layer_effective_ranks"] = [_num(v) for v in np.asarray(last["layer_erank"])]
+            out["layer_relative_change"] = [_num(v) for v in np.asarray(last["layer_rel_change"])]
+            out["layer_spectral_norms"] = [_num(v) for v in np.asarray(last["layer_spectral"])]
+            out["n_params"] = self.model.n_params
+            out["n_samples"] = self.problem.n_data
         if "balancedness" in last:
             out["balancedness"] = [_num(v) for v in np.asarray(last["balancedness"])]
             out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]

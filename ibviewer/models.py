@@ -194,4 +194,8 @@ def make_model(cfg: Config, problem: Problem):
         return HadamardModel(cfg, problem)
     if kind == "linear":
         return LinearVectorModel(cfg, problem)
+    if kind == "mlp":
+        from ibviewer.nonlinear import MLPModel
+
+        return MLPModel(cfg, problem)
     raise ConfigError(f"model.parametrization = {kind!r} is not allowed")  # pragma: no cover

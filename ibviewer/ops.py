@@ -51,3 +51,53 @@ def to_numpy(a) -> np.ndarray:
     if _is_np(a):
         return a
     return a.detach().cpu().numpy()
+
+
+def relu(z):
+    if _is_np(z):
+        return np.maximum(z, 0.0)
+    return z.clamp_min(0.0)
+
+
+def step(z):
+    """Heaviside step (the derivative of relu) as a float array."""
+    return (z > 0) * 1.0
+
+
+def tanh(z):
+    if _is_np(z):
+        return np.tanh(z)
+    return z.tanh()
+
+
+def exp(z):
+    if _is_np(z):
+        return np.exp(z)
+    return z.exp()
+
+
+def row_norms(v):
+    if _is_np(v):
+        return np.sqrt((v * v).sum(axis=1))
+    return v.norm(dim=1)
+
+
+def logsumexp_rows(z):
+    if _is_np(z):
+        m = z.max(axis=1)
+        return m + np.log(np.exp(z - m[:, None]).sum(axis=1))
+    return z.logsumexp(dim=1)
+
+
+def argmax_rows(z):
+    if _is_np(z):
+        return z.argmax(axis=1)
+    return z.argmax(dim=1)
+
+
+def arange_like(ref, n):
+    if _is_np(ref):
+        return np.arange(n)
+    import torch
+
+    return torch.arange(n, device=ref.device)

@@ -162,6 +162,11 @@ def make_problem(cfg: Config) -> Problem:
     if kind == "logistic_separable":
         return _logistic(p, rng, family)
 
+    if kind in ("teacher_student", "digits"):
+        from ibviewer.nonlinear import make_digits, make_teacher_student
+
+        return (make_teacher_student if kind == "teacher_student" else make_digits)(p, rng, family)
+
     raise ConfigError(f"problem.kind = {kind!r} is not allowed")  # pragma: no cover (validated before)
 
 

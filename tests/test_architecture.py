@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ["ibviewer.config", "ibviewer.engine", "ibviewer.problems", "ibviewer.models", "ibviewer.optim",
         "ibviewer.metrics", "ibviewer.references", "ibviewer.history", "ibviewer.ops", "ibviewer.cli",
-        "ibviewer.bench", "ibviewer.io", "ibviewer.resources"]
+        "ibviewer.bench", "ibviewer.io", "ibviewer.resources", "ibviewer.nonlinear"]
 
 
 def test_core_modules_load_no_qt():
