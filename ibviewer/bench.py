@@ -105,18 +105,51 @@ def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> di
     }
 
 
+def bench_compare(n_runs: int = 8, *, block: int = 300, repeats: int = 5) -> dict[str, Any]:
+    """Cost of ``n_runs`` completion runs (d = 30, differing in alpha) trained together against one run."""
+    from ibviewer.compare import RunGroup, expand
+
+    base = build_config(overrides=list(ROWS["completion"]) + [("run.steps", 0)])
+    alphas = [f"{a:.3g}" for a in np.logspace(-4, -1, n_runs)]
+    group = RunGroup(expand(base, [("model.init_scale", alphas)]))
+    one = Engine(base)
+    group.step(50)
+    one.step(50)
+    best_g = best_1 = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        group.step(block)
+        best_g = min(best_g, (time.perf_counter() - t) / block)
+        t = time.perf_counter()
+        one.step(block)
+        best_1 = min(best_1, (time.perf_counter() - t) / block)
+    return {
+        "problem": f"compare{n_runs}_completion",
+        "runs": n_runs,
+        "batched": len(group.batches) == 1,
+        "one_run_us_per_step": round(best_1 * 1e6, 1),
+        "all_runs_us_per_step": round(best_g * 1e6, 1),
+        "cost_ratio": round(best_g / best_1, 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="ibviewer bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows among {', '.join(ROWS)}")
+    ap.add_argument("--rows", default=",".join(list(ROWS) + ["compare8"]),
+                    help=f"comma-separated rows among {', '.join(ROWS)}, compare8 (8 runs batched vs 1)")
     ap.add_argument("--block", type=int, default=500, help="steps per timed block")
     ap.add_argument("--repeats", type=int, default=5, help="timed blocks of each side")
     args = ap.parse_args(argv)
     names = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = [r for r in names if r not in ROWS]
+    unknown = [r for r in names if r not in ROWS and r != "compare8"]
     if unknown:
-        ap.exit(2, f"ibviewer bench: unknown row {unknown[0]!r}; rows are: {', '.join(ROWS)}\n")
+        ap.exit(2, f"ibviewer bench: unknown row {unknown[0]!r}; rows are: {', '.join(ROWS)}, compare8\n")
     for name in names:
-        print(json.dumps(bench_row(name, ROWS[name], block=args.block, repeats=args.repeats)), flush=True)
+        if name == "compare8":
+            row = bench_compare(8, block=args.block, repeats=args.repeats)
+        else:
+            row = bench_row(name, ROWS[name], block=args.block, repeats=args.repeats)
+        print(json.dumps(row), flush=True)
     return 0

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from ibviewer.io import check_writable_dir
 from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment, preset_info, preset_names
 
 EPILOG = f"""commands:
@@ -46,13 +47,90 @@ def _resolve(args) -> "Config":  # noqa: F821
     return build_config(preset=preset, config_file=args.config, overrides=overrides)
 
 
+def _write_run(out: Path, engine, summary: dict) -> None:
+    from ibviewer.io import write_history_csv, write_json, write_npz
+
+    write_json(out / "summary.json", summary)
+    hist = engine.history.as_dict()
+    write_npz(out / "history.npz", hist)
+    write_history_csv(out / "history.csv", hist)
+
+
+def _summary_line(name: str, summary: dict) -> str:
+    line = f"{name}: {summary['steps']} steps, final loss {summary['final_loss']}"
+    if summary.get("relative_error") is not None:
+        line += f", relative error {summary['relative_error']:.4g}"
+    if summary.get("test_accuracy") is not None:
+        line += f", test accuracy {summary['test_accuracy']:.4g}"
+    for k, v in summary.get("references", {}).items():
+        if v is not None:
+            line += f", dist {k} {v:.4g}"
+    return line
+
+
+def cmd_compare(args, cfg, name: str, out: Path) -> int:
+    import re
+
+    from ibviewer.compare import RunGroup, expand, parse_compare
+    from ibviewer.io import write_json
+
+    runs = expand(cfg, parse_compare(args.compare))
+    group = RunGroup(runs)
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.run.steps or None, unit="step", unit_scale=True, dynamic_ncols=True,
+                   desc=f"{name} ({len(runs)} runs)")
+    last = [0]
+
+    def progress(g):
+        if bar is not None:
+            bar.update(g.step_count - last[0])
+            last[0] = g.step_count
+
+    interrupted = False
+    t0 = time.perf_counter()
+    try:
+        group.run(chunk=2000, callback=progress)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    entries = []
+    for run_name, engine in zip(group.names, group.engines):
+        folder = re.sub(r"[^A-Za-z0-9._=-]+", "_", run_name.replace(", ", "__"))
+        summary = engine.summary()
+        summary["name"] = run_name
+        check_writable_dir(out / folder)
+        _write_run(out / folder, engine, summary)
+        entries.append({"name": run_name, "folder": folder, "summary": summary})
+        if not args.quiet:
+            print(_summary_line(run_name, summary))
+    write_json(out / "summary.json", {
+        "compare": [{"key": k, "values": v} for k, v in parse_compare(args.compare)],
+        "wall_seconds": time.perf_counter() - t0,
+        "interrupted": interrupted,
+        "runs": entries,
+    })
+    if not args.quiet:
+        print(f"wrote {out}/summary.json and one folder per run")
+    return 130 if interrupted else 0
+
+
 def cmd_run(args) -> int:
     from ibviewer.engine import DIVERGED, Engine
-    from ibviewer.io import check_writable_dir, write_history_csv, write_json, write_npz
 
     cfg = _resolve(args)
     name = args.preset or (Path(args.config).stem if args.config else cfg.problem.kind)
     out = Path(args.out) if args.out else Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.compare:
+        from ibviewer.compare import expand, parse_compare
+
+        expand(cfg, parse_compare(args.compare))  # bad values fail before any folder is made
+        check_writable_dir(out)
+        return cmd_compare(args, cfg, name, out)
     check_writable_dir(out)
     engine = Engine(cfg)
     total = cfg.run.steps or None
@@ -81,18 +159,9 @@ def cmd_run(args) -> int:
     if interrupted:
         summary["status"] = "interrupted"
         summary["message"] = f"interrupted at step {engine.step_count}"
-    write_json(out / "summary.json", summary)
-    hist = engine.history.as_dict()
-    write_npz(out / "history.npz", hist)
-    write_history_csv(out / "history.csv", hist)
+    _write_run(out, engine, summary)
     if not args.quiet:
-        line = f"{name}: {summary['steps']} steps, final loss {summary['final_loss']}"
-        if "relative_error" in summary:
-            line += f", relative error {summary['relative_error']:.4g}"
-        for k, v in summary["references"].items():
-            if v is not None:
-                line += f", dist {k} {v:.4g}"
-        print(line)
+        print(_summary_line(name, summary))
         if summary["diverged"] or interrupted:
             print(summary["message"])
         print(f"wrote {out}/summary.json, history.npz, history.csv")
@@ -145,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     _config_args(run)
     run.add_argument("--steps", type=int, metavar="N", help="number of steps (run.steps)")
     run.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>_<time>)")
+    run.add_argument("--compare", action="append", default=[], metavar="KEY=V1,V2,...",
+                     help="train one run per value on the same problem, e.g. --compare model.depth=1,2,3 "
+                          "(repeatable: all combinations)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
     sub.add_parser("presets", help="list the presets")
     sub.add_parser("gui", help="open the app", add_help=False)

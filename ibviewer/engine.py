@@ -52,6 +52,11 @@ def limit_threads() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
+def _fro(a: np.ndarray) -> float:
+    """Frobenius / Euclidean norm (np.linalg.norm costs several times more on small arrays)."""
+    return math.sqrt(float(np.vdot(a, a)))
+
+
 def resolve_device(device: str) -> str:
     if device == "auto":
         try:
@@ -94,6 +99,11 @@ class Engine:
             self.problem, alpha=self.cfg.model.init_scale, parametrization=self.cfg.parametrization,
             depth=self.cfg.model.depth,
         )
+        norms = {name: _fro(ref) for name, ref in self.refs.items()}
+        if self.problem.target is not None:
+            norms["target"] = _fro(self.problem.target)
+        # relative distances divide by these (a zero reference gives the absolute distance)
+        self._ref_norms = {k: (v if v > 0 else 1.0) for k, v in norms.items()}
         self._wall = 0.0
         self.reset(self.cfg.run.seed)
 
@@ -226,17 +236,12 @@ class Engine:
         if self.stopped:
             return 0
         t0 = time.perf_counter()
-        run = self.cfg.run
-        max_steps = run.steps
-        tol = run.loss_tol
         model, head, params, opt = self.model, self.head, self.params, self.optimizer
         mlp = self._mlp
         done = 0
         self.status = RUNNING
         while done < k:
-            if max_steps and self.step_count >= max_steps:
-                self._record_final()
-                self.status, self.message = MAX_STEPS, f"reached run.steps = {max_steps}"
+            if self._at_max_steps():
                 break
             idx = self._batch()
             if mlp:
@@ -246,33 +251,58 @@ class Engine:
                 P, cache = model.forward_and_cache(params)
                 loss, G = head(P, idx)
                 grads = model.grads(params, G, cache)
-            full_loss = loss if idx is None else None
-            if self.step_count >= self._next_record:
-                if full_loss is None:
-                    full_loss = self._full_loss(P)
-                if not self._check(full_loss):
-                    break
-                self._record(P, full_loss, grads)
-            elif not math.isfinite(loss) or (self._loss0 is not None and loss > self._limit):
-                self._diverge(loss)
-                break
-            if full_loss is not None and tol and full_loss <= tol:
-                self._current = (self.step_count, full_loss)
-                if self.history.n == 0 or self.history["step"][-1] != self.step_count:
-                    self._record(P, full_loss, grads)
-                self.status, self.message = CONVERGED, f"loss {full_loss:.3g} <= run.loss_tol = {tol:g}"
+            if not self._bookkeep(P, loss, grads, exact=idx is None):
                 break
             opt.step(params, grads)
-            self.step_count += 1
-            self.time += self.cfg.optimizer.lr
+            self._advance()
             done += 1
-        if self.status == RUNNING:
-            self.status = READY
-        if self.status == READY and max_steps and self.step_count >= max_steps:
-            self._record_final()
-            self.status, self.message = MAX_STEPS, f"reached run.steps = {max_steps}"
+        self._settle()
         self._wall += time.perf_counter() - t0
         return done
+
+    # One step's bookkeeping, shared with the batched runs of ibviewer.compare.
+    def _at_max_steps(self) -> bool:
+        max_steps = self.cfg.run.steps
+        if max_steps and self.step_count >= max_steps:
+            self._record_final()
+            if self.status != DIVERGED:
+                self.status, self.message = MAX_STEPS, f"reached run.steps = {max_steps}"
+            return True
+        return False
+
+    def _bookkeep(self, P, loss: float, grads, *, exact: bool = True) -> bool:
+        """Record (when due) and check the stop conditions at the current step, given its loss (the full loss
+        when ``exact``, else a minibatch estimate).  ``grads`` may be a callable returning the gradient list.
+        Returns False when the run stops here."""
+        full_loss = loss if exact else None
+        if self.step_count >= self._next_record:
+            if full_loss is None:
+                full_loss = self._full_loss(P)
+            if not self._check(full_loss):
+                return False
+            self._record(P, full_loss, grads() if callable(grads) else grads)
+        elif not math.isfinite(loss) or (self._loss0 is not None and loss > self._limit):
+            self._diverge(loss)
+            return False
+        tol = self.cfg.run.loss_tol
+        if full_loss is not None and tol and full_loss <= tol:
+            self._current = (self.step_count, full_loss)
+            if self.history.n == 0 or self.history["step"][-1] != self.step_count:
+                self._record(P, full_loss, grads() if callable(grads) else grads)
+            self.status, self.message = CONVERGED, f"loss {full_loss:.3g} <= run.loss_tol = {tol:g}"
+            return False
+        return True
+
+    def _advance(self) -> None:
+        self.step_count += 1
+        self.time += self.cfg.optimizer.lr
+
+    def _settle(self) -> None:
+        """After a burst of steps: back to READY unless stopped; stop at run.steps."""
+        if self.status == RUNNING:
+            self.status = READY
+        if self.status == READY:
+            self._at_max_steps()
 
     def run(self, steps: int | None = None, *, chunk: int = 1000, callback=None) -> None:
         """Train until a stop condition (or ``steps`` more steps); ``callback(engine)`` after every chunk."""
@@ -371,13 +401,13 @@ class Engine:
             "wall": self._wall,
             "loss": loss,
             "grad_norm": gn,
-            "layer_norms": np.array([np.linalg.norm(w) for w in factors]),
+            "layer_norms": np.array([_fro(w) for w in factors]),
             "state": p,
         }
         if self._has_balance:
             bal = M.balancedness(factors)
-            row["balancedness"] = np.array([np.linalg.norm(b) for b in bal])
-            row["balance_drift"] = np.array([np.linalg.norm(b - b0) for b, b0 in zip(bal, self._balance0)])
+            row["balancedness"] = np.array([_fro(b) for b in bal])
+            row["balance_drift"] = np.array([_fro(b - b0) for b, b0 in zip(bal, self._balance0)])
         if p.ndim == 2:
             s = np.linalg.svd(p, compute_uv=False)
             er = M.effective_ranks(s)
@@ -397,7 +427,7 @@ class Engine:
             row.update(l1=float(np.abs(p).sum()), l2=float(np.linalg.norm(p)))
         target = self.problem.target
         if target is not None:
-            row["rel_error"] = M.relative_distance(p, target)
+            row["rel_error"] = _fro(p - target) / self._ref_norms["target"]
         if cfg.problem.kind == "razin_cohen":
             row["abs_w00"] = abs(float(p[0, 0]))
         if cfg.family == "classifier":
@@ -412,7 +442,7 @@ class Engine:
                 nw = np.linalg.norm(p)
                 row["dist_max_margin"] = M.relative_distance(p / nw if nw > 0 else p, ref / np.linalg.norm(ref))
             else:
-                row[f"dist_{name}"] = M.relative_distance(p, ref)
+                row[f"dist_{name}"] = _fro(p - ref) / self._ref_norms[name]
         return row
 
     # ---------------------------------------------------------------------------------------- reading

@@ -78,15 +78,17 @@ class ProductModel:
 
     @staticmethod
     def grads(params, G, rights):
-        """dL/dW_j = (W_N ... W_{j+1})^T G (W_{j-1} ... W_1)^T."""
+        """dL/dW_j = (W_N ... W_{j+1})^T G (W_{j-1} ... W_1)^T (also for stacks of runs: arrays (R, a, b))."""
         n = len(params)
         out = [None] * n
         left_g = G  # (W_N ... W_{j+1})^T G, built from the top
+        # 2-D: .T is a BLAS flag; stacks: numpy multiplies contiguous operands about 1.7x faster
+        t = (lambda a: a.T) if G.ndim == 2 else (lambda a: np.ascontiguousarray(a.mT) if isinstance(a, np.ndarray) else a.mT)
         for j in range(n - 1, -1, -1):
             r = rights[j]
-            out[j] = left_g if r is None else left_g @ r.T
+            out[j] = left_g if r is None else left_g @ t(r)
             if j > 0:
-                left_g = params[j].T @ left_g
+                left_g = t(params[j]) @ left_g
         return out
 
 

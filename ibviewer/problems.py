@@ -289,3 +289,36 @@ class LossHead:
             coef = -y * ops.expit(-z) * scale
             return loss, (coef @ X)[None, :]
         raise ValueError(kind)  # pragma: no cover
+
+    def batched(self, P):
+        """Full-batch loss of a stack of R runs (products stacked along axis 0): (losses (R,), dL/dP)."""
+        d, kind = self.d, self.kind
+        R = P.shape[0]
+        if kind == "matrix_sensing":
+            A = d["A"]
+            r = P.reshape(R, -1) @ A.T - d["y"]
+            return 0.5 * (r * r).sum(-1), (r @ A).reshape(P.shape)
+        if kind in ("matrix_completion", "razin_cohen"):
+            r = P.reshape(R, -1)[:, self.flat] - d["values"]
+            G = ops.zeros_like(P)
+            c = 2.0 / self.n if kind == "razin_cohen" else 1.0
+            G.reshape(R, -1)[:, self.flat] = c * r
+            return (c / 2) * (r * r).sum(-1), G
+        if kind == "matrix_factorization":
+            r = P - self.M
+            return 0.5 * (r * r).sum((-2, -1)), r
+        if kind == "sparse_recovery":
+            A = d["A"]
+            r = P @ A.T - d["y"]
+            return 0.5 * (r * r).sum(-1), r @ A
+        if kind == "linear_regression":
+            X = d["X"]
+            n = X.shape[1]
+            Rm = P @ X - d["Y"]
+            return (Rm * Rm).sum((-2, -1)) / (2 * n), (Rm @ X.T) / n
+        if kind == "logistic_separable":
+            X, y = d["X"], d["labels"]
+            z = y * (P[:, 0, :] @ X.T)
+            coef = -y * ops.expit(-z)
+            return ops.softplus_neg(z).sum(-1), (coef @ X)[:, None, :]
+        raise ValueError(kind)  # pragma: no cover

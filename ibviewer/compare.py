@@ -1,0 +1,189 @@
+"""Several runs on the same problem, trained together.
+
+A :class:`RunGroup` holds one :class:`~ibviewer.engine.Engine` per run, all sharing one
+:class:`~ibviewer.problems.Problem` (the same data).  Runs whose parameter shapes and optimizer agree (they may
+differ in α, seed, learning rate) are trained as one stack: every matrix product is a batched product over the
+runs, so the Python and call overhead is paid once per step for the whole stack.  Each run keeps its own history,
+metrics and stop conditions; a run that stops (diverges, converges, reaches its step limit) leaves the stack.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import time
+from typing import Any
+
+import numpy as np
+
+from ibviewer.config import Config, ConfigError, set_key
+from ibviewer.engine import RUNNING, Engine
+from ibviewer.optim import Optimizer
+from ibviewer.problems import make_problem
+
+#: optimizers whose update is the same elementwise formula for every run of a stack
+BATCHABLE = ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
+
+
+def parse_compare(specs: list[str]) -> list[tuple[str, list[str]]]:
+    """``["model.depth=1,2,3", ...]`` -> ``[("model.depth", ["1", "2", "3"]), ...]``."""
+    out = []
+    for spec in specs:
+        if "=" not in spec:
+            raise ConfigError(f"--compare {spec!r} is malformed; write KEY=V1,V2,..., e.g. model.depth=1,2,3")
+        key, values = spec.split("=", 1)
+        vals = [v.strip() for v in values.split(",") if v.strip()]
+        if not vals:
+            raise ConfigError(f"--compare {spec!r} lists no values; write KEY=V1,V2,...")
+        out.append((key.strip(), vals))
+    return out
+
+
+def expand(base: Config, axes: list[tuple[str, list[Any]]]) -> list[tuple[str, Config]]:
+    """One config per combination of the compared values (the base config when there are none), named
+    ``key=value`` (short key)."""
+    runs = []
+    for combo in itertools.product(*[[(k, v) for v in vals] for k, vals in axes]):
+        cfg = base.copy()
+        for key, value in combo:
+            if key.startswith("problem."):
+                raise ConfigError(f"--compare {key}: runs of a comparison share the problem; compare model, "
+                                  "optimizer or run keys")
+            set_key(cfg, key, value)
+        cfg.validate()
+        name = ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in combo) or "run"
+        runs.append((name, cfg))
+    return runs
+
+
+def _batch_key(e: Engine):
+    o = e.cfg.optimizer
+    if e.backend != "numpy" or e.batch_size or e._mlp or o.name not in BATCHABLE or e.step_count or e.optimizer.t:
+        return None
+    return (e.cfg.parametrization, tuple(np.shape(p) for p in e.params), o.name, o.momentum, o.beta2, o.eps,
+            o.weight_decay, e.cfg.run.dtype)
+
+
+class Batch:
+    """Runs trained as one stack.  The engines' parameters become views into the stacked arrays, so each
+    engine's own metrics, history and stop conditions work unchanged."""
+
+    def __init__(self, engines: list[Engine]):
+        self.engines = list(engines)
+        self._stack()
+        # a copy: the stack's learning rate is an array (one per run), the engines keep their own numbers
+        self.optimizer = Optimizer(copy.copy(self.engines[0].cfg.optimizer))
+
+    def _stack(self) -> None:
+        es = self.engines
+        self.params = [np.stack([e.params[j] for e in es]) for j in range(len(es[0].params))]
+        for r, e in enumerate(es):
+            e.params[:] = [p[r] for p in self.params]
+        extra = (1,) * (self.params[0].ndim - 1)
+        self.lr = np.array([e.cfg.optimizer.lr for e in es]).reshape((-1,) + extra)
+
+    def _drop(self, keep: list[int]) -> None:
+        self.engines = [self.engines[i] for i in keep]
+        if not self.engines:
+            return
+        # detach the remaining runs into a new, smaller stack; optimizer state follows its rows
+        for e in self.engines:
+            e.params[:] = [p.copy() for p in e.params]
+        state = self.optimizer.state
+        self._stack()
+        if state is not None:
+            self.optimizer.state = [{k: v[keep] for k, v in s.items()} for s in state]
+
+    def step(self, k: int) -> None:
+        t0 = time.perf_counter()
+        es = self.engines
+        for e in es:
+            e.status = RUNNING
+        model, head = es[0].model, es[0].head
+        opt = self.optimizer
+        for _ in range(k):
+            # runs at their step limit leave the stack
+            keep = [i for i, e in enumerate(es) if not e._at_max_steps()]
+            if len(keep) < len(es):
+                self._drop(keep)
+                es = self.engines
+                if not es:
+                    break
+            params = self.params
+            P, cache = model.forward_and_cache(params)
+            losses, G = head.batched(P)
+            grads = model.grads(params, G, cache)
+            keep = []
+            for r, e in enumerate(es):
+                if e._bookkeep(P[r], float(losses[r]), lambda r=r: [g[r] for g in grads]):
+                    keep.append(r)
+            if len(keep) < len(es):
+                self._drop(keep)
+                es = self.engines
+                if not es:
+                    break
+                grads = [g[keep] for g in grads]
+            opt.cfg.lr = self.lr
+            opt.step(self.params, grads)
+            for e in es:
+                e._advance()
+        dt = (time.perf_counter() - t0) / max(len(self.engines), 1)
+        for e in self.engines:
+            e._settle()
+            e._wall += dt
+
+
+class RunGroup:
+    """Runs on one shared problem, trained together (batched where shapes agree)."""
+
+    def __init__(self, runs: list[tuple[str, Config]], *, batch: bool = True):
+        if not runs:
+            raise ConfigError("a comparison needs at least one run")
+        first = runs[0][1]
+        for name, cfg in runs[1:]:
+            if cfg.to_dict()["problem"] != first.to_dict()["problem"]:
+                raise ConfigError(f"run {name!r} has another problem; runs of a comparison share the problem")
+        self.problem = make_problem(first)
+        self.names = [n for n, _ in runs]
+        self.engines = [Engine(cfg, problem=self.problem) for _, cfg in runs]
+        self.batched = batch
+        self._form()
+
+    def _form(self) -> None:
+        self.batches: list[Batch] = []
+        self.singles: list[Engine] = []
+        groups: dict[Any, list[Engine]] = {}
+        for e in self.engines:
+            if e.stopped:
+                continue
+            key = _batch_key(e) if self.batched else None
+            if key is None:
+                self.singles.append(e)
+            else:
+                groups.setdefault(key, []).append(e)
+        for members in groups.values():
+            if len(members) > 1:
+                self.batches.append(Batch(members))
+            else:
+                self.singles.extend(members)
+
+    @property
+    def stopped(self) -> bool:
+        return all(e.stopped for e in self.engines)
+
+    def step(self, k: int = 1) -> None:
+        for b in self.batches:
+            b.step(k)
+        self.batches = [b for b in self.batches if b.engines]
+        for e in self.singles:
+            e.step(k)
+
+    def run(self, *, chunk: int = 1000, callback=None) -> None:
+        while not self.stopped:
+            self.step(chunk)
+            if callback is not None:
+                callback(self)
+
+    @property
+    def step_count(self) -> int:
+        return max(e.step_count for e in self.engines)

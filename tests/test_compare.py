@@ -1,0 +1,98 @@
+import json
+
+import numpy as np
+import pytest
+
+from ibviewer.cli import main
+from ibviewer.compare import RunGroup, expand, parse_compare
+from ibviewer.config import ConfigError, build_config
+from ibviewer.engine import DIVERGED, MAX_STEPS, Engine
+
+
+def histories_equal(a, b):
+    assert a.n == b.n
+    for k in a.keys():
+        if k != "wall":
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-10, atol=1e-13, err_msg=k)
+
+
+@pytest.mark.parametrize("preset, axis", [
+    ("completion_depth_low_rank", "model.init_scale=1e-3,1e-2,0.1"),
+    ("sensing_depth_low_rank", "optimizer.lr=0.01,0.005"),
+    ("hadamard_l1_bias", "model.init_scale=1e-3,1e-2"),
+    ("factorization_early_stopping", "run.seed=0,1,2"),
+    ("deep_linear_balancedness", "optimizer.lr=0.01,0.003,0.001"),
+    ("logistic_max_margin", "optimizer.lr=0.1,0.05"),
+    ("razin_cohen_norms_diverge", "run.seed=0,1"),
+])
+def test_batched_runs_equal_separate_runs(preset, axis):
+    base = build_config(preset=preset, overrides=[("run.steps", 400)])
+    runs = expand(base, parse_compare([axis]))
+    group = RunGroup(runs)
+    assert len(group.batches) == 1 and not group.singles
+    group.run()
+    for (name, cfg), e in zip(runs, group.engines):
+        alone = Engine(cfg)
+        alone.run()
+        assert e.step_count == alone.step_count == 400
+        histories_equal(e.history, alone.history)
+
+
+def test_runs_of_other_shapes_train_alone_and_adam_batches():
+    base = build_config(preset="completion_depth_low_rank", overrides=[("run.steps", 100)])
+    group = RunGroup(expand(base, parse_compare(["model.depth=1,2,3"])))
+    assert not group.batches and len(group.singles) == 3
+    adam = build_config(preset="completion_depth_low_rank", overrides=[("run.steps", 100), ("optimizer.name", "adam"),
+                                                                       ("optimizer.lr", 1e-3)])
+    runs = expand(adam, parse_compare(["model.init_scale=1e-2,1e-1"]))
+    g = RunGroup(runs)
+    assert len(g.batches) == 1
+    g.run()
+    for (name, cfg), e in zip(runs, g.engines):
+        alone = Engine(cfg)
+        alone.run()
+        histories_equal(e.history, alone.history)
+
+
+def test_a_diverging_run_leaves_the_stack_and_the_others_go_on():
+    base = build_config(preset="sensing_depth_low_rank", overrides=[("run.steps", 300), ("model.init_scale", 1.0)])
+    runs = expand(base, parse_compare(["optimizer.lr=0.005,50,0.002"]))
+    group = RunGroup(runs)
+    group.run()
+    statuses = [e.status for e in group.engines]
+    assert statuses == [MAX_STEPS, DIVERGED, MAX_STEPS]
+    for (name, cfg), e in zip(runs, group.engines):
+        if e.status != DIVERGED:
+            alone = Engine(cfg)
+            alone.run()
+            histories_equal(e.history, alone.history)
+
+
+def test_step_limits_per_run():
+    base = build_config(preset="completion_depth_low_rank")
+    group = RunGroup(expand(base, parse_compare(["run.steps=50,120"])))
+    group.run(chunk=40)
+    assert [e.step_count for e in group.engines] == [50, 120]
+
+
+def test_compare_keys_must_not_change_the_problem():
+    base = build_config(preset="completion_depth_low_rank")
+    with pytest.raises(ConfigError, match="share the problem"):
+        expand(base, parse_compare(["problem.d=10,20"]))
+    with pytest.raises(ConfigError, match="KEY=V1,V2"):
+        parse_compare(["model.depth"])
+
+
+def test_cli_compare_writes_one_folder_per_run(tmp_path, capsys):
+    out = tmp_path / "c"
+    rc = main(["run", "--preset", "hadamard_l1_bias", "--steps", "500", "--compare", "model.init_scale=0.1,0.01",
+               "--compare", "optimizer.lr=0.02,0.01", "--out", str(out), "-q"])
+    assert rc == 0
+    combined = json.loads((out / "summary.json").read_text())
+    assert len(combined["runs"]) == 4
+    for entry in combined["runs"]:
+        s = json.loads((out / entry["folder"] / "summary.json").read_text())
+        assert s["steps"] == 500 and s["name"] == entry["name"]
+        assert (out / entry["folder"] / "history.npz").is_file()
+    assert main(["run", "--preset", "hadamard_l1_bias", "--compare", "model.depth=0,1", "--out", str(tmp_path / "x")]) == 2
+    assert "model.depth" in capsys.readouterr().err
