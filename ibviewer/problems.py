@@ -61,7 +61,7 @@ def _ground_truth(p: ProblemConfig, rng: np.random.Generator) -> np.ndarray:
     return w * (d / np.linalg.norm(w))
 
 
-def load_matrix(path: str) -> np.ndarray:
+def load_matrix(path: str, *, allow_nan: bool = False) -> np.ndarray:
     """A 2-D float matrix from .npy, .npz (first array) or .csv; ConfigError on anything else."""
     f = Path(path)
     if not f.is_file():
@@ -82,17 +82,129 @@ def load_matrix(path: str) -> np.ndarray:
         raise ConfigError(f"problem.source = {path!r} cannot be read: {str(exc).splitlines()[0]}") from None
     if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
         raise ConfigError(f"problem.source = {path!r} holds an array of shape {a.shape}; a 2-D matrix is required")
-    if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
-        raise ConfigError(f"problem.source = {path!r} must hold finite numbers")
+    if not np.issubdtype(a.dtype, np.number):
+        raise ConfigError(f"problem.source = {path!r} must hold numbers")
+    a = a.astype(float)
+    if not (np.all(np.isfinite(a) | np.isnan(a)) if allow_nan else np.all(np.isfinite(a))):
+        raise ConfigError(f"problem.source = {path!r} must hold finite numbers" + (" (NaN marks unobserved)" if allow_nan else ""))
     return a.astype(float)
 
 
+#: what a problem file must hold, per kind (arrays of an .npz, by name; * = optional)
+FILE_LAYOUT = {
+    "matrix_factorization": "a matrix (.npy, .csv, or .npz: M)",
+    "matrix_completion": "a matrix with NaN at the unobserved entries (.npy, .csv), or an .npz with M and mask",
+    "matrix_sensing": "an .npz with A (m x d*d or m x d x d), y (m) and optionally W (the ground truth)",
+    "sparse_recovery": "an .npz with A (m x n), y (m) and optionally x (the ground truth)",
+    "linear_regression": "an .npz with X (d x n inputs as columns), Y (outputs x n) and optionally W (the teacher)",
+    "logistic_separable": "an .npz with X (n x d, one sample per row) and labels (n values of +1 or -1)",
+}
+
+
+def _load_arrays(path: str, kind: str) -> dict[str, np.ndarray]:
+    f = Path(path)
+    layout = FILE_LAYOUT.get(kind)
+    if layout is None:
+        raise ConfigError(f"problem.source is not used by problem.kind = {kind!r}; kinds that read files: "
+                          f"{', '.join(FILE_LAYOUT)}")
+    if not f.is_file():
+        raise ConfigError(f"problem.source = {path!r} does not exist")
+    if f.suffix == ".npz":
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"problem.source = {path!r} cannot be read: {str(exc).splitlines()[0]}") from None
+    elif f.suffix in (".npy", ".csv"):
+        arrays = {"M": load_matrix(path, allow_nan=kind == "matrix_completion")}
+    else:
+        raise ConfigError(f"problem.source = {path!r} has an unknown type; allowed: .npy, .npz, .csv")
+    for k, v in arrays.items():
+        if not np.issubdtype(v.dtype, np.number) and v.dtype != bool:
+            raise ConfigError(f"problem.source = {path!r}: array {k!r} is not numeric; {kind} needs {layout}")
+    return arrays
+
+
+def _need(arrays, names, path, kind) -> list[np.ndarray]:
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        raise ConfigError(f"problem.source = {path!r} lacks {', '.join(missing)}; {kind} needs {FILE_LAYOUT[kind]}")
+    return [np.asarray(arrays[n], dtype=float) if arrays[n].dtype != bool else arrays[n] for n in names]
+
+
+def _shape_error(path, kind, what) -> ConfigError:
+    return ConfigError(f"problem.source = {path!r}: {what}; {kind} needs {FILE_LAYOUT[kind]}")
+
+
+def problem_from_file(cfg: Config) -> Problem:
+    """A problem whose data comes from ``problem.source`` (see :data:`FILE_LAYOUT`)."""
+    p = cfg.problem
+    kind, path, family = p.kind, p.source, cfg.family
+    arrays = _load_arrays(path, kind)
+    if kind == "matrix_factorization":
+        (m,) = _need(arrays, ["M"], path, kind) if "M" in arrays else [load_matrix(path)]
+        if m.ndim != 2:
+            raise _shape_error(path, kind, f"M has shape {m.shape}, not a matrix")
+        return Problem(kind, family, m.shape, {"M": m}, m.size, target=m)
+    if kind == "matrix_completion":
+        (m,) = _need(arrays, ["M"], path, kind)
+        if m.ndim != 2:
+            raise _shape_error(path, kind, f"M has shape {m.shape}, not a matrix")
+        mask = np.asarray(arrays["mask"], bool) if "mask" in arrays else np.isfinite(m)
+        if mask.shape != m.shape:
+            raise _shape_error(path, kind, f"mask has shape {mask.shape} but M has {m.shape}")
+        if not mask.any() or not np.all(np.isfinite(m[mask])):
+            raise _shape_error(path, kind, "no observed entries, or an observed entry is not finite")
+        rows, cols = np.nonzero(mask)
+        return Problem(kind, family, m.shape, {"rows": rows, "cols": cols, "values": m[rows, cols]}, len(rows))
+    if kind == "matrix_sensing":
+        a, y = _need(arrays, ["A", "y"], path, kind)
+        if a.ndim == 3:
+            a = a.reshape(a.shape[0], -1)
+        d = int(round(np.sqrt(a.shape[1]))) if a.ndim == 2 else 0
+        if a.ndim != 2 or d * d != a.shape[1] or y.shape != (a.shape[0],):
+            raise _shape_error(path, kind, f"A has shape {a.shape} and y {y.shape}")
+        w = arrays.get("W")
+        if w is not None and np.shape(w) != (d, d):
+            raise _shape_error(path, kind, f"W has shape {np.shape(w)}, not ({d}, {d})")
+        return Problem(kind, family, (d, d), {"A": a, "y": y}, len(y), target=None if w is None else np.asarray(w, float))
+    if kind == "sparse_recovery":
+        a, y = _need(arrays, ["A", "y"], path, kind)
+        if a.ndim != 2 or y.shape != (a.shape[0],):
+            raise _shape_error(path, kind, f"A has shape {a.shape} and y {y.shape}")
+        x = arrays.get("x")
+        if x is not None and np.shape(x) != (a.shape[1],):
+            raise _shape_error(path, kind, f"x has shape {np.shape(x)}, not ({a.shape[1]},)")
+        info = {} if x is None else {"support": np.nonzero(np.asarray(x))[0]}
+        return Problem(kind, family, (a.shape[1],), {"A": a, "y": y}, len(y),
+                       target=None if x is None else np.asarray(x, float), info=info)
+    if kind == "linear_regression":
+        x, y = _need(arrays, ["X", "Y"], path, kind)
+        if y.ndim == 1:
+            y = y[None, :]
+        if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+            raise _shape_error(path, kind, f"X has shape {x.shape} and Y {y.shape} (samples are columns)")
+        w = arrays.get("W")
+        if w is not None and np.shape(w) != (y.shape[0], x.shape[0]):
+            raise _shape_error(path, kind, f"W has shape {np.shape(w)}, not {(y.shape[0], x.shape[0])}")
+        return Problem(kind, family, (y.shape[0], x.shape[0]), {"X": x, "Y": y}, x.shape[1],
+                       target=None if w is None else np.asarray(w, float), mean_loss=True)
+    if kind == "logistic_separable":
+        x, lab = _need(arrays, ["X", "labels"], path, kind)
+        if x.ndim != 2 or lab.shape != (x.shape[0],) or not np.all(np.isin(lab, (-1.0, 1.0))):
+            raise _shape_error(path, kind, f"X has shape {x.shape}, labels {lab.shape} (labels must be +1 or -1)")
+        return Problem(kind, family, (1, x.shape[1]), {"X": x, "labels": lab}, len(lab))
+    raise AssertionError(kind)  # pragma: no cover
+
+
 def make_problem(cfg: Config) -> Problem:
-    """Generate the problem of ``cfg`` from ``problem.seed`` (deterministic)."""
+    """Generate the problem of ``cfg`` from ``problem.seed`` (deterministic), or read it from problem.source."""
     p = cfg.problem
     rng = np.random.default_rng(p.seed)
     kind = p.kind
     family = cfg.family
+    if p.source:
+        return problem_from_file(cfg)
 
     if kind == "matrix_sensing":
         w = _ground_truth(p, rng)
