@@ -56,6 +56,36 @@ def expand(base: Config, axes: list[tuple[str, list[Any]]]) -> list[tuple[str, C
     return runs
 
 
+def expand_runs(base: Config, runs: list[dict[str, Any]]) -> list[tuple[str, Config]]:
+    """Explicit runs: each a table of dotted overrides (and an optional ``name``)."""
+    out = []
+    for i, spec in enumerate(runs):
+        if not isinstance(spec, dict):
+            raise ConfigError(f"run {i + 1} of the comparison must be a table of key = value")
+        cfg = base.copy()
+        items = [(k, v) for k, v in spec.items() if k != "name"]
+        for key, value in items:
+            if key.startswith("problem."):
+                raise ConfigError(f"run {i + 1}: {key}: runs of a comparison share the problem")
+            set_key(cfg, key, value)
+        cfg.validate()
+        name = str(spec.get("name") or ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in items) or f"run {i + 1}")
+        out.append((name, cfg))
+    return out
+
+
+def preset_runs(name: str, overrides: list[tuple[str, Any]] | None = None) -> list[tuple[str, Config]]:
+    """The runs a preset compares (its [meta] ``runs`` list, or the product of its ``compare`` values)."""
+    from ibviewer.config import build_config, preset_info
+
+    base = build_config(preset=name, overrides=overrides)
+    meta = preset_info(name)
+    if "runs" in meta:
+        return expand_runs(base, meta["runs"])
+    axes = [(k, list(v) if isinstance(v, list) else [v]) for k, v in meta.get("compare", {}).items()]
+    return expand(base, axes)
+
+
 def _batch_key(e: Engine):
     o = e.cfg.optimizer
     if e.backend != "numpy" or e.batch_size or e._mlp or o.name not in BATCHABLE or e.step_count or e.optimizer.t:
