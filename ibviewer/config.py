@@ -242,6 +242,8 @@ class Config:
         if self.family == "mlp" and m.init not in ("gaussian", "orthogonal"):
             raise ConfigError(f"model.init = {m.init!r} is not allowed for MLPs; choose one of: gaussian, orthogonal")
         _choice("model.activation", m.activation, ACTIVATIONS)
+        if m.weight_norm and self.parametrization not in ("mlp", "pm_power"):
+            raise ConfigError("model.weight_norm is allowed for MLPs and the pm_power diagonal model only")
         if p.test_samples < 1:
             raise ConfigError(f"problem.test_samples = {p.test_samples} is not allowed; it must be >= 1")
 

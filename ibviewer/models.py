@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ibviewer import ops
 from ibviewer.config import Config, ConfigError
 from ibviewer.problems import Problem
 
@@ -93,36 +94,62 @@ class ProductModel:
 
 
 class PMPowerModel:
+    """x = u^N - v^N; with ``model.weight_norm`` each factor is u = g_u * w_u / ||w_u|| (Chou, Rauhut, Ward),
+    trained in (w_u, g_u, w_v, g_v)."""
+
     family = "diagonal"
 
     def __init__(self, cfg: Config, problem: Problem):
         self.depth = cfg.model.depth
         self.n = problem.shape[0]
         self.cfg = cfg
+        self.weight_norm = cfg.model.weight_norm
 
     def init(self, rng):
         m = self.cfg.model
         a = m.init_scale
         if m.init == "gaussian":
-            return [a * np.abs(rng.standard_normal(self.n)), a * np.abs(rng.standard_normal(self.n))]
-        if m.init == "zeros":
-            return [np.zeros(self.n), np.zeros(self.n)]
-        return [np.full(self.n, a), np.full(self.n, a)]
+            u, v = a * np.abs(rng.standard_normal(self.n)), a * np.abs(rng.standard_normal(self.n))
+        elif m.init == "zeros":
+            u, v = np.zeros(self.n), np.zeros(self.n)
+        else:
+            u, v = np.full(self.n, a), np.full(self.n, a)
+        if not self.weight_norm:
+            return [u, v]
+        out = []
+        for f in (u, v):
+            g = np.linalg.norm(f)
+            out += [f / g if g > 0 else np.ones(self.n) / np.sqrt(self.n), np.array([g])]
+        return out
+
+    def factors(self, params):
+        """(u, v, normalization cache)."""
+        if not self.weight_norm:
+            return params[0], params[1], None
+        wu, gu, wv, gv = params
+        nu, nv = ops.sqrt((wu * wu).sum(-1, keepdims=True)), ops.sqrt((wv * wv).sum(-1, keepdims=True))
+        return wu * (gu / nu), wv * (gv / nv), (nu, nv)
 
     def forward_and_cache(self, params):
-        u, v = params
+        u, v, norms = self.factors(params)
         n = self.depth
         if n == 1:
-            return u - v, None
+            return u - v, (u, v, None, None, norms)
         un1, vn1 = u ** (n - 1), v ** (n - 1)
-        return un1 * u - vn1 * v, (un1, vn1)
+        return un1 * u - vn1 * v, (u, v, un1, vn1, norms)
 
     def grads(self, params, g, cache):
-        if cache is None:
-            return [g, -g]
-        un1, vn1 = cache
+        u, v, un1, vn1, norms = cache
         n = self.depth
-        return [(n * un1) * g, (-n * vn1) * g]
+        du, dv = (g, -g) if un1 is None else ((n * un1) * g, (-n * vn1) * g)
+        if norms is None:
+            return [du, dv]
+        out = []
+        for (w, gain), d, norm in zip((params[0:2], params[2:4]), (du, dv), norms):
+            what = w / norm
+            dgain = (d * what).sum(-1, keepdims=True)
+            out += [(gain / norm) * (d - dgain * what), dgain]
+        return out
 
 
 class HadamardModel:

@@ -11,7 +11,7 @@ from scipy.special import expit as _np_expit
 
 
 def _is_np(a) -> bool:
-    return isinstance(a, np.ndarray)
+    return isinstance(a, (np.ndarray, np.generic, float, int))
 
 
 def zeros_like(a):

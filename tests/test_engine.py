@@ -22,6 +22,8 @@ SMALL = {
     "logistic_nd": [("problem.kind", "logistic_separable"), ("problem.d", 5), ("problem.samples", 20)],
     "pm_power": [("problem.kind", "sparse_recovery"), ("problem.n", 12), ("problem.measurements", 6),
                  ("problem.sparsity", 2), ("model.parametrization", "pm_power")],
+    "pm_power_wn": [("problem.kind", "sparse_recovery"), ("problem.n", 12), ("problem.measurements", 6),
+                    ("problem.sparsity", 2), ("model.parametrization", "pm_power"), ("model.weight_norm", True)],
     "hadamard": [("problem.kind", "sparse_recovery"), ("problem.n", 12), ("problem.measurements", 6),
                  ("problem.sparsity", 2), ("model.parametrization", "hadamard"), ("model.init", "gaussian")],
     "linear": [("problem.kind", "sparse_recovery"), ("problem.n", 12), ("problem.measurements", 6),
@@ -42,7 +44,8 @@ def test_closed_form_gradients_match_finite_differences(name, depth):
     if name != "linear":
         over.append(("model.depth", depth))
     if name in ("logistic", "logistic_nd") or depth == 1:
-        over.append(("model.init", "orthogonal" if name not in ("pm_power", "hadamard", "linear") else "gaussian"))
+        over.append(("model.init", "orthogonal" if name not in ("pm_power", "pm_power_wn", "hadamard", "linear")
+                     else "gaussian"))
     e = Engine(build_config(overrides=over))
     rng = np.random.default_rng(1)
     params = [p + 0.3 * rng.standard_normal(p.shape) for p in e.params]
