@@ -68,6 +68,32 @@ def _summary_line(name: str, summary: dict) -> str:
     return line
 
 
+def _train(trainer, *, total: int | None, desc: str, quiet: bool, show_loss: bool) -> bool:
+    """Run an Engine or a RunGroup to its end with a progress bar on a terminal; True if interrupted (Ctrl+C)."""
+    bar = None
+    if not quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="step", unit_scale=True, dynamic_ncols=True, desc=desc)
+    last = [0]
+
+    def progress(t):
+        if bar is not None:
+            bar.update(t.step_count - last[0])
+            last[0] = t.step_count
+            if show_loss:
+                bar.set_postfix_str(f"loss {t.current_loss():.3e}", refresh=False)
+
+    try:
+        trainer.run(chunk=2000, callback=progress)
+    except KeyboardInterrupt:
+        return True
+    finally:
+        if bar is not None:
+            bar.close()
+    return False
+
+
 def cmd_compare(args, cfg, name: str, out: Path) -> int:
     import re
 
@@ -76,28 +102,9 @@ def cmd_compare(args, cfg, name: str, out: Path) -> int:
 
     runs = expand(cfg, parse_compare(args.compare))
     group = RunGroup(runs)
-    bar = None
-    if not args.quiet and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.run.steps or None, unit="step", unit_scale=True, dynamic_ncols=True,
-                   desc=f"{name} ({len(runs)} runs)")
-    last = [0]
-
-    def progress(g):
-        if bar is not None:
-            bar.update(g.step_count - last[0])
-            last[0] = g.step_count
-
-    interrupted = False
     t0 = time.perf_counter()
-    try:
-        group.run(chunk=2000, callback=progress)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if bar is not None:
-            bar.close()
+    interrupted = _train(group, total=cfg.run.steps or None, desc=f"{name} ({len(runs)} runs)", quiet=args.quiet,
+                         show_loss=False)
     entries = []
     for run_name, engine in zip(group.names, group.engines):
         folder = re.sub(r"[^A-Za-z0-9._=-]+", "_", run_name.replace(", ", "__"))
@@ -133,28 +140,7 @@ def cmd_run(args) -> int:
         return cmd_compare(args, cfg, name, out)
     check_writable_dir(out)
     engine = Engine(cfg)
-    total = cfg.run.steps or None
-    bar = None
-    if not args.quiet and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="step", unit_scale=True, dynamic_ncols=True, desc=name)
-    last = [0]
-
-    def progress(e):
-        if bar is not None:
-            bar.update(e.step_count - last[0])
-            last[0] = e.step_count
-            bar.set_postfix_str(f"loss {e.current_loss():.3e}", refresh=False)
-
-    interrupted = False
-    try:
-        engine.run(chunk=2000, callback=progress)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        if bar is not None:
-            bar.close()
+    interrupted = _train(engine, total=cfg.run.steps or None, desc=name, quiet=args.quiet, show_loss=True)
     summary = engine.summary()
     if interrupted:
         summary["status"] = "interrupted"
