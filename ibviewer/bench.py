@@ -34,6 +34,11 @@ ROWS: dict[str, list[tuple[str, Any]]] = {
     "regression": [
         ("problem.kind", "linear_regression"), ("problem.d", 6), ("problem.samples", 50), ("model.depth", 3),
     ],
+    # a ReLU MLP (biases, standard init) on a teacher-student problem; GD with a step below 2 / lambda_max(NTK)
+    "mlp": [
+        ("problem.kind", "teacher_student"), ("problem.samples", 200), ("model.parametrization", "mlp"),
+        ("model.depth", 3), ("model.width", 256), ("optimizer.name", "gd"), ("optimizer.lr", 0.005),
+    ],
 }
 
 
@@ -48,6 +53,8 @@ def plain_loop(engine: Engine) -> Callable[[int], None]:
     params = [torch.tensor(np.asarray(p), dtype=dt, requires_grad=True) for p in engine.params]
     data = {k: torch.as_tensor(v) for k, v in prob.data.items()}
     kind, depth = prob.kind, cfg.model.depth
+    if cfg.family == "mlp":
+        return _plain_mlp_loop(engine, params, data, lr)
 
     def loss_fn():
         if cfg.family == "diagonal":
@@ -69,6 +76,45 @@ def plain_loop(engine: Engine) -> Callable[[int], None]:
     def run(k: int) -> None:
         for _ in range(k):
             loss = loss_fn()
+            loss.backward()
+            with torch.no_grad():
+                for w in params:
+                    w -= lr * w.grad
+                    w.grad.zero_()
+
+    return run
+
+
+def _plain_mlp_loop(engine: Engine, params, data, lr: float) -> Callable[[int], None]:
+    """The MLP as a user writes it in torch: x @ W.T + b, an activation between layers, the mean loss."""
+    import torch
+    import torch.nn.functional as F
+
+    m = engine.cfg.model
+    if m.weight_norm:
+        raise ValueError("the plain loop has no weight normalization")
+    per = 2 if m.bias else 1
+    layers = [(params[j * per], params[j * per + 1] if m.bias else None) for j in range(m.depth)]
+    act = {"relu": torch.relu, "tanh": torch.tanh, "linear": lambda z: z}[m.activation]
+    x = data["X"]
+    regression = engine.model.task == "regression"
+    y = data["Y"] if regression else data["labels"]
+
+    def forward():
+        h = x
+        for j, (w, b) in enumerate(layers):
+            h = F.linear(h, w, b)
+            if j < len(layers) - 1:
+                h = act(h)
+        return h
+
+    with torch.no_grad():
+        offset = forward() if m.center_output else 0.0
+
+    def run(k: int) -> None:
+        for _ in range(k):
+            out = forward() - offset
+            loss = ((out - y) ** 2).sum() / (2 * len(y)) if regression else F.cross_entropy(out, y)
             loss.backward()
             with torch.no_grad():
                 for w in params:

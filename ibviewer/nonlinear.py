@@ -56,12 +56,26 @@ def make_digits(p: ProblemConfig, rng: np.random.Generator, family: str) -> Prob
 
 
 # ---------------------------------------------------------------------------------------------- model
+def _relu_(z):
+    """relu in place (the gradient code owns z; autograd never sees it)."""
+    if isinstance(z, np.ndarray):
+        return np.maximum(z, 0.0, out=z)
+    return z.clamp_min_(0.0)
+
+
+def _tanh_(z):
+    if isinstance(z, np.ndarray):
+        return np.tanh(z, out=z)
+    return z.tanh_()
+
+
 def _act(name):
+    """(activation, the same in place, its derivative written in terms of the activation's output h)."""
     if name == "relu":
-        return ops.relu, lambda z, h: ops.step(z)
+        return ops.relu, _relu_, lambda h: h > 0  # a boolean mask: multiplying by it is one pass
     if name == "tanh":
-        return ops.tanh, lambda z, h: 1.0 - h * h
-    return (lambda z: z), None
+        return ops.tanh, _tanh_, lambda h: 1.0 - h * h
+    return (lambda z: z), (lambda z: z), None
 
 
 class MLPModel:
@@ -80,7 +94,7 @@ class MLPModel:
         self.sizes = [problem.info["inputs"]] + [int(w) for w in widths] + [problem.info["outputs"]]
         self.bias = m.bias
         self.weight_norm = m.weight_norm
-        self.act, self.dact = _act(m.activation)
+        self.act, self._act_, self.dact = _act(m.activation)
         self.per_layer = 2 + int(self.bias) if self.weight_norm else 1 + int(self.bias)
         self.center = m.center_output
         #: the initial network's outputs on the train and test inputs (subtracted when centering)
@@ -138,12 +152,14 @@ class MLPModel:
         return out
 
     def forward(self, params, x):
+        """The network's output; differentiable by torch autograd (in place only on numpy arrays)."""
+        act = self._act_ if isinstance(x, np.ndarray) else self.act
         h = x
         for j, (w, b) in enumerate(self.layers(params)):
             z = h @ w.T
             if b is not None:
                 z = z + b
-            h = z if j == self.depth - 1 else self.act(z)
+            h = z if j == self.depth - 1 else act(z)
         return h
 
     def _loss_from_output(self, out, y, *, need_grad: bool):
@@ -168,14 +184,13 @@ class MLPModel:
             x, y = x[idx], y[idx]
             off = None if off is None else off[idx]
         layers = self.layers(params)
-        hs, zs = [x], []
+        hs = [x]  # the input of every layer; the activation's derivative is written in terms of these
         h = x
         for j, (w, b) in enumerate(layers):
             z = h @ w.T
             if b is not None:
-                z = z + b
-            zs.append(z)
-            h = z if j == self.depth - 1 else self.act(z)
+                z += b
+            h = z if j == self.depth - 1 else self._act_(z)
             hs.append(h)
         if off is not None:
             h = h - off
@@ -200,7 +215,7 @@ class MLPModel:
             if j > 0:
                 delta = delta @ w
                 if self.dact is not None:
-                    delta = delta * self.dact(zs[j - 1], hs[j])
+                    delta *= self.dact(hs[j])
         return loss, grads
 
     def evaluate(self, params, data, split: str = "train"):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from ibviewer.compare import preset_runs
 from ibviewer.config import ConfigError, build_config
 from ibviewer.engine import Engine
 
@@ -62,8 +63,11 @@ def trivial_test_loss(e):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_interpolation_with_generalization(seed):
-    """Parameters >= 10x samples: train loss < 1e-6 while the test loss is below the trivial predictor's by a
-    clear factor (measured 2.8-3.5x at n = 100 on seeds 0-2; asserted >= 2x); with n = 20 the gap grows."""
+    """Parameters >= 10x samples (68,865 against 100): train loss < 1e-6 (Adam, 130-300 steps to the preset's
+    loss_tol 1e-7) while the test loss is below the trivial predictor's (the training labels' mean) by a clear
+    factor: measured 2.3-9.3x on seeds 0-11 (2.8, 5.2, 3.2 on seeds 0-2; GD with lr 0.01 gives the same within a
+    few percent), asserted >= 2x.  With n = 20 the test loss is only 1.06-2.3x below the trivial one and the gap
+    (test - train loss) is 2.2-4.0x the gap at n = 100 (seeds 0-5), asserted > 1.5x."""
     over = [("problem.seed", seed), ("run.seed", seed)]
     e = Engine(build_config(preset="mlp_interpolation_generalizes", overrides=over))
     e.run()
@@ -79,31 +83,58 @@ def test_interpolation_with_generalization(seed):
     assert ss["test_loss"] - ss["train_loss"] > 1.5 * (s["test_loss"] - s["train_loss"])
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+def stable_rank(sv) -> float:
+    sv = np.asarray(sv)
+    return float((sv**2).sum() / sv[0] ** 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_lazy_against_rich(seed):
-    """Large init: weights move little (relative change << 1) and the hidden layer keeps a high effective rank;
-    small init: weights move far and the hidden layer becomes low rank."""
+    """The preset's network (depth 3, width 64, bias-free ReLU, centred output) trained by GD to the same
+    training loss 1e-4 from init_scale 4 and from init_scale 0.02 (lr 0.05).  The lazy run's step is scaled like the
+    tangent kernel, init_scale^-2(depth-1): 0.02 * 4^-4 (the kernel's top eigenvalue at init_scale 1 is 30-52 on
+    seeds 0-7, so lr * lambda_max <= 1.04 < 2).  Steps above 2 / lambda_max catapult: with width 128, lr 0.05 * 4^-4
+    (lr * lambda_max = 4.6) sends the loss from 0.5 to 6e3 in 10 steps, the weights move far (relative change 0.3
+    and 1.8 in layers 2 and 3) and the test loss ends at 276 (465 at lr 0.05 * 4^-3): a setting, not a bug.
+
+    Measured on seeds 0-7: lazy relative change <= 0.011 in every layer, hidden 64x64 layer stable rank 15.9-17.8
+    and entropy effective rank 50.8-51.9 (51.5 at initialization); rich relative change >= 4.9 in the first two
+    layers, hidden-layer stable rank 1.03-1.9 (the teacher has two units) and entropy effective rank 13.8-18.4
+    (the random bulk left from the small initialization still counts in the entropy form).  The rich network also
+    predicts better: test loss 3.4e-4 to 1.7e-3 against the lazy one's 0.021-0.044 (ratio >= 21).  The literature
+    on the rank of ReLU layers trained from small initialization (Frei et al. 2023) uses the stable rank; the test
+    asserts both forms, with margins."""
+    runs = preset_runs("mlp_lazy_vs_rich", [("problem.seed", seed), ("run.seed", seed)])
+    assert [(c.model.init_scale, c.optimizer.lr) for _, c in runs] == [(4.0, 0.02 / 4**4), (0.02, 0.05)]
     out = {}
-    for scale in (4.0, 0.1):
-        e = Engine(build_config(preset="mlp_lazy_vs_rich", overrides=[
-            ("model.init_scale", scale), ("problem.seed", seed), ("run.seed", seed), ("run.steps", 6000),
-            ("optimizer.lr", 0.05 if scale < 1 else 0.05 / scale**2)]))
+    for (_, cfg), name in zip(runs, ("lazy", "rich")):
+        e = Engine(cfg)
         e.run()
-        out[scale] = e.summary()
-    lazy, rich = out[4.0], out[0.1]
-    assert max(lazy["layer_relative_change"][:2]) < 0.1
-    assert min(rich["layer_relative_change"][:2]) > 0.5
-    assert lazy["layer_effective_ranks"][1] > 3 * rich["layer_effective_ranks"][1]
+        assert e.status == "converged", e.message  # both fit the training data to loss 1e-4
+        out[name] = e.summary() | {"stable_rank": stable_rank(e.history.last()["sv_layer1"])}
+    lazy, rich = out["lazy"], out["rich"]
+    assert max(lazy["layer_relative_change"]) < 0.05
+    assert min(rich["layer_relative_change"][:2]) > 1.0
+    assert lazy["stable_rank"] > 10 and rich["stable_rank"] < 2.5
+    assert lazy["layer_effective_ranks"][1] > 45
+    assert rich["layer_effective_ranks"][1] < 0.5 * lazy["layer_effective_ranks"][1]
+    assert rich["test_loss"] < lazy["test_loss"] / 5
 
 
 @pytest.mark.slow
 def test_digits_reach_full_training_accuracy_and_generalize():
-    """Measured: 100 % training accuracy, test accuracy 0.96 after 5000 steps (seed 0); asserted >= 0.9 at
-    1500 steps on two seeds."""
+    """The mlp_digits preset (500 training images, depth 3, width 256, GD lr 0.1), which is also what
+    ``ibviewer run --set problem.kind=digits`` trains.  Measured on seeds 0-4: 100 % training accuracy from step
+    275-472 on (and kept), test accuracy 0.958-0.974 at step 1000 and 0.961-0.977 at step 5000 (chance 0.1);
+    asserted at 1000 steps on two seeds: 100 % and >= 0.93."""
+    preset = build_config(preset="mlp_digits").to_dict()
+    default = build_config(overrides=[("problem.kind", "digits")]).to_dict()
+    for table in ("problem", "model", "optimizer"):
+        assert preset[table] == default[table], table
     for seed in (0, 1):
-        e = Engine(build_config(overrides=[("problem.kind", "digits"), ("problem.seed", seed), ("run.seed", seed),
-                                           ("run.steps", 1500)]))
+        e = Engine(build_config(preset="mlp_digits", overrides=[("problem.seed", seed), ("run.seed", seed),
+                                                                ("run.steps", 1000)]))
         e.run()
         s = e.summary()
         assert s["train_accuracy"] == 1.0
-        assert s["test_accuracy"] >= 0.9
+        assert s["test_accuracy"] >= 0.93
