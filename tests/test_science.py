@@ -260,3 +260,9 @@ def test_at11_early_stopping_denoises(seed, depth):
     e = train("factorization_early_stopping", **{"problem.seed": seed, "run.seed": seed}, **arm)
     r = e.history["rel_error"]
     assert r.min() <= 0.6 * r[-1]
+
+
+def test_at9_preset_step_is_one_over_sigma_max():
+    cfg = build_config(preset="logistic_max_margin")
+    x = make_problem(cfg).data["X"]
+    assert cfg.optimizer.lr == pytest.approx(1.0 / np.linalg.norm(x, 2), rel=1e-3)
