@@ -124,20 +124,25 @@ def _plain_mlp_loop(engine: Engine, params, data, lr: float) -> Callable[[int], 
     return run
 
 
+def _alternate(a: Callable[[int], Any], b: Callable[[int], Any], block: int, repeats: int) -> tuple[float, float]:
+    """Best seconds per step of ``a`` and of ``b``, timed in alternating blocks (noise hits both alike)."""
+    a(50)
+    b(50)
+    best_a = best_b = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a(block)
+        best_a = min(best_a, (time.perf_counter() - t) / block)
+        t = time.perf_counter()
+        b(block)
+        best_b = min(best_b, (time.perf_counter() - t) / block)
+    return best_a, best_b
+
+
 def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> dict[str, Any]:
     cfg = build_config(overrides=list(overrides) + [("run.steps", 0)])
     engine = Engine(cfg)
-    plain = plain_loop(engine)
-    engine.step(50)
-    plain(50)
-    best_e = best_p = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        engine.step(block)
-        best_e = min(best_e, (time.perf_counter() - t) / block)
-        t = time.perf_counter()
-        plain(block)
-        best_p = min(best_p, (time.perf_counter() - t) / block)
+    best_e, best_p = _alternate(engine.step, plain_loop(engine), block, repeats)
     return {
         "problem": name,
         "engine_steps_per_s": round(1 / best_e, 1),
@@ -158,17 +163,7 @@ def bench_compare(n_runs: int = 8, *, block: int = 300, repeats: int = 5) -> dic
     base = build_config(overrides=list(ROWS["completion"]) + [("run.steps", 0)])
     alphas = [f"{a:.3g}" for a in np.logspace(-4, -1, n_runs)]
     group = RunGroup(expand(base, [("model.init_scale", alphas)]))
-    one = Engine(base)
-    group.step(50)
-    one.step(50)
-    best_g = best_1 = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        group.step(block)
-        best_g = min(best_g, (time.perf_counter() - t) / block)
-        t = time.perf_counter()
-        one.step(block)
-        best_1 = min(best_1, (time.perf_counter() - t) / block)
+    best_g, best_1 = _alternate(group.step, Engine(base).step, block, repeats)
     return {
         "problem": f"compare{n_runs}_completion",
         "runs": n_runs,
