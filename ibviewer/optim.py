@@ -25,6 +25,7 @@ class Optimizer:
         return self.state
 
     def step(self, params, grads) -> None:
+        """Update ``params`` in place.  ``grads`` may be overwritten (they are fresh arrays every step)."""
         c = self.cfg
         lr, wd, name = c.lr, c.weight_decay, self.name
         self.t += 1
@@ -32,7 +33,8 @@ class Optimizer:
             for p, g in zip(params, grads):
                 if wd:
                     g = g + wd * p
-                p -= lr * g
+                g *= lr  # the gradient arrays are the caller's to spend: scale in place, no temporary
+                p -= g
             return
         states = self._state(params)
         for p, g, s in zip(params, grads, states):
