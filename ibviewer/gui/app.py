@@ -1,0 +1,134 @@
+"""``ibviewer gui``: open the live app.
+
+    ibviewer gui [--preset NAME | --config FILE] [--set key=value ...] [--play] [--speed N]
+                 [--x-axis step|log_step|time] [--screenshot FILE.png] [--quit-after SECONDS]
+
+With ``--screenshot`` the window (at its normal size) is saved when ``--quit-after`` expires (5 s if not given).
+Bad arguments or a bad configuration print one line on stderr and return 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
+from ibviewer.gui.series import X_MODES
+
+PROG = "ibviewer gui"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage block
+        raise UsageError(message)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Open ibviewer's live window.", add_help=True)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help=f"preset to open (default: {DEFAULT_PRESET})")
+    src.add_argument("--config", metavar="FILE", help="TOML configuration to open")
+    p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                   help="override one config key, e.g. --set model.depth=2 (repeatable)")
+    p.add_argument("--play", action="store_true", help="start training at once")
+    p.add_argument("--speed", type=int, default=None, metavar="N",
+                   help="steps per frame (30 frames/s), 0 = as fast as possible; default: run.steps in about 20 s")
+    p.add_argument("--x-axis", choices=X_MODES, default="log_step", help="x axis of the plots (default: log_step)")
+    p.add_argument("--screenshot", metavar="FILE.png", help="save the window as PNG when --quit-after expires")
+    p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after this many seconds")
+    return p
+
+
+def parse(argv: list[str]):
+    """Parse arguments and resolve the config; raises UsageError / ConfigError with a one-line message."""
+    args = make_parser().parse_args(argv)
+    if args.quit_after is not None and not args.quit_after >= 0:
+        raise UsageError(f"--quit-after {args.quit_after} is not allowed; it must be >= 0 seconds")
+    if args.speed is not None and args.speed < 0:
+        raise UsageError(f"--speed {args.speed} is not allowed; it must be >= 0 (0 = as fast as possible)")
+    if args.screenshot:
+        shot = Path(args.screenshot)
+        if shot.suffix.lower() != ".png":
+            raise UsageError(f"--screenshot {args.screenshot!r} must name a .png file")
+        if not shot.parent.resolve().is_dir():
+            raise UsageError(f"--screenshot {args.screenshot!r}: the folder {str(shot.parent)!r} does not exist")
+        if args.quit_after is None:
+            args.quit_after = 5.0
+    overrides = [parse_assignment(s) for s in args.overrides]
+    preset = args.preset if args.preset or args.config else DEFAULT_PRESET
+    cfg = build_config(preset=preset, config_file=args.config, overrides=overrides)
+    return args, cfg, (preset if not args.config else None)
+
+
+def create_app():
+    """The QApplication (reused if one exists), with a font size readable on a projector."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "ibviewer"])
+        app.setApplicationName("ibviewer")
+        app.setOrganizationName("ibviewer")
+        f = app.font()
+        if f.pointSizeF() > 0 and f.pointSizeF() < 10.5:
+            f.setPointSizeF(10.5)
+            app.setFont(f)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args, cfg, preset = parse(argv)
+    except (UsageError, ConfigError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+
+    from PySide6.QtCore import QTimer
+
+    from ibviewer.gui.window import MainWindow
+
+    app = create_app()
+    win = MainWindow(cfg, preset=preset, play=args.play, speed=args.speed, x_mode=args.x_axis)
+    win.show()
+
+    def finish() -> None:
+        if args.screenshot:
+            app.processEvents()
+            if not win.grab().save(args.screenshot):
+                print(f"{PROG}: error: cannot write {args.screenshot}", file=sys.stderr)
+                finish.code = 1
+        win.close()
+
+    finish.code = 0
+    if args.quit_after is not None:
+        QTimer.singleShot(int(args.quit_after * 1000), finish)
+
+    # Ctrl+C in the terminal closes the window (Python handles signals only when the event loop lets it run)
+    previous = signal.signal(signal.SIGINT, lambda *_: win.close())
+    tick = QTimer()
+    tick.timeout.connect(_noop)
+    tick.start(250)
+    try:
+        app.exec()
+    finally:
+        tick.stop()
+        signal.signal(signal.SIGINT, previous)
+        win.shutdown()
+    return finish.code
+
+
+def _noop() -> None:
+    pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

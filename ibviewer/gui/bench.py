@@ -1,0 +1,211 @@
+"""``ibviewer bench gui``: how well the live window keeps up, as one JSON line.
+
+Runs the default preset (no step limit, a history that does not thin) headless for a few seconds, then for ``--seconds`` (10) in the real
+window (offscreen unless ``--visible``) as fast as possible, and prints:
+
+- ``ratio``: training steps/s with the GUI drawing ÷ the headless engine's steps/s (same config, one BLAS
+  thread in both; the headless rate is the mean of a run before and one after the GUI run);
+- ``updates_per_s``: snapshots drawn by the panels per second;
+- ``lateness_p50_ms`` / ``lateness_p99_ms``: how late a 5 ms timer on the GUI thread fires.
+
+Targets (issue 3): ratio >= 0.85, >= 25 updates/s, p99 lateness <= 50 ms.  Also printed: ``gui_cpu_fraction``
+(CPU time of the GUI process per wall second: what the window takes from a 2-core machine) and the 1-minute
+load average before the run (other processes' load lowers the ratio: the worker needs a core of its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from contextlib import nullcontext
+
+from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
+
+PROG = "ibviewer bench gui"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ValueError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default=DEFAULT_PRESET)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of training in the window (default 10)")
+    p.add_argument("--headless-seconds", type=float, default=3.0, help="seconds of the headless run (default 3)")
+    p.add_argument("--max-fps", type=float, default=30.0, help="the window's update cap (default 30)")
+    p.add_argument("--visible", action="store_true", help="use the real display instead of offscreen")
+    return p
+
+
+def _one_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(1)
+    except Exception:  # pragma: no cover - threadpoolctl missing
+        return nullcontext()
+
+
+def headless_rate(cfg, seconds: float) -> float:
+    """Steps/s of the bare engine (chunks of 1000 steps, like a CLI run)."""
+    from ibviewer.engine import Engine
+
+    with _one_thread():
+        e = Engine(cfg)
+        e.step(200)  # warm up
+        s0, t0 = e.step_count, time.perf_counter()
+        while time.perf_counter() - t0 < seconds and not e.stopped:
+            e.step(500)
+        return (e.step_count - s0) / (time.perf_counter() - t0)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    i = min(len(v) - 1, max(0, int(round(q / 100 * (len(v) - 1)))))
+    return v[i]
+
+
+def gui_run(cfg, seconds: float, max_fps: float) -> dict:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
+
+    from ibviewer.gui.app import create_app
+    from ibviewer.gui.window import MainWindow
+
+    app = create_app()
+    win = MainWindow(cfg, preset=None, speed=0, max_fps=max_fps)
+    win.show()
+
+    def spin(ms: int, until=None) -> None:
+        loop = QEventLoop()
+        t = QElapsedTimer()
+        t.start()
+        while t.elapsed() < ms and not (until and until()):
+            loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+    spin(60000, lambda: win.worker_ready and win.last_snap is not None)
+    if not win.worker_ready:
+        win.close()
+        raise RuntimeError("the training worker did not start within 60 s")
+
+    lateness: list[float] = []
+    probe = QTimer()
+    probe.setTimerType(Qt.TimerType.PreciseTimer)
+    probe.setInterval(5)
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        lateness.append(max(0.0, now - last[0] - 0.005) * 1000)
+        last[0] = now
+
+    probe.timeout.connect(tick)
+    win.play()
+    spin(10000, lambda: win.last_snap is not None and win.last_snap["playing"] and win.last_snap["step"] > 0)
+    mark = {}
+
+    def snap_mark() -> dict:
+        s = win.last_snap
+        return {"step": s["step"], "t": time.perf_counter(), "frames": win.frames_drawn}
+
+    mark = snap_mark()
+    cpu0 = time.process_time()
+    last[0] = time.perf_counter()
+    probe.start()
+    # steps counted at snapshot arrival: note the time each drawn snapshot arrived
+    arrivals = []
+
+    def on_drawn() -> None:
+        arrivals.append((time.perf_counter(), win.last_snap["step"]))
+
+    win.drawn.connect(on_drawn)
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    probe.stop()
+    end = snap_mark()
+    cpu = time.process_time() - cpu0
+    win.drawn.disconnect(on_drawn)
+    platform = QGuiApplication.platformName()
+    t_close = time.perf_counter()
+    win.close()
+    close_s = time.perf_counter() - t_close
+    app.processEvents()
+    if arrivals:
+        t_last, s_last = arrivals[-1]
+        steps_per_s = (s_last - mark["step"]) / (t_last - mark["t"])
+    else:  # pragma: no cover
+        steps_per_s = 0.0
+    elapsed = end["t"] - mark["t"]
+    return {
+        "gui_steps_per_s": steps_per_s,
+        "updates_per_s": (end["frames"] - mark["frames"]) / elapsed,
+        "lateness_p50_ms": percentile(lateness, 50),
+        "lateness_p99_ms": percentile(lateness, 99),
+        "lateness_max_ms": max(lateness) if lateness else float("nan"),
+        "timer_ticks": len(lateness),
+        "steps": end["step"],
+        "gui_cpu_fraction": cpu / (end["t"] - mark["t"]),
+        "platform": platform,
+        "close_seconds": close_s,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+        # no step limit; a history long enough not to thin itself within the run, so that the cost per step
+        # (metrics every 10 steps) is the same in the headless and the GUI runs
+        overrides = [parse_assignment(s) for s in args.overrides] + [("run.steps", 0), ("run.history_rows", 60000)]
+        cfg = build_config(preset=args.preset, overrides=overrides)
+        if not args.seconds > 0 or not args.headless_seconds > 0:
+            raise ValueError("--seconds and --headless-seconds must be > 0")
+    except (ValueError, ConfigError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    if not args.visible:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    before = headless_rate(cfg, args.headless_seconds)
+    try:
+        res = gui_run(cfg, args.seconds, args.max_fps)
+    except RuntimeError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    after = headless_rate(cfg, args.headless_seconds)
+    headless = (before + after) / 2
+    out = {
+        "ratio": round(res["gui_steps_per_s"] / headless, 3) if headless > 0 else None,
+        "updates_per_s": round(res["updates_per_s"], 1),
+        "lateness_p50_ms": round(res["lateness_p50_ms"], 2),
+        "lateness_p99_ms": round(res["lateness_p99_ms"], 2),
+        "lateness_max_ms": round(res["lateness_max_ms"], 2),
+        "gui_steps_per_s": round(res["gui_steps_per_s"], 1),
+        "headless_steps_per_s": round(headless, 1),
+        "headless_before_after": [round(before, 1), round(after, 1)],
+        "gui_cpu_fraction": round(res["gui_cpu_fraction"], 3),
+        "load_avg_1m": None if load is None else round(load, 2),
+        "seconds": args.seconds,
+        "steps": res["steps"],
+        "preset": args.preset,
+        "platform": res["platform"],
+        "close_seconds": round(res["close_seconds"], 3),
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The GUI side of the training worker: starts the spawned process, sends commands, relays its messages.
+
+A :class:`PipeReader` (a QThread) blocks on the worker's output pipe and emits every message; the
+:class:`WorkerClient` (a QObject living in the GUI thread) receives them in a method slot -- a queued connection,
+so they arrive on the GUI thread -- and re-emits them as typed signals.  Commands go straight down the command
+pipe from the GUI thread (small tuples, they never block).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from ibviewer.gui.worker import THREAD_ENV, worker_main
+
+
+class PipeReader(QThread):
+    """Reads the worker's messages off the GUI thread; emits each one as ``message(object)``."""
+
+    message = Signal(object)
+    closed = Signal(str)
+
+    def __init__(self, conn, parent: QObject | None = None):
+        super().__init__(parent)
+        self._conn = conn
+        self._stop = False
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:  # runs in the reader thread
+        conn = self._conn
+        while not self._stop:
+            try:
+                if not conn.poll(0.05):
+                    continue
+                msg = conn.recv()
+            except (EOFError, OSError) as exc:
+                if not self._stop:
+                    self.closed.emit(type(exc).__name__)
+                return
+            except Exception as exc:  # pragma: no cover - an unpicklable message: report, keep reading
+                self.message.emit(("error", f"could not read a message from the worker: {exc}"))
+                continue
+            self.message.emit(msg)
+
+
+class WorkerClient(QObject):
+    """Owns the worker process: ``start``, ``send``, ``ack``, ``shutdown``; relays messages as signals."""
+
+    ready = Signal(object)  # info dict of a (new) run
+    snapshot = Signal(object)  # snapshot dict
+    error = Signal(str)  # one-line refusal of a command
+    config_error = Signal(str, int)  # a config (of that generation) could not be built
+    died = Signal(str)  # the worker ended unexpectedly: the reason
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._ctx = multiprocessing.get_context("spawn")
+        self.process = None
+        self._cmd = None
+        self._out = None
+        self._reader: PipeReader | None = None
+        self._closing = False
+        self._dead_reported = False
+        self.is_ready = False
+        self._watch = QTimer(self)
+        self._watch.setInterval(500)
+        self._watch.timeout.connect(self._check_alive)
+
+    # ------------------------------------------------------------------------------------------------ life
+    def start(self, cfg_dict: dict[str, Any], options: dict[str, Any] | None = None) -> None:
+        """Spawn the worker (returns at once; the worker imports numpy and builds the engine by itself)."""
+        self.stop()
+        self._closing = False
+        self._dead_reported = False
+        self.is_ready = False
+        cmd_r, cmd_w = self._ctx.Pipe(duplex=False)
+        out_r, out_w = self._ctx.Pipe(duplex=False)
+        saved = {k: os.environ.get(k) for k in THREAD_ENV}
+        os.environ.update(THREAD_ENV)  # inherited by the child at exec: one BLAS/OpenMP thread
+        try:
+            self.process = self._ctx.Process(
+                target=worker_main, args=(cmd_r, out_w, cfg_dict, options or {}), name="ibviewer-worker", daemon=True
+            )
+            self.process.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        # close the child's ends here so that a dead child reads as EOF
+        cmd_r.close()
+        out_w.close()
+        self._cmd, self._out = cmd_w, out_r
+        self._reader = PipeReader(out_r)
+        self._reader.message.connect(self._on_message)
+        self._reader.closed.connect(self._on_closed)
+        self._reader.start()
+        self._watch.start()
+
+    def stop(self, timeout: float = 0.6) -> None:
+        """Stop the worker and the reader thread (quit, then terminate, then kill); idempotent."""
+        self._closing = True
+        self._watch.stop()
+        proc, self.process = self.process, None
+        if proc is not None:
+            self._send_raw(("quit",))
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(0.3)
+            if proc.is_alive():  # pragma: no cover - SIGTERM ignored
+                proc.kill()
+                proc.join(0.3)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.stop()
+            if not reader.wait(1000):  # pragma: no cover - the reader polls every 50 ms
+                reader.terminate()
+                reader.wait(500)
+            reader.message.disconnect(self._on_message)
+            reader.closed.disconnect(self._on_closed)
+            reader.deleteLater()
+        for conn in (self._cmd, self._out):
+            if conn is not None:
+                try:
+                    conn.close()
+                except OSError:
+                    pass
+        self._cmd = self._out = None
+        self.is_ready = False
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def is_alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    # ------------------------------------------------------------------------------------------------ commands
+    def send(self, *cmd: Any) -> bool:
+        """Send a command tuple, e.g. ``send("step", 10)``; False (and ``died``) if the worker is gone."""
+        if self.process is None:
+            return False
+        ok = self._send_raw(cmd)
+        if not ok:
+            self._report_death("the training worker cannot be reached")
+        return ok
+
+    def ack(self, seq: int) -> None:
+        self.send("ack", seq)
+
+    def _send_raw(self, cmd) -> bool:
+        if self._cmd is None:
+            return False
+        try:
+            self._cmd.send(cmd)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    # ------------------------------------------------------------------------------------------------ relay
+    @Slot(object)
+    def _on_message(self, msg) -> None:
+        kind = msg[0]
+        if kind == "snapshot":
+            self.snapshot.emit(msg[1])
+        elif kind == "ready":
+            self.is_ready = True
+            self.ready.emit(msg[1])
+        elif kind == "error":
+            self.error.emit(str(msg[1]))
+        elif kind == "config_error":
+            self.config_error.emit(str(msg[1]), int(msg[2]))
+        elif kind == "fatal":
+            last = [line for line in str(msg[1]).strip().splitlines() if line.strip()]
+            self._report_death(f"the training worker failed: {last[-1] if last else 'unknown error'}")
+
+    @Slot(str)
+    def _on_closed(self, _why: str) -> None:
+        self._report_death(None)
+
+    @Slot()
+    def _check_alive(self) -> None:
+        if self.process is not None and not self.process.is_alive():
+            self._report_death(None)
+
+    def _report_death(self, reason: str | None) -> None:
+        if self._closing or self._dead_reported:
+            return
+        self._dead_reported = True
+        self._watch.stop()
+        self.is_ready = False
+        if reason is None:
+            code = None
+            if self.process is not None:
+                self.process.join(0.2)
+                code = self.process.exitcode
+            reason = "the training worker stopped unexpectedly" + (f" (exit code {code})" if code is not None else "")
+        self.died.emit(reason)

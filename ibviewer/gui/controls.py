@@ -1,0 +1,660 @@
+"""The controls side panel: preset, run, problem, model and optimizer groups (superqt QCollapsible).
+
+The panel only reports what the user entered: ``edited(key, value)`` with a config key (``optimizer.lr``) and
+the raw value; the window validates it against the config (a bad value gives a one-line status message and the
+control returns to the config's value).  ``set_config(cfg)`` shows a config without emitting anything.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QCollapsible
+from superqt.utils import signals_blocked
+
+from ibviewer.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
+
+try:  # newer cores: MLP activations
+    from ibviewer.config import ACTIVATIONS
+except ImportError:  # pragma: no cover
+    ACTIVATIONS = ("relu", "tanh", "linear")
+
+#: steps per frame offered by the speed slider; the last position means "as fast as possible"
+SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 0)
+
+KIND_LABELS = {
+    "matrix_sensing": "matrix sensing",
+    "matrix_completion": "matrix completion",
+    "matrix_factorization": "matrix factorization",
+    "sparse_recovery": "sparse recovery (diagonal net)",
+    "linear_regression": "deep linear regression",
+    "logistic_separable": "logistic, separable data",
+    "razin_cohen": "Razin–Cohen 2×2 completion",
+    "teacher_student": "MLP, teacher–student",
+    "digits": "MLP, handwritten digits",
+}
+
+#: which problem fields each kind uses
+KIND_FIELDS = {
+    "matrix_sensing": ("d", "rank", "singular_values", "measurements", "noise", "seed"),
+    "matrix_completion": ("d", "rank", "singular_values", "measurements", "noise", "seed"),
+    "matrix_factorization": ("d", "rank", "target", "singular_values", "noise", "seed"),
+    "razin_cohen": ("seed",),
+    "sparse_recovery": ("n", "measurements", "sparsity", "noise", "seed"),
+    "linear_regression": ("d", "outputs", "samples", "inputs", "noise", "seed"),
+    "logistic_separable": ("d", "samples", "seed"),
+    "teacher_student": ("d", "rank", "samples", "test_samples", "noise", "seed"),
+    "digits": ("samples", "seed"),
+}
+#: fields of a kind this panel does not know yet
+DEFAULT_FIELDS = ("d", "samples", "noise", "seed")
+#: model fields by family (None: every family)
+MODEL_FIELDS = {
+    "model.width": ("factorization", "linear_network", "mlp"),
+    "model.activation": ("mlp",),
+    "model.bias": ("mlp",),
+    "model.center_output": ("mlp",),
+}
+
+TIPS = {
+    "preset": "A ready-made experiment (resources/presets): choosing one replaces the whole configuration",
+    "problem.kind": "The training problem; each kind has its own defaults (changing it resets the run)",
+    "problem.d": "Matrix size d (the product is d×d), or the input dimension of regression/classification",
+    "problem.n": "Length n of the sparse vector x ∈ ℝⁿ",
+    "problem.rank": "Rank r of the ground truth W* = U Vᵀ (U, V ∈ ℝ^{d×r}), used when no singular values are given",
+    "problem.singular_values": "Singular values of the ground truth, e.g. 12, 6, 3 (empty: random U Vᵀ with ‖W*‖_F = d)",
+    "problem.measurements": ("Sensing: m matrices A_i with y_i = ⟨A_i, W*⟩; completion: m observed entries;\n"
+                             "sparse recovery: m rows of A (m < n)"),
+    "problem.sparsity": "Number s of nonzero entries of x*",
+    "problem.samples": "Number of training samples",
+    "problem.test_samples": "Number of held-out samples for the test loss",
+    "problem.outputs": "Output dimension of the teacher W_t (0 = d)",
+    "problem.noise": "Standard deviation of the Gaussian noise added to the observations",
+    "problem.seed": "Seed of the problem's data (ground truth, measurements)",
+    "problem.target": "Factorization target: Q diag(10·2^{−i}) Qᵀ (spectrum) or U diag(s) Vᵀ plus noise",
+    "problem.inputs": "Regression inputs: Gaussian, or whitened so that X Xᵀ/n = I",
+    "model.depth": "Depth N: W = W_N ⋯ W_1 (diagonal nets: x = u^{⊙N} − v^{⊙N}); deeper → stronger low-rank/sparse bias",
+    "model.width": "Hidden width k of the factors (0 = the problem's size d); MLPs: one number or a list, e.g. 64, 32",
+    "model.activation": "MLP activation σ in W_N σ(⋯σ(W_1 x))",
+    "model.bias": "MLP layers with biases",
+    "model.weight_norm": "Weight normalization w = g·v/‖v‖ (MLPs; the pm_power diagonal model: Chou, Rauhut, Ward)",
+    "model.center_output": "Train f(w) − f(w₀), the centred model of lazy-training studies (Chizat, Oyallon, Bach)",
+    "model.init": "Initialization scheme of the factors",
+    "model.init_scale": ("α, the initialization scale: the scale of the end-to-end product (factorizations),\n"
+                         "the initial value of every factor entry (diagonal nets: u = v = α·1).\n"
+                         "Small α: rich regime (low rank / sparse); large α: kernel regime (min-ℓ2)"),
+    "model.init_std": "Per-entry standard deviation of a Gaussian init; overrides α when > 0 (0 = use α)",
+    "model.parametrization": "Diagonal nets: x = u^{⊙N} − v^{⊙N} (pm_power), x = w_1 ⊙ ⋯ ⊙ w_N (hadamard) or plain x (linear)",
+    "optimizer.name": ("gd: W ← W − η∇L;  sgd: minibatches;  momentum/nesterov: heavy ball with β;\n"
+                       "adam, rmsprop, adagrad: adaptive steps.  Applies live."),
+    "optimizer.lr": "Learning rate η (step size), as 10^k.  Stable below about 2/(N σ_max^{2−2/N} ‖𝒜‖²).  Applies live.",
+    "optimizer.momentum": "Momentum β (momentum, nesterov; β₁ of adam).  Applies live.",
+    "optimizer.batch_size": "Minibatch size of sgd-style optimizers (0 = full batch).  Applies live.",
+    "optimizer.weight_decay": "Weight decay λ: adds λ·W to every factor's gradient.  Applies live.",
+    "run.seed": "Seed of the initialization (R resets with the same seed; 'new seed' draws another)",
+    "run.steps": "Stop after this many steps (0 = no limit)",
+    "run.loss_tol": "Stop when the loss falls to this value (0 = off)",
+    "speed": "Steps per frame (30 frames/s), or as fast as possible",
+    "step_n": "N for 'Step N' (Shift+Right)",
+}
+
+
+def fmt(v: float) -> str:
+    if v == 0:
+        return "0"
+    return f"{v:.3g}"
+
+
+def parse_float(text: str) -> float:
+    t = text.strip().replace("−", "-").replace("×10^", "e").replace("*10^", "e").replace("10^", "1e")
+    return float(t)
+
+
+class ExponentSlider(QWidget):
+    """A positive number as 10^k: a slider over k (0.1 steps) beside a field that takes any number.
+
+    ``committed(float)`` on field entry, slider release or keyboard move; ``invalid(str)`` on a bad entry.
+    ``live`` also commits while the slider is dragged (the learning rate applies live).
+    """
+
+    committed = Signal(float)
+    invalid = Signal(str)
+
+    def __init__(self, key: str, lo: int, hi: int, live: bool = False, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.live = live
+        self._value = 1.0
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(lo * 10, hi * 10)
+        self.slider.setPageStep(10)
+        self.slider.setObjectName(key + ".slider")
+        self.field = QLineEdit()
+        self.field.setObjectName(key)
+        self.field.setFixedWidth(78)
+        self.field.setAlignment(Qt.AlignmentFlag.AlignRight)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.field)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.slider.sliderReleased.connect(self._on_release)
+        self.field.editingFinished.connect(self._on_field)
+
+    def value(self) -> float:
+        return self._value
+
+    def setValue(self, v: float) -> None:
+        self._value = float(v)
+        with signals_blocked(self.slider):
+            if v > 0:
+                self.slider.setValue(int(round(10 * math.log10(v))))
+        self.field.setText(fmt(v))
+
+    def _slider_value(self) -> float:
+        return float(f"{10 ** (self.slider.value() / 10):.3g}")
+
+    def _on_slider(self, _pos: int) -> None:
+        v = self._slider_value()
+        self.field.setText(fmt(v))
+        if not self.slider.isSliderDown() or self.live:
+            self._commit(v)
+
+    def _on_release(self) -> None:
+        self._commit(self._slider_value())
+
+    def _on_field(self) -> None:
+        text = self.field.text()
+        try:
+            v = parse_float(text)
+        except ValueError:
+            self.field.setText(fmt(self._value))
+            self.invalid.emit(f"{self.key}: {text!r} is not a number; type e.g. 0.01 or 1e-3")
+            return
+        if not (v > 0 and math.isfinite(v)):
+            self.field.setText(fmt(self._value))
+            self.invalid.emit(f"{self.key} = {text} is not allowed; it must be a positive number")
+            return
+        if v != self._value:
+            self._commit(v)
+            with signals_blocked(self.slider):
+                self.slider.setValue(int(round(10 * math.log10(v))))
+
+    def _commit(self, v: float) -> None:
+        if v == self._value:
+            return
+        self._value = v
+        self.committed.emit(v)
+
+
+class FloatField(QLineEdit):
+    """A number field: ``committed(float)`` after editing, ``invalid(str)`` when the text is no number."""
+
+    committed = Signal(float)
+    invalid = Signal(str)
+
+    def __init__(self, key: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.setObjectName(key)
+        self._value = 0.0
+        self.editingFinished.connect(self._on_edit)
+
+    def value(self) -> float:
+        return self._value
+
+    def setValue(self, v: float) -> None:
+        self._value = float(v)
+        self.setText(fmt(v))
+
+    def _on_edit(self) -> None:
+        text = self.text()
+        try:
+            v = parse_float(text)
+        except ValueError:
+            self.setText(fmt(self._value))
+            self.invalid.emit(f"{self.key}: {text!r} is not a number")
+            return
+        if v != self._value:
+            self._value = v
+            self.committed.emit(v)
+
+
+class TextField(QLineEdit):
+    """Free text handed to the config as is (``model.width``: 64 or 64, 32): ``committed(str)``."""
+
+    committed = Signal(object)
+    invalid = Signal(str)
+
+    def __init__(self, key: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.setObjectName(key)
+        self._value = ""
+        self.editingFinished.connect(self._on_edit)
+
+    def setValue(self, v: str) -> None:
+        self._value = str(v)
+        self.setText(self._value)
+
+    def _on_edit(self) -> None:
+        text = self.text().strip()
+        if text != self._value:
+            self._value = text
+            self.committed.emit(text)
+
+
+class ListField(QLineEdit):
+    """A comma-separated list of numbers (empty allowed)."""
+
+    committed = Signal(object)
+    invalid = Signal(str)
+
+    def __init__(self, key: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.setObjectName(key)
+        self._value: list[float] = []
+        self.setPlaceholderText("random")
+        self.editingFinished.connect(self._on_edit)
+
+    def setValue(self, v: list[float]) -> None:
+        self._value = list(v)
+        self.setText(", ".join(fmt(x) for x in v))
+
+    def _on_edit(self) -> None:
+        text = self.text().strip().strip("[]")
+        try:
+            v = [parse_float(s) for s in text.split(",") if s.strip()]
+        except ValueError:
+            self.setValue(self._value)
+            self.invalid.emit(f"{self.key}: {self.text()!r} is not a list of numbers; type e.g. 12, 6, 3")
+            return
+        if v != self._value:
+            self._value = v
+            self.committed.emit(v)
+
+
+def _combo() -> QComboBox:
+    c = QComboBox()
+    c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    c.setMinimumContentsLength(8)
+    return c
+
+
+def _spin(key: str, lo: int, hi: int) -> QSpinBox:
+    s = QSpinBox()
+    s.setObjectName(key)
+    s.setRange(lo, hi)
+    s.setKeyboardTracking(False)
+    s.setAccelerated(True)
+    # wide ranges (seeds, steps) would make the panel wide: take the width the column gives
+    s.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    s.setMinimumWidth(80)
+    return s
+
+
+class ControlPanel(QScrollArea):
+    """The side panel.  Signals: ``edited(key, value)``, ``preset_chosen(name)``, ``speed_changed(steps)``,
+    ``new_seed()``; the run buttons use the window's actions (passed in)."""
+
+    edited = Signal(str, object)
+    preset_chosen = Signal(str)
+    speed_changed = Signal(int)
+    new_seed = Signal()
+    invalid = Signal(str)
+
+    def __init__(self, actions: dict[str, Any], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        body.setObjectName("controls")
+        self.setWidget(body)
+        self.vbox = QVBoxLayout(body)
+        self.vbox.setContentsMargins(6, 6, 6, 6)
+        self.vbox.setSpacing(4)
+        self.widgets: dict[str, QWidget] = {}
+        self.rows: dict[str, tuple[QLabel, QWidget]] = {}
+        self._kind = None
+        self._family = None
+        self._build_preset()
+        self._build_run(actions)
+        self._build_problem()
+        self._build_model()
+        self._build_optimizer()
+        self.vbox.addStretch(1)
+
+    def sizeHint(self) -> QSize:
+        return QSize(max(370, self.minimumSizeHint().width()), 800)
+
+    def minimumSizeHint(self) -> QSize:
+        # never narrower than the content: the horizontal scroll bar is off, so it would be cut
+        body = self.widget().minimumSizeHint().width() if self.widget() is not None else 300
+        return QSize(body + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth() + 2, 200)
+
+    # ------------------------------------------------------------------------------------------------ building
+    def _group(self, title: str, expanded: bool = True) -> QFormLayout:
+        col = QCollapsible(title)
+        col.setDuration(0)
+        f = col.toggleButton().font()
+        f.setBold(True)
+        col.toggleButton().setFont(f)
+        inner = QWidget()
+        form = QFormLayout(inner)
+        form.setContentsMargins(4, 0, 2, 4)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        col.addWidget(inner)
+        if expanded:
+            col.expand(animate=False)
+        else:
+            col.collapse(animate=False)
+        self.vbox.addWidget(col)
+        return form
+
+    def _row(self, form: QFormLayout, key: str, label: str, widget: QWidget) -> QWidget:
+        lab = QLabel(label)
+        tip = TIPS.get(key, "")
+        lab.setToolTip(tip)
+        widget.setToolTip(tip)
+        form.addRow(lab, widget)
+        self.widgets[key] = widget
+        self.rows[key] = (lab, widget)
+        return widget
+
+    def _connect_field(self, key: str, w: QWidget) -> None:
+        if isinstance(w, QSpinBox):
+            w.valueChanged.connect(lambda v, k=key: self.edited.emit(k, int(v)))
+        elif isinstance(w, QComboBox):
+            w.activated.connect(lambda _i, k=key, c=w: self.edited.emit(k, c.currentData()))
+        elif isinstance(w, QCheckBox):
+            w.toggled.connect(lambda v, k=key: self.edited.emit(k, bool(v)))
+        elif isinstance(w, (ExponentSlider, FloatField, ListField, TextField)):
+            w.committed.connect(lambda v, k=key: self.edited.emit(k, v))
+            w.invalid.connect(self.invalid)
+
+    def _build_preset(self) -> None:
+        form = self._group("Experiment")
+        combo = _combo()
+        combo.setObjectName("preset")
+        combo.addItem("(custom)", "")
+        for name in preset_names():
+            meta = preset_info(name)
+            title = meta.get("title", name)
+            exp = meta.get("experiment")
+            combo.addItem(f"{exp}: {title}" if exp else title, name)
+            combo.setItemData(combo.count() - 1, f"{meta.get('description', '')}\n{meta.get('paper', '')}",
+                              Qt.ItemDataRole.ToolTipRole)
+        combo.activated.connect(self._on_preset)
+        self._row(form, "preset", "preset", combo)
+        self.description = QLabel("")
+        self.description.setWordWrap(True)
+        self.description.setObjectName("description")
+        self.description.setStyleSheet("color: #444;")
+        form.addRow(self.description)
+
+    def _on_preset(self, _i: int) -> None:
+        name = self.widgets["preset"].currentData()
+        if name:
+            self.preset_chosen.emit(name)
+
+    def _build_run(self, actions: dict[str, Any]) -> None:
+        form = self._group("Run")
+        buttons = QGridLayout()
+        buttons.setSpacing(4)
+        for i, key in enumerate(("play", "step1", "stepn", "reset")):
+            b = QToolButton()
+            b.setDefaultAction(actions[key])
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b.setMinimumHeight(30)
+            buttons.addWidget(b, i // 2, i % 2)
+            self.widgets["button." + key] = b
+        form.addRow(buttons)
+        n = _spin("step_n", 1, 10**8)
+        n.setValue(100)
+        self._row(form, "step_n", "step N", n)
+        seed_row = QWidget()
+        sl = QHBoxLayout(seed_row)
+        sl.setContentsMargins(0, 0, 0, 0)
+        seed = _spin("run.seed", 0, 2**31 - 1)
+        sl.addWidget(seed, 1)
+        ns = QPushButton("new seed")
+        ns.setObjectName("new_seed")
+        ns.setToolTip("Draw a new initialization seed and reset")
+        ns.clicked.connect(self.new_seed)
+        sl.addWidget(ns)
+        self._row(form, "run.seed", "init seed", seed_row)
+        self.widgets["run.seed"] = seed
+        self._connect_field("run.seed", seed)
+        sp = QWidget()
+        spl = QHBoxLayout(sp)
+        spl.setContentsMargins(0, 0, 0, 0)
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setObjectName("speed")
+        slider.setRange(0, len(SPEEDS) - 1)
+        slider.setPageStep(1)
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(64)
+        spl.addWidget(slider, 1)
+        spl.addWidget(self.speed_label)
+        self._row(form, "speed", "speed", sp)
+        self.widgets["speed"] = slider
+        slider.valueChanged.connect(self._on_speed)
+        self.set_speed(0)
+        steps = _spin("run.steps", 0, 2**31 - 1)
+        steps.setSpecialValueText("no limit")
+        steps.setSingleStep(1000)
+        self._row(form, "run.steps", "max steps", steps)
+        self._connect_field("run.steps", steps)
+        tol = FloatField("run.loss_tol")
+        tol.setPlaceholderText("0 = off")
+        self._row(form, "run.loss_tol", "loss tol", tol)
+        self._connect_field("run.loss_tol", tol)
+
+    def _on_speed(self, pos: int) -> None:
+        v = SPEEDS[pos]
+        self.speed_label.setText("max" if v == 0 else f"{v}/frame")
+        self.speed_changed.emit(v)
+
+    def set_speed(self, steps_per_frame: int) -> None:
+        pos = SPEEDS.index(steps_per_frame) if steps_per_frame in SPEEDS else len(SPEEDS) - 1
+        with signals_blocked(self.widgets["speed"]):
+            self.widgets["speed"].setValue(pos)
+        v = SPEEDS[pos]
+        self.speed_label.setText("max" if v == 0 else f"{v}/frame")
+
+    def _build_problem(self) -> None:
+        form = self._group("Problem")
+        note = QLabel("<i>changes here reset the run</i>")
+        note.setStyleSheet("color: #666;")
+        form.addRow(note)
+        kind = _combo()
+        kind.setObjectName("problem.kind")
+        for k in PROBLEM_KINDS:
+            kind.addItem(KIND_LABELS.get(k, k), k)
+        self._row(form, "problem.kind", "kind", kind)
+        self._connect_field("problem.kind", kind)
+        for key, label, lo, hi in (("d", "size d", 1, 2000), ("n", "length n", 1, 100000), ("rank", "rank r", 1, 2000),
+                                   ("measurements", "measurements m", 1, 10**7), ("sparsity", "sparsity s", 0, 100000),
+                                   ("samples", "samples", 1, 10**7), ("test_samples", "test samples", 1, 10**7),
+                                   ("outputs", "outputs", 0, 2000)):
+            w = _spin("problem." + key, lo, hi)
+            self._row(form, "problem." + key, label, w)
+            self._connect_field("problem." + key, w)
+        sv = ListField("problem.singular_values")
+        self._row(form, "problem.singular_values", "singular values", sv)
+        self._connect_field("problem.singular_values", sv)
+        target = _combo()
+        target.setObjectName("problem.target")
+        for t in ("spectrum", "lowrank_noise"):
+            target.addItem(t, t)
+        self._row(form, "problem.target", "target", target)
+        self._connect_field("problem.target", target)
+        inputs = _combo()
+        inputs.setObjectName("problem.inputs")
+        for t in ("gaussian", "whitened"):
+            inputs.addItem(t, t)
+        self._row(form, "problem.inputs", "inputs", inputs)
+        self._connect_field("problem.inputs", inputs)
+        noise = FloatField("problem.noise")
+        self._row(form, "problem.noise", "noise σ", noise)
+        self._connect_field("problem.noise", noise)
+        seed = _spin("problem.seed", 0, 2**31 - 1)
+        self._row(form, "problem.seed", "data seed", seed)
+        self._connect_field("problem.seed", seed)
+
+    def _build_model(self) -> None:
+        form = self._group("Model")
+        note = QLabel("<i>changes here reset the run</i>")
+        note.setStyleSheet("color: #666;")
+        form.addRow(note)
+        depth = _spin("model.depth", 1, 20)
+        self._row(form, "model.depth", "depth N", depth)
+        self._connect_field("model.depth", depth)
+        width = TextField("model.width")
+        width.setPlaceholderText("0 = natural (d)")
+        self._row(form, "model.width", "width", width)
+        self._connect_field("model.width", width)
+        init = _combo()
+        init.setObjectName("model.init")
+        self._row(form, "model.init", "init", init)
+        self._connect_field("model.init", init)
+        alpha = ExponentSlider("model.init_scale", -8, 1)
+        self._row(form, "model.init_scale", "α (scale)", alpha)
+        self._connect_field("model.init_scale", alpha)
+        std = FloatField("model.init_std")
+        std.setPlaceholderText("0 = use α")
+        self._row(form, "model.init_std", "init std", std)
+        self._connect_field("model.init_std", std)
+        par = _combo()
+        par.setObjectName("model.parametrization")
+        self._row(form, "model.parametrization", "parametrization", par)
+        self._connect_field("model.parametrization", par)
+        act = _combo()
+        act.setObjectName("model.activation")
+        for a in ACTIVATIONS:
+            act.addItem(a, a)
+        self._row(form, "model.activation", "activation", act)
+        self._connect_field("model.activation", act)
+        for key, text in (("model.bias", "biases"), ("model.weight_norm", "weight normalization"),
+                          ("model.center_output", "centred output f(w) − f(w₀)")):
+            box = QCheckBox(text)
+            box.setObjectName(key)
+            self._row(form, key, "", box)
+            self._connect_field(key, box)
+
+    def _build_optimizer(self) -> None:
+        form = self._group("Optimizer")
+        note = QLabel("<i>applies live, without a reset</i>")
+        note.setStyleSheet("color: #666;")
+        form.addRow(note)
+        name = _combo()
+        name.setObjectName("optimizer.name")
+        for o in OPTIMIZERS:
+            name.addItem(o, o)
+        self._row(form, "optimizer.name", "optimizer", name)
+        self._connect_field("optimizer.name", name)
+        lr = ExponentSlider("optimizer.lr", -6, 1, live=True)
+        self._row(form, "optimizer.lr", "learning rate η", lr)
+        self._connect_field("optimizer.lr", lr)
+        mom = FloatField("optimizer.momentum")
+        self._row(form, "optimizer.momentum", "momentum β", mom)
+        self._connect_field("optimizer.momentum", mom)
+        bs = _spin("optimizer.batch_size", 0, 10**7)
+        bs.setSpecialValueText("full batch")
+        self._row(form, "optimizer.batch_size", "batch size", bs)
+        self._connect_field("optimizer.batch_size", bs)
+        wd = FloatField("optimizer.weight_decay")
+        self._row(form, "optimizer.weight_decay", "weight decay λ", wd)
+        self._connect_field("optimizer.weight_decay", wd)
+
+    # ------------------------------------------------------------------------------------------------ showing
+    def set_config(self, cfg: Config, preset: str | None = None) -> None:
+        """Show ``cfg`` in the controls (no signals)."""
+        w = self.widgets
+        with signals_blocked(w["preset"]):
+            i = w["preset"].findData(preset or "")
+            w["preset"].setCurrentIndex(max(i, 0))
+        meta = cfg.meta or {}
+        self.description.setText(meta.get("description", "") if preset else "")
+        self.description.setVisible(bool(preset and meta.get("description")))
+        fam = cfg.family
+        if fam != self._family:
+            self._family = fam
+            combo = w["model.init"]
+            with signals_blocked(combo):
+                combo.clear()
+                for i in INITS:
+                    if fam == "diagonal" and i not in ("constant", "gaussian", "zeros"):
+                        continue
+                    if fam == "mlp" and i not in ("gaussian", "orthogonal"):
+                        continue
+                    if fam != "diagonal" and i == "constant":
+                        continue
+                    combo.addItem(i, i)
+            combo = w["model.parametrization"]
+            with signals_blocked(combo):
+                combo.clear()
+                combo.addItem("auto", "auto")
+                for p in PARAMETRIZATIONS.get(fam, ()):
+                    combo.addItem(p, p)
+        values: dict[str, Any] = {}
+        for table in ("problem", "model", "optimizer", "run"):
+            for k, v in vars(getattr(cfg, table)).items():
+                values[f"{table}.{k}"] = v
+        for key, v in values.items():
+            widget = w.get(key)
+            if widget is None:
+                continue
+            with signals_blocked(widget):
+                if isinstance(widget, QCheckBox):
+                    widget.setChecked(bool(v))
+                elif isinstance(widget, TextField):
+                    widget.setValue(", ".join(str(x) for x in v) if isinstance(v, list) else str(v))
+                elif isinstance(widget, QSpinBox):
+                    widget.setValue(int(v))
+                elif isinstance(widget, QComboBox):
+                    i = widget.findData(v)
+                    if i >= 0:
+                        widget.setCurrentIndex(i)
+                elif isinstance(widget, (ExponentSlider, FloatField, ListField)):
+                    widget.setValue(v)
+        kind = cfg.problem.kind
+        used = KIND_FIELDS.get(kind, DEFAULT_FIELDS)
+        for key, (lab, widget) in self.rows.items():
+            if key.startswith("problem.") and key != "problem.kind":
+                vis = key.split(".", 1)[1] in used
+                lab.setVisible(vis)
+                widget.setVisible(vis)
+        shown = dict((k, fam in fams) for k, fams in MODEL_FIELDS.items())
+        shown["model.parametrization"] = len(PARAMETRIZATIONS.get(fam, ())) > 1
+        shown["model.weight_norm"] = fam == "mlp" or cfg.parametrization == "pm_power"
+        shown["model.init_std"] = fam != "mlp"
+        for key, vis in shown.items():
+            lab, widget = self.rows[key]
+            lab.setVisible(vis)
+            widget.setVisible(vis)
+        self._kind = kind
