@@ -48,7 +48,7 @@ def _one_thread():
         from threadpoolctl import threadpool_limits
 
         return threadpool_limits(1)
-    except Exception:  # pragma: no cover - threadpoolctl missing
+    except Exception:  # noqa: BLE001  # pragma: no cover - threadpoolctl missing
         return nullcontext()
 
 
@@ -69,7 +69,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     v = sorted(values)
-    i = min(len(v) - 1, max(0, int(round(q / 100 * (len(v) - 1)))))
+    i = min(len(v) - 1, max(0, round(q / 100 * (len(v) - 1))))
     return v[i]
 
 

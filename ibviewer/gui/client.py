@@ -42,7 +42,7 @@ class PipeReader(QThread):
                 if not self._stop:
                     self.closed.emit(type(exc).__name__)
                 return
-            except Exception as exc:  # pragma: no cover - an unpicklable message: report, keep reading
+            except Exception as exc:  # noqa: BLE001  # pragma: no cover - an unpicklable message: report, keep reading
                 self.message.emit(("error", f"could not read a message from the worker: {exc}"))
                 continue
             self.message.emit(msg)

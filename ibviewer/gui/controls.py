@@ -168,7 +168,7 @@ class ExponentSlider(QWidget):
         self._value = float(v)
         with signals_blocked(self.slider):
             if v > 0:
-                self.slider.setValue(int(round(10 * math.log10(v))))
+                self.slider.setValue(round(10 * math.log10(v)))
         self.field.setText(fmt(v))
 
     def _slider_value(self) -> float:
@@ -198,7 +198,7 @@ class ExponentSlider(QWidget):
         if v != self._value:
             self._commit(v)
             with signals_blocked(self.slider):
-                self.slider.setValue(int(round(10 * math.log10(v))))
+                self.slider.setValue(round(10 * math.log10(v)))
 
     def _commit(self, v: float) -> None:
         if v == self._value:
@@ -649,7 +649,7 @@ class ControlPanel(QScrollArea):
                 vis = key.split(".", 1)[1] in used
                 lab.setVisible(vis)
                 widget.setVisible(vis)
-        shown = dict((k, fam in fams) for k, fams in MODEL_FIELDS.items())
+        shown = {k: fam in fams for k, fams in MODEL_FIELDS.items()}
         shown["model.parametrization"] = len(PARAMETRIZATIONS.get(fam, ())) > 1
         shown["model.weight_norm"] = fam == "mlp" or cfg.parametrization == "pm_power"
         shown["model.init_std"] = fam != "mlp"

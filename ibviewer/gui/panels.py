@@ -19,7 +19,7 @@ from PySide6.QtGui import QFont, QTransform
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer import metrics as M
-from ibviewer.gui.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, nice_ceil, safe_log10
+from ibviewer.gui.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, nice_ceil
 
 #: colours by index (readable on white and on a projector)
 PALETTE = [
@@ -193,7 +193,8 @@ class HtmlLegend:
         parts = []
         for item, name in self.entries:
             glyph, c = self._glyph(item)
-            parts.append(f'<span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{html.escape(name)}')
+            label = html.escape(name).replace(" ", "&nbsp;")  # wrap between entries, not inside one
+            parts.append(f'<span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{label}')
         self.label.setText(f'<span style="font-size:{FONT_PT}pt">' + " &nbsp; ".join(parts) + "</span>")
         self.label.setVisible(bool(parts))
 
@@ -891,9 +892,10 @@ class HeatmapPanel(Panel):
                 self.bar.setLevels(low=-self.level, high=self.level)
                 if self.img_t.image is not None:
                     self.img_t.setLevels((-self.level, self.level))
+        first = self.img_w.image is None
         self.img_w.setImage(p, autoLevels=False, levels=(-self.level, self.level))
-        if tuple(p.shape) != self.shape:
-            self._place(p.shape)
+        if first or tuple(p.shape) != self.shape:
+            self._place(p.shape)  # an ImageItem's rect needs its image: place it once that is set
 
 
 class ClassifierDataPanel(PlotPanel):

@@ -79,7 +79,7 @@ class HistoryMirror:
         return np.concatenate([np.full((self.n,) + v.shape, np.nan), v[None]])
 
     def get(self, name: str) -> np.ndarray | None:
-        return self[name] if name in self else None
+        return self[name] if name in self else None  # noqa: SIM401 - self.get is this method
 
     def last(self, name: str) -> Any:
         if name not in self or self.size == 0:

@@ -7,6 +7,7 @@ then acknowledged, which lets the worker send the next one (backpressure: one sn
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import random
@@ -30,11 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ibviewer.config import Config, ConfigError, build_config, dumps_toml, preset_info, set_key
+from ibviewer.config import Config, ConfigError, build_config, dumps_toml, set_key
 from ibviewer.gui.client import WorkerClient
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.panels import PANEL_CLASSES, Panel, panel_layout, setup_pyqtgraph
-from ibviewer.gui.series import X_LABELS, X_MODES, Frame, HistoryMirror
+from ibviewer.gui.series import X_MODES, Frame, HistoryMirror
 
 #: optimizer settings that apply live (the rest of a config change rebuilds the run)
 LIVE_OPTIMIZER = ("optimizer.name", "optimizer.lr", "optimizer.momentum", "optimizer.batch_size",
@@ -313,10 +314,10 @@ class MainWindow(QMainWindow):
             self.view_menu.insertAction(self._view_sep, dock.toggleViewAction())
         heads = [col[0] for col in cols]
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.docks[heads[0]])
-        for a, b in zip(heads, heads[1:]):
+        for a, b in itertools.pairwise(heads):
             self.splitDockWidget(self.docks[a], self.docks[b], Qt.Orientation.Horizontal)
         for col in cols:
-            for a, b in zip(col, col[1:]):
+            for a, b in itertools.pairwise(col):
                 self.splitDockWidget(self.docks[a], self.docks[b], Qt.Orientation.Vertical)
         for name, behind in tabs:
             # lay out first: tabifying into a layout that has pending splits leaves a duplicate tab bar (Qt 6.11)
@@ -332,7 +333,7 @@ class MainWindow(QMainWindow):
         """Run a panel method; a failure is reported once in the status bar (never a traceback dialog)."""
         try:
             fn(*args)
-        except Exception as exc:  # a drawing bug must not stop the app or the training
+        except Exception as exc:  # noqa: BLE001 - a drawing bug must not stop the app or the training
             self.panel_errors.append(f"{panel.name}: {type(exc).__name__}: {exc}")
             if len(self.panel_errors) <= 3:
                 self.show_error(f"the {panel.title} panel could not draw: {type(exc).__name__}: {exc}")
@@ -718,7 +719,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_shortcuts(self) -> None:
-        QMessageBox.information(self, "Keyboard shortcuts", "\n".join((
+        QMessageBox.information(self, "Keyboard shortcuts", "\n".join((  # noqa: FLY002
             "Space\tplay / pause", "Right\tstep 1", "Shift+Right\tstep N", "R\treset (same seed)",
             "A\tfit plots", "Ctrl+S\tsave the configuration", "Ctrl+O\topen a configuration", "F11\tfull screen",
             "Ctrl+Q\tquit")))

@@ -55,16 +55,16 @@ def worker_main(cmd_conn, out_conn, cfg_dict: dict[str, Any], options: dict[str,
         worker.serve(cfg_dict)
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         pass  # the GUI went away
-    except Exception:  # pragma: no cover - reported to the GUI, which offers a restart
+    except Exception:  # noqa: BLE001  # pragma: no cover - reported to the GUI, which offers a restart
         try:
             out_conn.send(("fatal", traceback.format_exc()))
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - the GUI is gone
             pass
     finally:
         for c in (cmd_conn, out_conn):
             try:
                 c.close()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - closing anyway
                 pass
 
 
@@ -76,7 +76,7 @@ def _limit_threads() -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1)
-    except Exception:  # pragma: no cover - threadpoolctl missing: the environment variables did it
+    except Exception:  # noqa: BLE001, S110  # pragma: no cover - threadpoolctl missing: the environment did it
         pass
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
@@ -309,7 +309,7 @@ class Worker:
             rows.pop("state", None)  # the GUI keeps only the current product of a matrix model
         try:
             product = e.product()
-        except Exception:  # pragma: no cover - a broken state must not stop the stream
+        except Exception:  # noqa: BLE001  # pragma: no cover - a broken state must not stop the stream
             product = None
         if product is not None and not np.all(np.isfinite(product)):
             product = None
@@ -333,7 +333,7 @@ class Worker:
                 tail = {k: np.asarray(v) for k, v in e.current_metrics().items()}
                 if matrix:
                     tail.pop("state", None)
-            except Exception:  # pragma: no cover - metrics of an odd state: the plots simply wait
+            except Exception:  # noqa: BLE001  # pragma: no cover - metrics of an odd state: the plots wait
                 tail = None
         loss = e.current_loss() if e.status != "diverged" else (
             float(h["loss"][-1]) if h.n else float("nan"))

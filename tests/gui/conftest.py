@@ -5,14 +5,14 @@ import os
 # before anything imports Qt
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-import time  # noqa: E402
+import time
 
-import pytest  # noqa: E402
+import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from ibviewer.config import DEFAULT_PRESET, build_config  # noqa: E402
+from ibviewer.config import DEFAULT_PRESET, build_config
 
 #: generous: this 2-core machine is shared with other work
 TIMEOUT_MS = 20000

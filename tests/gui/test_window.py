@@ -2,10 +2,10 @@
 
 import math
 import time
-import tomllib
 
 import numpy as np
 import pytest
+import tomllib
 from PySide6.QtCore import Qt
 
 from ibviewer.config import DEFAULT_PRESET, build_config, set_key
@@ -244,10 +244,10 @@ def test_every_family_draws_its_panels(qtbot, window, preset):
     assert expected <= set(window.panels)
     assert window.panel_errors == []
     if fam == "diagonal":
-        x, y = window.panels["coordinates"].rest.getData()
+        x, _ = window.panels["coordinates"].rest.getData()
         assert len(x) > 0
     if fam == "classifier":
-        x, y = window.panels["data"].current.getData()
+        x, _ = window.panels["data"].current.getData()
         assert len(x) == 2  # the current separator is drawn
     window.load_preset(DEFAULT_PRESET)
     qtbot.waitUntil(lambda: window.worker_ready and window.cfg.family == "factorization"
