@@ -160,6 +160,13 @@ class Panel:
         raise NotImplementedError
 
 
+class LegendSample:
+    """A legend entry's look without a graphics item (a free QObject could be deleted from another thread)."""
+
+    def __init__(self, pen_):
+        self.opts = {"pen": pen_}
+
+
 class HtmlLegend:
     """A legend as one wrapped line of rich text in a QLabel above the plot (LegendItem's add/remove API)."""
 
@@ -433,7 +440,7 @@ class SingularValuesPanel(TimePanel):
         self.lead = [self.add_curve(colour(i), None, z=2) for i in range(COLOURED_SV)]
         self.rest = self.add_curve(GREY, None, width=1, z=1)
         self.targets: list[pg.InfiniteLine] = []
-        self.target_sample = pg.PlotCurveItem(pen=dashed(BLACK))
+        self.target_sample = LegendSample(dashed(BLACK))
 
     def set_info(self, info):
         super().set_info(info)

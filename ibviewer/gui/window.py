@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self._closed = False
 
         self.setWindowTitle("ibviewer")
+        # deleted by Qt, on the GUI thread, once closed: left to Python's cyclic garbage collector, the window
+        # could be destroyed on the pipe reader's thread, leaving its timers registered (a crash seconds later)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
@@ -135,6 +138,15 @@ class MainWindow(QMainWindow):
         self._config_timer.setSingleShot(True)
         self._config_timer.setInterval(350)
         self._config_timer.timeout.connect(self._send_config)
+        # deferred work on timers the window owns (they die with it; no free-standing single shots)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(0)
+        self._redraw_timer.timeout.connect(self.redraw)
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_docks)
 
         self._build_actions()
         self._build_menus()
@@ -326,7 +338,7 @@ class MainWindow(QMainWindow):
             self.docks[behind].raise_()
         self.layout().activate()
         self._fit_docks()
-        QTimer.singleShot(0, self._fit_docks)  # again once the new docks are laid out
+        self._fit_timer.start()  # again once the new docks are laid out
         self.redraw()  # the panels get the problem's arrays when the worker reports the new run ready
 
     def _guard(self, panel: Panel, fn, *args) -> None:
@@ -341,7 +353,7 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def _on_dock_visibility(self, visible: bool) -> None:
         if visible:
-            QTimer.singleShot(0, self.redraw)
+            self._redraw_timer.start()
 
     @staticmethod
     def _buckets(panels: list[Panel]) -> int:
@@ -764,6 +776,6 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        self._ack_timer.stop()
-        self._config_timer.stop()
+        for t in (self._ack_timer, self._config_timer, self._redraw_timer, self._fit_timer):
+            t.stop()
         self.client.stop()

@@ -119,6 +119,7 @@ class Worker:
         self.speed = int(options.get("speed", 0))  # steps per frame; 0 = as fast as possible
         self.chunk = 16
         self.next_frame = 0.0
+        self.frame_left = 0  # steps still to take in the current frame (speed > 0)
         self.seq = 0
         self.awaiting_ack = False
         self.dirty = False
@@ -171,7 +172,7 @@ class Worker:
             timeout = 0.1
             if busy:
                 timeout = 0.0
-                if self.playing and self.speed > 0 and self.pending == 0:
+                if self.playing and self.speed > 0 and self.pending == 0 and self.frame_left <= 0:
                     timeout = max(0.0, self.next_frame - time.monotonic())
             if self.dirty and not self.awaiting_ack:
                 timeout = 0.0
@@ -209,11 +210,16 @@ class Worker:
             self.dirty = True
             return
         if self.speed > 0:
-            now = time.monotonic()
-            if now < self.next_frame:
-                return
-            self._timed_step(self.speed)
-            self.next_frame = max(self.next_frame + 1.0 / FPS, now)
+            # a frame's steps in chunks, so that commands are read between them even when a frame is slow
+            if self.frame_left <= 0:
+                now = time.monotonic()
+                if now < self.next_frame:
+                    return
+                self.frame_left = self.speed
+                self.next_frame = max(self.next_frame + 1.0 / FPS, now)
+            k = min(self.frame_left, max(self.chunk, 1))
+            done = self._timed_step(k)
+            self.frame_left = 0 if done < k else self.frame_left - k
         else:
             self._timed_step(self.chunk)
         self.dirty = True
@@ -224,9 +230,9 @@ class Worker:
         t0 = time.perf_counter()
         done = self.engine.step(k)
         dt = time.perf_counter() - t0
-        if done == k and k == self.chunk and dt > 0:
-            # aim each chunk at CHUNK_SECONDS (smoothed) so that commands are read often
-            target = self.chunk * CHUNK_SECONDS / dt
+        if done == k and dt > 0 and (k >= self.chunk or dt > 2 * CHUNK_SECONDS):
+            # aim a chunk at CHUNK_SECONDS (smoothed), so that commands are read often
+            target = k * CHUNK_SECONDS / dt
             self.chunk = int(min(MAX_CHUNK, max(1, 0.5 * self.chunk + 0.5 * target)))
         return done
 
@@ -248,6 +254,7 @@ class Worker:
             return
         if name == "speed":
             self.speed = max(0, int(cmd[1]))
+            self.frame_left = 0
             self.next_frame = time.monotonic()
             self.dirty = True
             return
@@ -266,6 +273,7 @@ class Worker:
             elif name == "pause":
                 self.playing = False
                 self.pending = 0
+                self.frame_left = 0
             elif name == "step":
                 self.playing = False
                 self.pending = max(0, int(cmd[1]))

@@ -68,7 +68,6 @@ def test_closing_mid_run_is_clean_and_fast(qtbot, capfd, qtlog):
 
 def test_worker_death_is_reported_and_restart_works(qtbot):
     win = MainWindow(build_config(preset=DEFAULT_PRESET), preset=DEFAULT_PRESET, speed=0)
-    qtbot.addWidget(win)
     win.show()
     try:
         qtbot.waitUntil(lambda: win.worker_ready, timeout=TIMEOUT_MS)
