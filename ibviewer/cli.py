@@ -20,7 +20,9 @@ EPILOG = f"""commands:
   ibviewer gui ...         open the app (--preset, --config, --set, --play, --screenshot, --quit-after)
   ibviewer run ...         train headless, write summary.json, history.npz, history.csv
   ibviewer presets         list the presets, one per line, name first
+  ibviewer record ...      render an MP4/GIF/PNG frames of a run for a talk (--out, --frames, --size, --fps, ...)
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
+  ibviewer bench record    frames/s and memory of rendering a 1920x1080 MP4
 """
 
 
@@ -165,6 +167,10 @@ def cmd_presets(args) -> int:
 
 
 def cmd_bench(argv: list[str]) -> int:
+    if argv and argv[0] == "record":  # issue 4: rendering speed
+        from ibviewer.gui.record import bench_main
+
+        return bench_main(argv[1:])
     if argv and argv[0] == "gui":
         from ibviewer.gui.bench import main as gui_bench
 
@@ -172,6 +178,15 @@ def cmd_bench(argv: list[str]) -> int:
     from ibviewer.bench import main as engine_bench
 
     return engine_bench(argv)
+
+
+def cmd_record(argv: list[str]) -> int:
+    try:
+        from ibviewer.gui.record import main as record_main
+    except ImportError as exc:
+        print(f"ibviewer: error: recording needs Qt (PySide6-Essentials, pyqtgraph): {exc}", file=sys.stderr)
+        return 2
+    return record_main(argv)
 
 
 def cmd_gui(argv: list[str]) -> int:
@@ -192,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_gui(argv[1:])
     if argv[0] == "bench":
         return cmd_bench(argv[1:])
+    if argv[0] == "record":  # issue 4: animations (Qt, offscreen without a display)
+        return cmd_record(argv[1:])
 
     ap = _Parser(prog="ibviewer", description="Watch the implicit bias of gradient descent.", epilog=EPILOG,
                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("presets", help="list the presets")
     sub.add_parser("gui", help="open the app", add_help=False)
     sub.add_parser("bench", help="benchmarks", add_help=False)
+    sub.add_parser("record", help="render an animation of a run", add_help=False)
     args = ap.parse_args(argv)
     try:
         if args.command == "run":

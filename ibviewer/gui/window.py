@@ -170,6 +170,10 @@ class MainWindow(QMainWindow):
         self._rebuild_panels(cfg)
         self._update_title()
         self.resize(1560, 940)
+        # issue 4 hook: timeline bar, File > Export animation/image/history, Record live (ibviewer.gui.export_ui)
+        from ibviewer.gui.export_ui import install_recording
+
+        install_recording(self)
 
         self._autoplay = play
         self.client.start(cfg.to_dict(), {"gen": self.gen, "speed": self.speed})

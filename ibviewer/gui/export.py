@@ -1,0 +1,570 @@
+"""Exports: animations rendered from a run's history, stills (PNG of a panel or of the layout, SVG of a panel),
+and the history itself (CSV, NPZ).
+
+An :class:`ExportLayout` is a widget of its own, never shown on screen: the chosen panels (fresh instances, styled
+by a :mod:`~ibviewer.gui.themes` theme) in a grid at the export size, under an optional caption with the run's
+setting and a step counter.  It is not a grab of the window, so a 1920x1080 video looks the same whatever the
+window's size.
+
+Rendering follows DESIGN.md's recipe: the panels are fed decimated data (:class:`~ibviewer.gui.series.Frame`),
+their axis ranges are fitted once to the whole run before the first frame (no range change, hence no tick
+regeneration, while frames are made), pending LayoutRequest events are delivered before each frame, and every
+frame is rendered into one reused QImage whose BGRA bytes go to the encoder thread
+(:class:`~ibviewer.recording.FrameWriter`) without a copy on this side.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ibviewer.gui.panels import PANEL_CLASSES, PlotPanel, panel_layout, setup_pyqtgraph
+from ibviewer.gui.series import BUCKETS, Frame
+from ibviewer.gui.themes import (
+    Theme,
+    apply_theme,
+    caption_text,
+    caption_title,
+    get_theme,
+    paint_background,
+    style_title,
+)
+from ibviewer.gui.timeline import STATE_PANELS, Cursor, RunSource, cursor_x, is_time_panel
+from ibviewer.recording import FrameWriter, RecordingError
+
+X_MODES = ("step", "log_step", "time")
+
+
+def default_panels(cfg) -> list[str]:
+    """The panels of a run's default layout (the window's columns, without the tabbed-behind ones)."""
+    cols, _tabs = panel_layout(cfg.family, cfg.model.depth, cfg.parametrization, cfg.problem.kind)
+    return [n for col in cols for n in col]
+
+
+def available_panels(cfg) -> list[str]:
+    cols, tabs = panel_layout(cfg.family, cfg.model.depth, cfg.parametrization, cfg.problem.kind)
+    names = [n for col in cols for n in col] + [t for t, _ in tabs]
+    return list(dict.fromkeys(names))
+
+
+def check_panels(names: Sequence[str], cfg) -> list[str]:
+    allowed = available_panels(cfg)
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise RecordingError(f"panel {bad[0]!r} is not available for this run; choose from: {', '.join(allowed)}")
+    if not names:
+        raise RecordingError(f"no panel chosen; choose from: {', '.join(allowed)}")
+    return list(dict.fromkeys(names))
+
+
+def grid_shape(n: int, width: int, height: int, aspect: float = 1.45) -> tuple[int, int]:
+    """(columns, rows) for ``n`` panels that makes the cells closest to ``aspect`` (width / height)."""
+    best, best_err = (n, 1), math.inf
+    for cols in range(1, n + 1):
+        rows = math.ceil(n / cols)
+        if (cols - 1) * rows >= n and cols > 1:
+            continue
+        cell = (width / cols) / (height / rows)
+        err = abs(math.log(cell / aspect)) + 0.08 * (cols * rows - n)
+        if err < best_err:
+            best, best_err = (cols, rows), err
+    return best
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in str(text).lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise RecordingError(f"size {text!r} is not allowed; write WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if w < 16 or h < 16 or w > 7680 or h > 4320:
+        raise RecordingError(f"size {text!r} is not allowed; width and height must be 16 to 7680 x 4320")
+    return w, h
+
+
+def even_size(w: int, h: int) -> tuple[int, int]:
+    return w - (w % 2), h - (h % 2)
+
+
+class _Host:
+    """What a panel asks of its window (x axis, readiness, redraw) for panels that live in an export."""
+
+    worker_ready = True
+
+    def __init__(self, x_mode: str, redraw: Callable[[], None]):
+        self.x_mode = x_mode
+        self._redraw = redraw
+
+    def redraw(self) -> None:
+        self._redraw()
+
+
+def deliver_layout() -> None:
+    """Pending LayoutRequest events (or axis labels go missing in rendered frames)."""
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+
+
+class ExportLayout(QWidget):
+    """The chosen panels of a run, themed and laid out at ``size``, rendered off screen one step at a time.
+
+    ``reveal``: ``"grow"`` draws the time plots up to the shown step (the curves grow, axes fixed to the whole
+    run); ``"cursor"`` draws them whole with a cursor line at the shown step.
+    """
+
+    def __init__(self, source: RunSource, panels: Sequence[str] | None = None, size: tuple[int, int] = (1920, 1080),
+                 theme: Theme | str = "light", *, x_mode: str = "log_step", caption: bool = True,
+                 reveal: str = "grow", title: str | None = None, panel_state: dict[str, dict] | None = None,
+                 buckets: int = BUCKETS):
+        super().__init__()
+        setup_pyqtgraph()
+        self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        if isinstance(theme, str):
+            theme = get_theme(theme)
+        self.theme = theme
+        self.source = source
+        self.x_mode = x_mode
+        self.reveal = reveal
+        self.buckets = buckets
+        self.names = check_panels(list(panels) if panels else default_panels(source.cfg), source.cfg)
+        self.host = _Host(x_mode, lambda: None)
+        self.panels: dict[str, Any] = {}
+        self.cursors: dict[str, Cursor] = {}
+        self.row = -1
+        self._image: QImage | None = None
+        self._primed = False
+        self._full_drawn = False
+
+        paint_background(self, theme)
+        outer = QVBoxLayout(self)
+        m = max(4, theme.px(10))
+        outer.setContentsMargins(m, m // 2, m, m // 2)
+        outer.setSpacing(m // 2)
+        self.caption = None
+        if caption:
+            self.caption = self._build_caption(title)
+            outer.addWidget(self.caption)
+        grid_box = QWidget()
+        paint_background(grid_box, theme)
+        grid = QGridLayout(grid_box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(theme.px(18))
+        grid.setVerticalSpacing(theme.px(10))
+        outer.addWidget(grid_box, 1)
+        self.resize(*size)
+        cols, rows = grid_shape(len(self.names), size[0], size[1])
+        self.titles: dict[str, QLabel] = {}
+        for i, name in enumerate(self.names):
+            panel = PANEL_CLASSES[name](self.host)
+            panel.set_info(source.info)
+            state = (panel_state or {}).get(name)
+            if state:
+                _restore_panel_state(panel, state)
+            if hasattr(panel, "set_x_mode"):
+                panel.set_x_mode(x_mode)
+            apply_theme(panel, theme)
+            self.panels[name] = panel
+            cell = QWidget()
+            paint_background(cell, theme)
+            v = QVBoxLayout(cell)
+            v.setContentsMargins(0, 0, 0, 0)
+            v.setSpacing(0)
+            t = QLabel()
+            style_title(t, panel.title, theme)
+            t.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.titles[name] = t
+            v.addWidget(t)
+            v.addWidget(panel.widget, 1)
+            grid.addWidget(cell, i // cols, i % cols)
+            if reveal == "cursor" and is_time_panel(panel):
+                c = Cursor(panel, colour=theme.accent, width=theme.width(1.5))
+                self.cursors[name] = c
+        for c in range(cols):
+            grid.setColumnStretch(c, 1)
+        for r in range(rows):
+            grid.setRowStretch(r, 1)
+        self.set_size(size)
+
+    # ------------------------------------------------------------------ building
+    def _build_caption(self, title: str | None) -> QWidget:
+        th = self.theme
+        box = QWidget()
+        box.setAutoFillBackground(True)
+        box.setStyleSheet(f"background: rgb{th.caption_bg}; border-radius: {th.px(6)}px;")
+        h = QHBoxLayout(box)
+        pad = th.px(12)
+        h.setContentsMargins(pad, th.px(6), pad, th.px(6))
+        cfg = self.source.cfg
+        self.lbl_title = QLabel()
+        self.lbl_title.setTextFormat(Qt.TextFormat.RichText)
+        big, small = th.px(th.caption_px), th.px(th.caption_px * 0.8)
+        text = title if title is not None else caption_title(cfg, self.source.name)
+        self.lbl_title.setText(
+            f'<span style="font-size:{big}px; font-weight:bold; color:{th.css_fg}">{_esc(text)}</span>'
+            f'<span style="font-size:{big}px; color:{th.css_fg}"> &nbsp;·&nbsp; </span>'
+            f'<span style="font-size:{small + 2}px; color:{th.css_fg}">{_esc(caption_text(cfg))}</span>')
+        self.lbl_title.setStyleSheet("background: transparent;")
+        self.lbl_step = QLabel()
+        self.lbl_step.setTextFormat(Qt.TextFormat.PlainText)
+        self.lbl_step.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        f = self.lbl_step.font()
+        f.setPixelSize(th.px(th.counter_px))
+        f.setBold(True)
+        f.setStyleHint(f.StyleHint.Monospace)
+        self.lbl_step.setFont(f)
+        self.lbl_step.setStyleSheet(f"color: rgb{th.accent}; background: transparent;")
+        total = max(int(self.source.last_step), int(getattr(cfg.run, "steps", 0) or 0))
+        digits = len(f"{total:,}")
+        # a fixed width: the counter changing never re-lays out the frame
+        self.lbl_step.setFixedWidth(int(th.px(th.counter_px) * (0.62 * (digits + 6) + 0.5)))
+        h.addWidget(self.lbl_title, 1)
+        h.addWidget(self.lbl_step)
+        return box
+
+    def set_size(self, size: tuple[int, int]) -> None:
+        self.size_px = (int(size[0]), int(size[1]))
+        self.setFixedSize(QSize(*self.size_px))
+        self._image = None
+        self.ensure_laid_out()
+
+    def ensure_laid_out(self) -> None:
+        if not self.isVisible():
+            self.show()  # WA_DontShowOnScreen: polished and laid out, never mapped
+        deliver_layout()
+        QApplication.processEvents()
+        deliver_layout()
+
+    # ------------------------------------------------------------------ drawing
+    def prime(self) -> None:
+        """Fit every axis to the whole run once (ranges then stay put while frames are made)."""
+        src = self.source
+        if src.n == 0:
+            return
+        full = Frame(src.view(src.n), self.x_mode, self.buckets)
+        rows = [src.n - 1]
+        st = src.cols.get("state")
+        if st is not None and st.ndim >= 2 and src.n:
+            flat = st[: src.n].reshape(src.n, -1)
+            with np.errstate(invalid="ignore"):
+                rows += [int(np.nanargmax(np.nanmax(flat, axis=1))), int(np.nanargmin(np.nanmin(flat, axis=1)))]
+        for r in rows:
+            snap = {"product": src.product_at(r), "step": int(src.steps[r])}
+            for p in self.panels.values():
+                p.update(full, snap)
+        for p in self.panels.values():  # curves made by the first draw get the theme too
+            apply_theme(p, self.theme)
+        if self.x_mode == "log_step":
+            self._tight_log_x(full)
+        self._primed = True
+
+    def _tight_log_x(self, frame: Frame) -> None:
+        """Log step axes end at the run's last step, not at the next whole decade (a 1,500-step run would
+        leave 40 % of every plot empty); set once, so no range changes while frames are made."""
+        x = frame.x
+        f = x[np.isfinite(x)] if len(x) else x
+        if len(f) < 2:
+            return
+        lo, hi = float(f.min()), float(f.max())
+        if not hi > lo:
+            return
+        for p in self.panels.values():
+            if isinstance(p, PlotPanel) and is_time_panel(p) and getattr(p, "x_mode", None) == "log_step":
+                p.xkeep.range = (lo, hi)
+                p.vb.setXRange(lo, hi, padding=0.02)
+
+    def show_row(self, row: int) -> None:
+        """Draw every panel as of history row ``row``."""
+        src = self.source
+        if not self._primed:
+            self.prime()
+        if src.n == 0:
+            return
+        row = min(max(int(row), 0), src.n - 1)
+        self.row = row
+        snap = {"product": src.product_at(row), "step": int(src.steps[row])}
+        if self.reveal == "grow":
+            frame = Frame(src.view(row + 1), self.x_mode, self.buckets)
+            for p in self.panels.values():
+                p.update(frame, snap)
+        else:
+            if not self._full_drawn:  # the time plots whole, once; then only the cursor moves
+                full = Frame(src.view(src.n), self.x_mode, self.buckets)
+                for name, p in self.panels.items():
+                    if name not in STATE_PANELS:
+                        p.update(full, snap)
+                self._full_drawn = True
+            frame = Frame(src.view(row + 1), self.x_mode, self.buckets)
+            for name, p in self.panels.items():
+                if name in STATE_PANELS:
+                    p.update(frame, snap)
+            for name, c in self.cursors.items():
+                c.set(cursor_x(self.panels[name], src, row, self.x_mode))
+        if self.caption is not None:
+            self.lbl_step.setText(f"step {int(src.steps[row]):,}")
+
+    def show_step(self, step: int) -> None:
+        self.show_row(self.source.index_of_step(step))
+
+    def image(self) -> QImage:
+        """The reused frame buffer (ARGB32: BGRA bytes on little-endian machines)."""
+        if self._image is None or (self._image.width(), self._image.height()) != self.size_px:
+            self._image = QImage(self.size_px[0], self.size_px[1], QImage.Format.Format_ARGB32)
+        return self._image
+
+    def render_frame(self) -> QImage:
+        """Render the layout as it is into the reused image and return it."""
+        deliver_layout()
+        for p in self.panels.values():
+            _prepare(p)
+        img = self.image()
+        self.render(img)
+        return img
+
+    def frame_bytes(self) -> memoryview:
+        """The last rendered frame's BGRA bytes (a view of the reused image: consume before the next frame)."""
+        img = self._image
+        return memoryview(img.constBits())[: img.sizeInBytes()]
+
+    def close_layout(self) -> None:
+        self.hide()
+        self.deleteLater()
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
+
+
+def _prepare(panel) -> None:
+    w = getattr(panel, "plot_widget", None) or getattr(panel, "glw", None)
+    if w is not None:
+        w.scene().prepareForPaint()
+
+
+def _restore_panel_state(panel, state: dict) -> None:
+    """The window's choices that change what a panel draws (effective-rank definition, layer)."""
+    combo = getattr(panel, "combo", None)
+    if combo is not None and "combo" in state:
+        i = combo.findData(state["combo"])
+        if i >= 0:
+            combo.setCurrentIndex(i)
+
+
+def panel_state(panel) -> dict:
+    combo = getattr(panel, "combo", None)
+    return {"combo": combo.currentData()} if combo is not None else {}
+
+
+# ====================================================================================================== animation
+class Cancelled(Exception):
+    pass
+
+
+def render_animation(layout: ExportLayout, rows: Sequence[int], writer: FrameWriter, *,
+                     progress: Callable[[int, int], bool | None] | None = None) -> int:
+    """Render ``rows`` (one history row per frame) through ``layout`` into ``writer``; returns the frame count.
+
+    ``progress(done, total)`` is called after every frame; returning False cancels (the writer is cancelled:
+    nothing is left behind) and raises :class:`Cancelled`.  Any error cancels the writer too.
+    """
+    total = len(rows)
+    last = None
+    try:
+        layout.prime()
+        for i, row in enumerate(rows):
+            row = int(row)
+            if row != last:  # a repeated row (more frames than recorded rows): the same picture again
+                layout.show_row(row)
+                layout.render_frame()
+                last = row
+            writer.write(layout.frame_bytes())
+            if progress is not None and progress(i + 1, total) is False:
+                raise Cancelled()
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.close()
+    return total
+
+
+# ====================================================================================================== stills
+def render_widget_png(widget: QWidget, path: str | Path, size: tuple[int, int] | None = None) -> Path:
+    """Render ``widget`` (laid out at ``size`` if given) to a PNG file, atomically."""
+    from ibviewer.io import atomic_write_bytes
+
+    if size is not None:
+        widget.setFixedSize(QSize(*size))
+    deliver_layout()
+    QApplication.processEvents()
+    deliver_layout()
+    w, h = widget.width(), widget.height()
+    img = QImage(w, h, QImage.Format.Format_ARGB32)
+    img.fill(Qt.GlobalColor.white)
+    widget.render(img)
+    return atomic_write_bytes(path, qimage_png_bytes(img))
+
+
+def qimage_png_bytes(img: QImage) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    ba = QByteArray()
+    buf = QBuffer(ba)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not img.save(buf, "PNG"):
+        raise RecordingError("could not encode the PNG image")
+    buf.close()
+    return bytes(ba.data())
+
+
+def export_png(source: RunSource, path: str | Path, *, panels: Sequence[str] | None = None,
+               size: tuple[int, int] = (1920, 1080), scale: float = 1.0, theme: str = "light", step: int | None = None,
+               x_mode: str = "log_step", caption: bool | None = None, panel_state: dict | None = None) -> Path:
+    """A PNG of one panel (``panels=[name]``) or of the layout, at ``size`` pixels; ``scale`` multiplies fonts
+    and line widths (an image at twice the size with ``scale=2`` looks like the smaller one, sharper)."""
+    _check_target(path, ".png")
+    if not scale > 0:
+        raise RecordingError(f"scale {scale} is not allowed; it must be > 0")
+    single = panels is not None and len(panels) == 1
+    lay = ExportLayout(source, panels, size, get_theme(theme).scaled(scale), x_mode=x_mode,
+                       caption=(not single) if caption is None else caption, reveal="cursor" if step is not None else "grow",
+                       panel_state=panel_state)
+    try:
+        lay.show_row(source.n - 1 if step is None else source.index_of_step(step))
+        img = lay.render_frame()
+        from ibviewer.io import atomic_write_bytes
+
+        return atomic_write_bytes(path, qimage_png_bytes(img))
+    finally:
+        lay.close_layout()
+
+
+def export_svg(source: RunSource, path: str | Path, panel: str, *, size: tuple[int, int] = (900, 600),
+               theme: str = "light", x_mode: str = "log_step", step: int | None = None,
+               panel_state: dict | None = None) -> Path:
+    """An SVG of one panel (title, legend, axes, curves as vector polylines), written atomically.
+
+    pyqtgraph's SVGExporter fails on the paths Qt 6 writes (``ValueError`` in its coordinate fix-up) and has
+    dropped items before, so the panel is painted onto Qt's own QSvgGenerator instead, with real pen widths
+    (no shifted copies), and the result is checked before it is written: it must parse as XML and hold a
+    stroked polyline or path in the colour of every curve the panel draws.
+    """
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    from ibviewer.gui.themes import vector_pens
+    from ibviewer.io import atomic_write_bytes
+
+    _check_target(path, ".svg")
+    lay = ExportLayout(source, [panel], size, theme, x_mode=x_mode, caption=False,
+                       reveal="cursor" if step is not None else "grow", panel_state=panel_state)
+    try:
+        lay.show_row(source.n - 1 if step is None else source.index_of_step(step))
+        p = lay.panels[panel]
+        vector_pens(p)
+        lay.render_frame()  # lays out and settles everything once
+        ba = QByteArray()
+        buf = QBuffer(ba)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        gen = QSvgGenerator()
+        gen.setOutputDevice(buf)
+        gen.setSize(QSize(*size))
+        gen.setViewBox(QRect(0, 0, *size))
+        gen.setTitle(f"ibviewer: {p.title}")
+        gen.setDescription(f"{source.name or source.cfg.problem.kind}, step {int(source.steps[lay.row]):,}")
+        painter = QPainter(gen)
+        try:
+            lay.render(painter, QPoint(0, 0))
+        finally:
+            painter.end()
+        buf.close()
+        data = bytes(ba.data())
+        check_svg(data, curve_colours(p))
+        try:
+            return atomic_write_bytes(path, data)
+        except OSError as exc:
+            raise RecordingError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    finally:
+        lay.close_layout()
+
+
+def curve_colours(panel) -> set[str]:
+    """Colours (#rrggbb) of the panel's visible curves that hold at least two finite points."""
+    out: set[str] = set()
+    if not isinstance(panel, PlotPanel):
+        return out
+    for it in panel.plot.items:
+        if isinstance(it, pg.PlotCurveItem) and it.isVisible() and it.yData is not None:
+            y = np.asarray(it.yData, dtype=float)
+            if np.count_nonzero(np.isfinite(y)) >= 2:
+                out.add(pg.mkPen(it.opts["pen"]).color().name())
+    return out
+
+
+def check_svg(data: bytes, colours: set[str] = frozenset()) -> None:
+    """Refuse an SVG that does not parse, or lacks a stroked polyline/path in the colour of each drawn curve."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise RecordingError(f"the SVG is broken ({exc}); nothing was written") from None
+    if not root.tag.endswith("svg"):
+        raise RecordingError("the SVG holds no <svg> document; nothing was written")
+    stroked: set[str] = set()
+
+    def walk(el, stroke):
+        stroke = el.get("stroke", stroke)
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag in ("polyline", "path") and stroke and stroke != "none":
+            pts = el.get("points") or el.get("d") or ""
+            if len(pts) > 8:
+                stroked.add(stroke.lower())
+        for ch in el:
+            walk(ch, stroke)
+
+    walk(root, None)
+    missing = sorted(c for c in colours if c.lower() not in stroked)
+    if missing:
+        raise RecordingError(f"the SVG lacks the curves drawn in {', '.join(missing)}; nothing was written")
+
+
+def export_history(source: RunSource, path: str | Path) -> Path:
+    """The run's history as CSV (scalar columns) or NPZ (every column), by the file's suffix; atomic."""
+    from ibviewer.io import write_history_csv, write_npz
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        raise RecordingError(f"history file {str(path)!r} must end in .csv or .npz")
+    _check_target(path, suffix)
+    hist = {k: np.array(v[: source.n]) for k, v in source.cols.items()}
+    if not hist:
+        raise RecordingError("the history is empty: nothing to export")
+    try:
+        return write_history_csv(path, hist) if suffix == ".csv" else write_npz(path, hist)
+    except OSError as exc:
+        raise RecordingError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def _check_target(path: str | Path, suffix: str) -> Path:
+    from ibviewer.recording import check_output
+
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise RecordingError(f"{str(path)!r} must end in {suffix}")
+    return check_output(path)
+
+
+def timed(fn, *args, **kwargs):  # pragma: no cover - a debugging aid
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t

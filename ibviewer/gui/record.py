@@ -1,0 +1,414 @@
+"""``ibviewer record``: train a run headless and render a projector-ready animation of its history;
+``ibviewer bench record``: how fast frames are made.
+
+    ibviewer record [--preset NAME | --config FILE | --session FILE] [--set key=value ...]
+                    (--out FILE.mp4 | --out FILE.gif | --frames DIR) [--size 1920x1080] [--fps 30] [--seconds S]
+                    [--steps N] [--schedule linear|log] [--panels NAME,...] [--theme light|dark]
+                    [--quality draft|normal|high] [--x-axis step|log_step|time] [--font-scale F] [--no-caption]
+
+The run is trained in this process (no worker), then ``fps x seconds`` frames are rendered from its history on a
+fixed schedule of steps (``linear``, or ``log``: after a small initialization the dynamics happen on a log time
+scale), so the video does not depend on how fast training ran.  Frames are streamed to the encoder thread and
+never held in memory; the output appears only when complete.  Works with no display (offscreen).  Bad input:
+one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROG = "ibviewer record"
+DEFAULT_SIZE = "1920x1080"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage block
+        raise UsageError(message)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Render an animation of a run's history (MP4, GIF or PNG frames).")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", metavar="NAME", help="a preset from 'ibviewer presets' (default: the default preset)")
+    src.add_argument("--config", metavar="FILE", help="a TOML config file")
+    src.add_argument("--session", metavar="FILE", help="a saved session (.ibvs): render its history")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one config key, e.g. --set model.depth=2 (repeatable)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--out", metavar="FILE", help="output video: FILE.mp4 (H.264) or FILE.gif")
+    out.add_argument("--frames", metavar="DIR", help="write numbered PNG frames into the folder DIR instead")
+    p.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH", help=f"frame size in pixels (default {DEFAULT_SIZE})")
+    p.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    p.add_argument("--seconds", type=float, default=10.0, metavar="S", help="length of the animation (default 10)")
+    p.add_argument("--steps", type=int, metavar="N", help="train to N steps (run.steps); a session trains on to N")
+    p.add_argument("--schedule", default="log", help="steps shown by the frames: linear or log (default log)")
+    p.add_argument("--panels", metavar="NAME,...", help="panels to show, in order (default: the run's main layout)")
+    p.add_argument("--theme", default="light", help="light (white background, thick lines) or dark")
+    p.add_argument("--quality", default="normal", help="draft, normal or high (x264 preset and quality)")
+    p.add_argument("--x-axis", default=None, help="x axis of the time plots: step, log_step or time "
+                   "(default: log_step with the log schedule, step with the linear one)")
+    p.add_argument("--font-scale", type=float, default=None, metavar="F",
+                   help="multiply fonts and lines (default: frame height / 1080)")
+    p.add_argument("--no-caption", action="store_true", help="no caption with the setting and the step counter")
+    p.add_argument("--title", metavar="TEXT", help="caption title (default: the preset's title)")
+    p.add_argument("--run", metavar="NAME", help="which run of a session with several (default: the first)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
+    return p
+
+
+def _choice(flag: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise UsageError(f"{flag} {value!r} is not allowed; choose one of: {', '.join(allowed)}")
+    return value
+
+
+def parse(argv: list[str]):
+    """Arguments checked before any work: raises UsageError / RecordingError / ConfigError (one line)."""
+    from ibviewer.gui.export import parse_size
+    from ibviewer.recording import QUALITY, RecordingError, check_output, output_kind
+
+    args = make_parser().parse_args(argv)
+    if not args.out and not args.frames:
+        raise UsageError("give --out FILE.mp4, --out FILE.gif or --frames DIR")
+    _choice("--schedule", args.schedule, ("linear", "log"))
+    _choice("--theme", args.theme, ("light", "dark"))
+    _choice("--quality", args.quality, tuple(QUALITY))
+    if args.x_axis is None:
+        args.x_axis = "log_step" if args.schedule == "log" else "step"
+    _choice("--x-axis", args.x_axis, ("step", "log_step", "time"))
+    args.size_px = parse_size(args.size)
+    w, h = args.size_px
+    if w % 2 or h % 2:
+        raise UsageError(f"--size {args.size}: width and height must be even (H.264 with yuv420p)")
+    if not (args.fps > 0 and args.fps <= 240):
+        raise UsageError(f"--fps {args.fps:g} is not allowed; it must be > 0 and <= 240")
+    if not args.seconds > 0:
+        raise UsageError(f"--seconds {args.seconds:g} is not allowed; it must be > 0")
+    args.n_frames = max(1, round(args.fps * args.seconds))
+    if args.n_frames > 1_000_000:
+        raise UsageError(f"{args.n_frames} frames is too many; lower --fps or --seconds")
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(f"--steps {args.steps} is not allowed; it must be >= 1")
+    if args.font_scale is not None and not 0.2 <= args.font_scale <= 8:
+        raise UsageError(f"--font-scale {args.font_scale:g} is not allowed; it must be 0.2 to 8")
+    if args.session and args.sets:
+        raise UsageError("--set does not apply to --session (a session's runs keep their settings)")
+    if args.run and not args.session:
+        raise UsageError("--run chooses a run of a --session")
+    args.panel_names = [s.strip() for s in args.panels.split(",") if s.strip()] if args.panels else None
+    if args.panels is not None and not args.panel_names:
+        raise UsageError("--panels is empty; give panel names separated by commas")
+    if args.frames:
+        args.kind = "frames"
+        args.target = Path(args.frames)
+        check_output(args.target)
+        if args.target.exists():
+            if not args.target.is_dir():
+                raise RecordingError(f"--frames {args.frames!r} exists and is not a folder")
+            other = [p.name for p in args.target.iterdir() if not (p.name.startswith("frame_") and p.suffix == ".png")]
+            if other:
+                raise RecordingError(f"--frames {args.frames!r} holds other files ({other[0]!r}); "
+                                     "choose a new or empty folder")
+    else:
+        args.kind = output_kind(args.out)
+        args.target = check_output(args.out)
+        if args.target.is_dir():
+            raise RecordingError(f"--out {args.out!r} is a folder")
+    return args
+
+
+def _config(args):
+    from ibviewer.config import DEFAULT_PRESET, build_config, parse_assignment
+
+    overrides = [parse_assignment(s) for s in args.sets]
+    if args.steps is not None:
+        overrides.append(("run.steps", args.steps))
+    preset = args.preset
+    if preset is None and args.config is None and not any(k == "problem.kind" for k, _ in overrides):
+        preset = DEFAULT_PRESET
+    cfg = build_config(preset=preset, config_file=args.config, overrides=overrides)
+    # enough recorded rows for smooth frames: about two per frame (unless the user chose the cadence)
+    chosen = any(k == "run.record_every" for k, _ in overrides) or cfg.run.record_every != 0
+    if not chosen and cfg.run.steps > 0 and cfg.family != "mlp":
+        from ibviewer.engine import AUTO_STRIDE
+
+        auto = max(AUTO_STRIDE, cfg.run.steps // 8000)  # the engine's own cadence
+        cfg.run.record_every = max(1, min(auto, cfg.run.steps // max(1, 2 * args.n_frames)))
+    name = args.preset or (Path(args.config).stem if args.config else (preset or cfg.problem.kind))
+    return cfg, name
+
+
+def _ensure_display() -> None:
+    if not os.environ.get("QT_QPA_PLATFORM") and not os.environ.get("DISPLAY") and not os.environ.get(
+            "WAYLAND_DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _bar(total: int, desc: str, unit: str, quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, dynamic_ncols=True)
+
+
+def train(engine, desc: str, quiet: bool) -> None:
+    total = engine.cfg.run.steps or None
+    bar = _bar(total, desc, "step", quiet)
+    last = [engine.step_count]
+    if bar is not None:
+        bar.update(engine.step_count)
+
+    def cb(e) -> None:
+        if bar is not None:
+            bar.update(e.step_count - last[0])
+            last[0] = e.step_count
+
+    try:
+        engine.run(chunk=1000, callback=cb)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def load_run(args):
+    """(engine, name) of the run to render: trained from a config, or from a session."""
+    from ibviewer.engine import Engine
+
+    if args.session:
+        from ibviewer.session import load_session
+
+        session = load_session(args.session)
+        if not session.runs:
+            raise UsageError(f"session {args.session!r} holds no run")
+        names = [n for n, _ in session.runs]
+        if args.run:
+            if args.run not in names:
+                raise UsageError(f"--run {args.run!r} is not in the session; choose one of: {', '.join(names)}")
+            name, engine = session.runs[names.index(args.run)]
+        else:
+            name, engine = session.runs[0]
+        if args.steps is not None and args.steps > engine.step_count:
+            engine.set_max_steps(args.steps)
+            train(engine, name, args.quiet)
+        return engine, name
+    cfg, name = _config(args)
+    engine = Engine(cfg)
+    train(engine, name, args.quiet)
+    return engine, name
+
+
+def record(args, engine, name: str, *, progress=None) -> Path:
+    """Render the animation of ``engine``'s history as ``args`` ask; returns the output path."""
+    from ibviewer.gui.app import create_app
+    from ibviewer.gui.export import ExportLayout, render_animation
+    from ibviewer.gui.themes import get_theme
+    from ibviewer.gui.timeline import RunSource
+    from ibviewer.recording import FrameWriter, RecordingError
+
+    create_app()
+    source = RunSource.from_engine(engine, name)
+    if source.n == 0:
+        raise RecordingError("the run recorded no history: nothing to render")
+    w, h = args.size_px
+    scale = args.font_scale if args.font_scale is not None else max(0.4, h / 1080)
+    theme = get_theme(args.theme).scaled(scale)
+    layout = ExportLayout(source, args.panel_names, (w, h), theme, x_mode=args.x_axis, caption=not args.no_caption,
+                          reveal="grow", title=args.title)
+    try:
+        rows = source.schedule_rows(args.n_frames, args.schedule, total_steps=engine.step_count)
+        writer = FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality)
+        return_path = writer.path
+        render_animation(layout, rows, writer, progress=progress)
+        return return_path
+    finally:
+        layout.close_layout()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from ibviewer.config import ConfigError
+    from ibviewer.recording import RecordingError
+
+    try:
+        from ibviewer.session import SessionError
+    except ImportError:  # pragma: no cover
+        SessionError = ValueError
+    _ensure_display()
+    try:
+        args = parse(argv)
+    except (UsageError, RecordingError, ConfigError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    t0 = time.perf_counter()
+    try:
+        engine, name = load_run(args)
+    except (UsageError, RecordingError, ConfigError, SessionError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted while training", file=sys.stderr)
+        return 130
+    if engine.status == "diverged" and not args.quiet:
+        print(f"{PROG}: note: {engine.message}", file=sys.stderr)
+    bar = _bar(args.n_frames, "frames", "frame", args.quiet)
+
+    def progress(done: int, total: int):
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        path = record(args, engine, name, progress=progress)
+    except (UsageError, RecordingError, ConfigError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        w, h = args.size_px
+        what = "PNG frames in" if args.kind == "frames" else args.kind.upper()
+        print(f"wrote {what} {path} ({args.n_frames} frames, {w}x{h}, {args.fps:g} fps, steps 0 to "
+              f"{engine.step_count:,} on a {args.schedule} schedule) in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+# ====================================================================================================== bench
+BENCH_PROG = "ibviewer bench record"
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return float("nan")
+
+
+def _peak_mb(who: int) -> float:
+    import resource
+
+    kb = resource.getrusage(who).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
+
+
+def bench_main(argv: list[str] | None = None) -> int:
+    """Render 1920x1080 MP4s of a recorded history; one JSON line per frame count (frames, frames_per_s,
+    peak_rss_mb, ...).  Targets: >= 30 frames/s; memory that does not grow with the number of frames."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = _Parser(prog=BENCH_PROG, description=bench_main.__doc__.splitlines()[0])
+    p.add_argument("--frames", default="1000,10000", help="frame counts, comma-separated (default 1000,10000)")
+    p.add_argument("--size", default=DEFAULT_SIZE)
+    p.add_argument("--preset", default=None, help="preset to train (default: the default preset)")
+    p.add_argument("--steps", type=int, default=20000, help="steps of the recorded run (default 20000)")
+    p.add_argument("--theme", default="light")
+    p.add_argument("--quality", default="normal")
+    p.add_argument("--schedule", default="linear")
+    p.add_argument("--keep", metavar="DIR", help="keep the videos in DIR (default: a temporary folder)")
+    from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config
+    from ibviewer.gui.export import parse_size
+    from ibviewer.recording import RecordingError
+
+    try:
+        args = p.parse_args(argv)
+        counts = [int(v) for v in args.frames.split(",") if v.strip()]
+        if not counts or min(counts) < 1:
+            raise UsageError("--frames must list frame counts >= 1")
+        size = parse_size(args.size)
+        _choice("--schedule", args.schedule, ("linear", "log"))
+        _choice("--theme", args.theme, ("light", "dark"))
+        preset = args.preset or DEFAULT_PRESET
+        # one recorded row per step: every frame shows a different state (an honest frame rate)
+        cfg = build_config(preset=preset, overrides=[("run.steps", args.steps), ("run.record_every", 1),
+                                                    ("run.history_rows", max(20000, args.steps + 10))])
+        if args.keep and not Path(args.keep).is_dir():
+            raise UsageError(f"--keep {args.keep!r} is not a folder")
+    except (UsageError, ValueError, ConfigError, RecordingError) as exc:
+        print(f"{BENCH_PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    _ensure_display()
+    import resource
+
+    from ibviewer.engine import Engine
+    from ibviewer.gui.app import create_app
+    from ibviewer.gui.export import ExportLayout, render_animation
+    from ibviewer.gui.themes import get_theme
+    from ibviewer.gui.timeline import RunSource
+    from ibviewer.recording import FrameWriter
+
+    engine = Engine(cfg)
+    t = time.perf_counter()
+    engine.run(chunk=2000)
+    train_s = time.perf_counter() - t
+    create_app()
+    source = RunSource.from_engine(engine, preset)
+    theme = get_theme(args.theme).scaled(size[1] / 1080)
+    folder = args.keep or tempfile.mkdtemp(prefix="ibviewer-bench-record-")
+    for n in counts:
+        layout = ExportLayout(source, None, size, theme, x_mode="step" if args.schedule == "linear" else "log_step")
+        rows = source.schedule_rows(n, args.schedule)
+        out = Path(folder) / f"bench_{n}.mp4"
+        rss0 = _rss_mb()
+        peak = [rss0]
+
+        def progress(done: int, total: int, peak=peak) -> None:
+            if done % 100 == 0:
+                peak[0] = max(peak[0], _rss_mb())
+
+        writer = FrameWriter(out, size, 30, quality=args.quality)
+        t0 = time.perf_counter()
+        render_animation(layout, rows, writer, progress=progress)
+        dt = time.perf_counter() - t0
+        layout.close_layout()
+        res = {
+            "frames": n,
+            "frames_per_s": round(n / dt, 1),
+            "seconds": round(dt, 2),
+            "peak_rss_mb": round(max(peak[0], _rss_mb()), 1),
+            "rss_start_mb": round(rss0, 1),
+            "rss_end_mb": round(_rss_mb(), 1),
+            "process_peak_rss_mb": round(_peak_mb(resource.RUSAGE_SELF), 1),
+            "ffmpeg_peak_rss_mb": round(_peak_mb(resource.RUSAGE_CHILDREN), 1),
+            "distinct_frames": len({int(r) for r in rows}),
+            "size": f"{size[0]}x{size[1]}",
+            "mp4_mb": round(out.stat().st_size / 2**20, 2),
+            "history_rows": source.n,
+            "train_seconds": round(train_s, 2),
+            "preset": preset,
+            "theme": args.theme,
+            "quality": args.quality,
+            "cpus": os.cpu_count(),
+        }
+        if not args.keep:
+            out.unlink(missing_ok=True)
+        print(json.dumps(res), flush=True)
+    if not args.keep:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Animations (issue 4): ``ibviewer record`` headless, MP4/GIF/PNG frames read back, cancel, bad input, sessions."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+from PIL import Image
+
+from ibviewer.config import DEFAULT_PRESET, build_config
+from ibviewer.engine import Engine
+from ibviewer.gui.export import Cancelled, ExportLayout, render_animation
+from ibviewer.gui.record import main as record_main
+from ibviewer.gui.timeline import RunSource
+from ibviewer.recording import FrameWriter, RecordingError
+
+ROOT = Path(__file__).resolve().parents[2]
+#: short runs: the default preset's incremental learning happens within ~1000 steps
+QUICK = ["--steps", "1200", "-q"]
+
+
+def mp4_frames(path: Path) -> tuple[tuple[int, int], float, list[np.ndarray]]:
+    gen = imageio_ffmpeg.read_frames(str(path))
+    meta = next(gen)
+    w, h = meta["size"]
+    frames = [np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in gen]
+    return (w, h), meta["fps"], frames
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = Engine(build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 1200), ("run.record_every", 5)]))
+    e.run()
+    return e
+
+
+def test_mp4_has_fps_times_seconds_frames_at_the_size(qapp, tmp_path):
+    out = tmp_path / "talk.mp4"
+    rc = record_main(["--out", str(out), "--size", "480x270", "--fps", "12", "--seconds", "2", *QUICK])
+    assert rc == 0
+    (w, h), fps, frames = mp4_frames(out)
+    assert (w, h) == (480, 270)
+    assert fps == pytest.approx(12)
+    assert len(frames) == 24
+    # the animation moves: the first and the last frame differ, and no frame is blank
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1
+    assert all(f.std() > 10 for f in frames)
+    assert leftovers(tmp_path) == ["talk.mp4"]  # no temporary file left behind
+
+
+def test_gif_and_png_frames(qapp, tmp_path):
+    gif = tmp_path / "a.gif"
+    assert record_main(["--out", str(gif), "--size", "320x180", "--fps", "10", "--seconds", "1.5",
+                        "--panels", "loss,singular_values", "--theme", "dark", *QUICK]) == 0
+    with Image.open(gif) as im:
+        assert im.size == (320, 180)
+        assert im.n_frames == 15
+        assert im.info.get("duration") == pytest.approx(100, abs=10)
+    folder = tmp_path / "frames"
+    assert record_main(["--frames", str(folder), "--size", "256x144", "--fps", "8", "--seconds", "1",
+                        "--schedule", "linear", *QUICK]) == 0
+    pngs = sorted(folder.iterdir())
+    assert [p.name for p in pngs] == [f"frame_{i:06d}.png" for i in range(8)]
+    with Image.open(pngs[3]) as im:
+        assert im.size == (256, 144)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "frames"]
+
+
+def test_cancelled_export_leaves_nothing(qapp, tmp_path, engine):
+    src = RunSource.from_engine(engine, "quick")
+    layout = ExportLayout(src, ["loss", "heatmap"], (320, 180), "light")
+    try:
+        writer = FrameWriter(tmp_path / "cancel.mp4", (320, 180), 10)
+        with pytest.raises(Cancelled):
+            render_animation(layout, src.schedule_rows(40, "log"), writer, progress=lambda done, total: done < 5)
+    finally:
+        layout.close_layout()
+    assert leftovers(tmp_path) == []
+
+
+def test_bad_input_is_one_line_and_exit_2(qapp, tmp_path, capsys):
+    cases = [
+        (["--out", str(tmp_path / "missing" / "x.mp4")], "does not exist"),
+        (["--out", str(tmp_path / "x.avi")], "unknown type"),
+        (["--size", "100", "--out", str(tmp_path / "x.mp4")], "WIDTHxHEIGHT"),
+        (["--size", "321x240", "--out", str(tmp_path / "x.mp4")], "even"),
+        (["--out", str(tmp_path / "x.mp4"), "--schedule", "cubic"], "linear, log"),
+        (["--out", str(tmp_path / "x.mp4"), "--theme", "pink"], "light, dark"),
+        (["--out", str(tmp_path / "x.mp4"), "--panels", "loss,nope", *QUICK], "'nope' is not available"),
+        (["--out", str(tmp_path / "x.mp4"), "--preset", "no_such_preset"], "no_such_preset"),
+        (["--out", str(tmp_path / "x.mp4"), "--set", "model.depth=0"], "model.depth"),
+        (["--session", str(tmp_path / "none.ibvs"), "--out", str(tmp_path / "x.mp4")], "does not exist"),
+        ([], "--out"),
+    ]
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    cases.append((["--out", str(blocker / "x.mp4")], "does not exist"))
+    for argv, expect in cases:
+        assert record_main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("ibviewer record: error:"), (argv, err)
+        assert expect in err, (argv, err)
+    assert leftovers(tmp_path) == ["file.txt"]
+
+
+def test_frames_folder_with_other_files_is_refused(qapp, tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    assert record_main(["--frames", str(folder), "--seconds", "1", *QUICK]) == 2
+    assert "holds other files" in capsys.readouterr().err
+    assert (folder / "notes.txt").read_text() == "keep me"
+
+
+def test_session_is_rendered(qapp, tmp_path, engine):
+    from ibviewer.session import save_session
+
+    path = save_session(tmp_path / "s.ibvs", [("quick", engine)])
+    out = tmp_path / "s.mp4"
+    assert record_main(["--session", str(path), "--out", str(out), "--size", "320x240", "--fps", "5",
+                        "--seconds", "1", "-q"]) == 0
+    size, _fps, frames = mp4_frames(out)
+    assert size == (320, 240) and len(frames) == 5
+
+
+def test_cli_dispatch_runs_offscreen_without_display(tmp_path):
+    """``ibviewer record`` through the real entry point, with no DISPLAY and no QT_QPA_PLATFORM set."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = tmp_path / "cli.mp4"
+    r = subprocess.run([sys.executable, "-m", "ibviewer", "record", "--out", str(out), "--size", "320x180",
+                        "--fps", "5", "--seconds", "1", "--steps", "300"], capture_output=True, text=True,
+                       cwd=ROOT, env=env, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "wrote MP4" in r.stdout
+    assert len(mp4_frames(out)[2]) == 5
+    r = subprocess.run([sys.executable, "-m", "ibviewer", "record", "--fps", "0", "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_writer_refuses_an_unwritable_target(tmp_path):
+    with pytest.raises(RecordingError, match="does not exist"):
+        FrameWriter(tmp_path / "no" / "x.mp4", (64, 64), 10)
+
+
+def test_bench_record_prints_json_lines(qapp, capsys):
+    from ibviewer.gui.record import bench_main
+
+    assert bench_main(["--frames", "12,24", "--size", "320x180", "--steps", "200"]) == 0
+    lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert [d["frames"] for d in lines] == [12, 24]
+    for d in lines:
+        assert d["frames_per_s"] > 0 and d["peak_rss_mb"] > 0

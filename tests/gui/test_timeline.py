@@ -1,0 +1,149 @@
+"""The timeline (issue 4): every panel as of step k shows step k's values, headless and in the live window."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ibviewer.config import DEFAULT_PRESET, build_config
+from ibviewer.engine import Engine
+from ibviewer.gui.export import ExportLayout
+from ibviewer.gui.export_ui import install_recording
+from ibviewer.gui.timeline import HistoryView, RunSource, StateStore
+
+from .conftest import TIMEOUT_MS, fresh, settle
+
+
+@pytest.fixture(scope="module")
+def engine():
+    e = Engine(build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 1500)]))
+    e.run()
+    return e
+
+
+def test_history_view_is_the_first_rows(engine):
+    src = RunSource.from_engine(engine)
+    v = src.view(7)
+    assert v.size == 7 and "loss" in v and "nope" not in v
+    np.testing.assert_array_equal(v["loss"], engine.history["loss"][:7])
+    assert v.last("step") == engine.history["step"][6]
+    assert isinstance(v, HistoryView) and v.tail is None
+
+
+def test_state_store_is_bounded_and_finds_the_step_before():
+    st = StateStore(budget=64 * 8 * 4)  # room for 64 products of 4 numbers
+    for k in range(0, 1000, 5):
+        st.add(k, np.full(4, float(k)))
+    assert len(st) <= 64
+    assert st.steps[0] == 0 and st.steps == sorted(st.steps)
+    s = st.step_at(503)
+    assert s <= 503 and st.at(503)[0] == s
+    st.add(3, np.zeros(4))  # a step back in time: a reset
+    assert st.steps == [3]
+
+
+@pytest.mark.parametrize("reveal", ["cursor", "grow"])
+def test_layout_at_step_k_shows_step_k(qapp, engine, reveal):
+    src = RunSource.from_engine(engine, "quick")
+    h = engine.history
+    lay = ExportLayout(src, ["loss", "singular_values", "heatmap"], (800, 450), "light", x_mode="log_step",
+                       reveal=reveal)
+    try:
+        for row in (3, h.n // 3, h.n - 1):
+            k = int(h["step"][row])
+            lay.show_step(k)
+            lay.render_frame()
+            assert lay.row == row
+            assert lay.lbl_step.text() == f"step {k:,}"
+            # the heatmap holds the product W at step k
+            np.testing.assert_allclose(lay.panels["heatmap"].img_w.image, h["state"][row])
+            loss_curve = next(iter(lay.panels["loss"].curves.values()))
+            if reveal == "cursor":
+                c = lay.cursors["loss"].line
+                assert c.isVisible() and c.value() == pytest.approx(math.log10(k))
+                assert len(loss_curve.yData) > 10  # the curve whole
+            else:
+                # the curves end at step k's values
+                assert loss_curve.xData[-1] == pytest.approx(math.log10(k))
+                assert loss_curve.yData[-1] == pytest.approx(math.log10(h["loss"][row]))
+                sv = lay.panels["singular_values"].lead[0]
+                assert sv.yData[-1] == pytest.approx(math.log10(h["sv"][row][0]))
+    finally:
+        lay.close_layout()
+
+
+def test_sparse_stems_at_step_k(qapp):
+    e = Engine(build_config(preset="hadamard_l1_bias", overrides=[("run.steps", 400)]))
+    e.run()
+    src = RunSource.from_engine(e)
+    lay = ExportLayout(src, ["stems", "coordinates"], (640, 360), "dark", reveal="cursor")
+    try:
+        row = e.history.n // 2
+        lay.show_row(row)
+        np.testing.assert_allclose(lay.panels["stems"].heads.data["y"], e.history["state"][row])
+    finally:
+        lay.close_layout()
+
+
+def test_window_timeline_scrubs_while_training(qtbot, window):
+    rec = install_recording(window)
+    tl = rec.timeline
+    assert install_recording(window) is rec  # idempotent
+    fresh(qtbot, window)
+    tl.go_live()
+    # a reference run of the same config, to know W at a recorded step
+    ref = Engine(build_config(preset=DEFAULT_PRESET))
+    ref.run(200)
+    steps = ref.history["step"]
+    k = int(next(s for s in steps if 30 <= s <= 120))
+    row_ref = int(np.searchsorted(steps, k))
+    window.step_n(k)
+    settle(qtbot, window, k)
+    window.play()
+    qtbot.waitUntil(lambda: window.last_snap["step"] > 2000, timeout=TIMEOUT_MS)
+    row = tl.seek_step(k)
+    assert not tl.live
+    assert int(window.mirror["step"][row]) == k
+    heat = window.panels["heatmap"].img_w.image
+    np.testing.assert_allclose(heat, ref.history["state"][row_ref], rtol=1e-9, atol=1e-12)
+    assert f"step {k:,}" in tl.readout.text()
+    assert f"loss {ref.history['loss'][row_ref]:.3e}" in tl.readout.text()
+    cursor = tl.cursors["loss"].line
+    assert cursor.isVisible() and cursor.value() == pytest.approx(math.log10(k))
+    # training goes on: new rows extend the slider, the view stays at step k
+    n0 = window.mirror.n
+    qtbot.waitUntil(lambda: window.mirror.n > n0 + 3 or not window.last_snap["playing"], timeout=TIMEOUT_MS)
+    assert tl.slider.maximum() >= n0 - 1
+    np.testing.assert_allclose(window.panels["heatmap"].img_w.image, ref.history["state"][row_ref])
+    assert cursor.value() == pytest.approx(math.log10(k))
+    window.set_x_mode("step")  # a redraw of the window keeps the scrubbed view
+    assert cursor.value() == pytest.approx(k)
+    np.testing.assert_allclose(window.panels["heatmap"].img_w.image, ref.history["state"][row_ref])
+    window.set_x_mode("log_step")
+    # live again: the latest state, no cursor
+    window.pause()
+    snap = settle(qtbot, window)
+    tl.go_live()
+    assert tl.live and not cursor.isVisible()
+    np.testing.assert_allclose(window.panels["heatmap"].img_w.image, snap["product"])
+
+
+def test_replay_loops_through_the_history(qtbot, window):
+    rec = install_recording(window)
+    tl = rec.timeline
+    if window.mirror.n < 20:
+        window.play()
+        qtbot.waitUntil(lambda: window.mirror.n >= 20, timeout=TIMEOUT_MS)
+        window.pause()
+        settle(qtbot, window)
+    tl.rate.setCurrentIndex(0)  # 5 s
+    tl.loop.setChecked(True)
+    seen = set()
+    tl.moved.connect(lambda r: seen.add(r))
+    tl.btn_replay.setChecked(True)
+    assert not tl.live
+    qtbot.waitUntil(lambda: len(seen) > 5, timeout=TIMEOUT_MS)
+    tl.btn_replay.setChecked(False)
+    assert not tl.timer.isActive()
+    tl.go_live()
+    assert tl.live
