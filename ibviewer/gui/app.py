@@ -72,6 +72,7 @@ def create_app():
 
     app = QApplication.instance()
     if app is None:
+        _quiet_offscreen_warnings()
         app = QApplication([sys.argv[0] if sys.argv else "ibviewer"])
         app.setApplicationName("ibviewer")
         app.setOrganizationName("ibviewer")
@@ -80,6 +81,24 @@ def create_app():
             f.setPointSizeF(10.5)
             app.setFont(f)
     return app
+
+
+def _quiet_offscreen_warnings() -> None:
+    """Drop the offscreen platform's 'does not support propagateSizeHints()' notes; pass on everything else."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = qInstallMessageHandler(handler)
+    _quiet_offscreen_warnings.handler = handler  # keep it alive
 
 
 def main(argv: list[str] | None = None) -> int:
