@@ -496,10 +496,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def play(self) -> None:
-        if self.last_snap is not None and self.last_snap["status"] in STATUS_TEXT:
-            why = self.last_snap["message"]
-            self.show_info(f"the run has stopped ({why}); press R to reset"
-                           + (" or raise max steps" if self.last_snap["status"] == "max_steps" else ""))
+        status = None if self.last_snap is None else self.last_snap["status"]
+        if status == "diverged":
+            self.show_info(f"the run has stopped ({self.last_snap['message']}); press R to reset")
+            return
+        if status in ("converged", "max_steps"):
+            # the worker goes on if max steps or the loss tolerance were changed, else it stays paused
+            hint = "raise max steps" if status == "max_steps" else "lower the loss tolerance"
+            self.show_info(f"{STATUS_TEXT[status]}: {self.last_snap['message']}; {hint} to go on, or press R to reset")
+            self.client.send("play")
             return
         self.playing = True
         self._sync_play_action()

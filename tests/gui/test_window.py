@@ -135,6 +135,23 @@ def test_diverging_setting_pauses_with_a_message(qtbot, window):
     window.set_speed(0)
 
 
+def test_max_steps_stops_and_raising_it_goes_on(qtbot, window):
+    fresh(qtbot, window)
+    window._on_edited("run.steps", 300)
+    window.play()
+    qtbot.waitUntil(lambda: window.last_snap["status"] == "max_steps", timeout=TIMEOUT_MS)
+    assert settle(qtbot, window)["step"] == 300
+    assert "finished" in window.lbl_run.text() and "run.steps = 300" in window.lbl_run.text()
+    window.play()  # stays at the limit, says why
+    assert "raise max steps" in window.statusBar().currentMessage()
+    window._on_edited("run.steps", 600)
+    window.play()
+    qtbot.waitUntil(lambda: window.last_snap["step"] == 600 and window.last_snap["status"] == "max_steps",
+                    timeout=TIMEOUT_MS)
+    window._on_edited("run.steps", 8000)
+    assert window.cfg.run.steps == 8000
+
+
 def test_bad_input_gives_one_line_and_restores_the_control(qtbot, window):
     fresh(qtbot, window)
     lr = window.controls.widgets["optimizer.lr"]
