@@ -437,7 +437,8 @@ class SingularValuesPanel(TimePanel):
 
     def __init__(self, window):
         super().__init__(window)
-        self.lead = [self.add_curve(colour(i), None, z=2) for i in range(COLOURED_SV)]
+        # the three leading values thick, the next ones thin (a thick curve costs three thin paths)
+        self.lead = [self.add_curve(colour(i), None, width=2 if i < 3 else 1, z=2) for i in range(COLOURED_SV)]
         self.rest = self.add_curve(GREY, None, width=1, z=1)
         self.targets: list[pg.InfiniteLine] = []
         self.target_sample = LegendSample(dashed(BLACK))
