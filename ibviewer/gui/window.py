@@ -175,7 +175,6 @@ class MainWindow(QMainWindow):
 
         install_recording(self)
 
-        self._autoplay = play
         self.client.start(cfg.to_dict(), {"gen": self.gen, "speed": self.speed})
         self._set_worker_label("starting the training worker…", "#8a6d00")
         if play:
