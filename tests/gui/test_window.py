@@ -171,6 +171,20 @@ def test_bad_input_gives_one_line_and_restores_the_control(qtbot, window):
     assert window.gen == gen  # nothing was sent
 
 
+def test_a_config_the_worker_cannot_build_is_reported_and_undone(qtbot, window):
+    fresh(qtbot, window)
+    too_many = [1.0] * 21  # valid numbers, but more singular values than a 20 x 20 matrix has
+    window._on_edited("problem.singular_values", too_many)
+    qtbot.waitUntil(lambda: "previous settings were restored" in window.statusBar().currentMessage(),
+                    timeout=TIMEOUT_MS)
+    assert "problem.singular_values" in window.statusBar().currentMessage()
+    assert window.cfg.problem.singular_values == [12.0, 6.0, 3.0]
+    assert window.controls.widgets["problem.singular_values"].text() == "12, 6, 3"
+    qtbot.waitUntil(lambda: window.worker_ready and window.last_snap is not None, timeout=TIMEOUT_MS)
+    window.step_n(3)
+    assert settle(qtbot, window, 3)["step"] == 3
+
+
 def test_problem_change_restarts_the_run_and_says_so(qtbot, window):
     window._on_edited("model.depth", 2)
     assert "restarts from step 0" in window.statusBar().currentMessage()
