@@ -178,6 +178,11 @@ class Engine:
         return self.cfg.parametrization in ("product", "hadamard") and self.cfg.model.depth > 1
 
     @property
+    def wall_seconds(self) -> float:
+        """Seconds spent training (in step) since the last reset."""
+        return self._wall
+
+    @property
     def stopped(self) -> bool:
         return self.status in STOPPED
 

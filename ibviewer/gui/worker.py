@@ -354,7 +354,7 @@ class Worker:
             "status": e.status,
             "message": e.message,
             "loss": loss if math.isfinite(loss) else float("nan"),
-            "wall": e._wall,
+            "wall": e.wall_seconds,
             "rate": self.rate,
             "playing": self.playing,
             "pending": self.pending,
