@@ -391,7 +391,11 @@ class MainWindow(QMainWindow):
         for p in self.panels.values():
             self._guard(p, p.set_info, info)
         backend = info.get("backend", "")
-        self._set_worker_label(f"worker ready ({backend})" if backend else "worker ready", "#1a7f37")
+        label = f"worker ready ({backend})" if backend else "worker ready"
+        if info.get("n_params"):
+            # overparameterization at a glance: trainable parameters against training data
+            label = f"{info['n_params']:,} parameters vs n = {info['n_samples']:,}  ·  {label}"
+        self._set_worker_label(label, "#1a7f37")
         self.btn_restart.hide()
 
     @Slot(object)

@@ -98,6 +98,8 @@ def _problem_info(engine) -> dict[str, Any]:
         "support": p.info.get("support"),
         "refs": {k: np.asarray(v, float) for k, v in engine.refs.items()},
         "backend": engine.backend,
+        "n_params": sum(int(np.size(w)) for w in engine.params),
+        "n_samples": p.n_data,
     }
     if "X" in p.data and p.kind == "logistic_separable":
         info["X"] = np.asarray(p.data["X"], float)
