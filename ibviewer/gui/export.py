@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRectF, QSize, Qt
+from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ibviewer.gui.panels import PANEL_CLASSES, PlotPanel, panel_layout, setup_pyqtgraph
+from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.series import BUCKETS, Frame
 from ibviewer.gui.themes import (
     Theme,
@@ -141,6 +141,10 @@ class ExportLayout(QWidget):
         self._image: QImage | None = None
         self._primed = False
         self._full_drawn = False
+        self._bg: QImage | None = None
+        self._bg_key = None
+        self._dynamic: list = []
+        self._step_pos = QPoint(0, 0)
 
         paint_background(self, theme)
         outer = QVBoxLayout(self)
@@ -224,6 +228,8 @@ class ExportLayout(QWidget):
         digits = len(f"{total:,}")
         # a fixed width: the counter changing never re-lays out the frame
         self.lbl_step.setFixedWidth(int(th.px(th.counter_px) * (0.62 * (digits + 6) + 0.5)))
+        self.lbl_step.setText(f"step {total:,}")
+        self.lbl_step.setFixedHeight(self.lbl_step.sizeHint().height())
         h.addWidget(self.lbl_title, 1)
         h.addWidget(self.lbl_step)
         return box
@@ -262,6 +268,12 @@ class ExportLayout(QWidget):
             apply_theme(p, self.theme)
         if self.x_mode == "log_step":
             self._tight_log_x(full)
+        stems = self.panels.get("stems")
+        if stems is not None and len(getattr(stems, "idx", ())):
+            # coordinates 0..n-1 edge to edge (the window's 1-2-5 range leaves a third of the plot empty)
+            n = float(len(stems.idx))
+            stems.xkeep.range = (-1.0, n)
+            stems.vb.setXRange(-1.0, n, padding=0.01)
         self._primed = True
 
     def _tight_log_x(self, frame: Frame) -> None:
@@ -318,14 +330,78 @@ class ExportLayout(QWidget):
             self._image = QImage(self.size_px[0], self.size_px[1], QImage.Format.Format_ARGB32)
         return self._image
 
-    def render_frame(self) -> QImage:
-        """Render the layout as it is into the reused image and return it."""
+    def render_frame(self, fast: bool = True) -> QImage:
+        """Render the layout as it is into the reused image and return it.
+
+        ``fast``: only what changes between frames is painted -- the inside of every plot (curves, lines,
+        images), the heatmap and the step counter -- over a cached picture of the rest (axes, labels, legends,
+        titles, caption), which is remade whenever an axis range, a legend or the layout changed.  The result
+        is the same picture as a full render (tested) at about two thirds of the cost."""
         deliver_layout()
         for p in self.panels.values():
             _prepare(p)
         img = self.image()
-        self.render(img)
+        if not fast:
+            img.fill(pg.mkColor(self.theme.background))
+            self.render(img)
+            return img
+        key = self._static_key()
+        if key != self._bg_key or self._bg is None:
+            self._make_background()
+            self._bg_key = key
+        painter = QPainter(img)
+        try:
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+            painter.drawImage(0, 0, self._bg)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+            for view, dst, src in self._dynamic:
+                view.render(painter, dst, src, Qt.AspectRatioMode.IgnoreAspectRatio)
+            if self.caption is not None:
+                self.lbl_step.render(painter, self._step_pos, QRegion(), QWidget.RenderFlag.DrawChildren)
+        finally:
+            painter.end()
         return img
+
+    def _static_key(self) -> tuple:
+        """Everything outside the plots' insides that a frame could change."""
+        out = [self.size_px]
+        for p in self.panels.values():
+            vb = getattr(p, "vb", None)
+            if vb is not None:
+                (x0, x1), (y0, y1) = vb.viewRange()
+                out.append((x0, x1, y0, y1))
+            leg = getattr(p, "legend_label", None)
+            if leg is not None:
+                out.append((leg.isHidden(), leg.text()))
+            bar = getattr(p, "bar", None)
+            if bar is not None:
+                out.append(tuple(bar.levels()))
+        return tuple(out)
+
+    def _make_background(self) -> None:
+        """A full render without the step counter, and where each frame's dynamic parts go."""
+        text = self.lbl_step.text() if self.caption is not None else ""
+        if self.caption is not None:
+            self.lbl_step.setText("")
+        bg = QImage(self.size_px[0], self.size_px[1], QImage.Format.Format_ARGB32)
+        bg.fill(pg.mkColor(self.theme.background))
+        self.render(bg)
+        if self.caption is not None:
+            self.lbl_step.setText(text)
+            self._step_pos = self.lbl_step.mapTo(self, QPoint(0, 0))
+        self._bg = bg
+        self._dynamic = []
+        for p in self.panels.values():
+            if isinstance(p, PlotPanel):
+                view = p.plot_widget
+                src = view.mapFromScene(p.vb.sceneBoundingRect()).boundingRect()
+            elif isinstance(p, HeatmapPanel):
+                view = p.glw
+                src = view.rect()
+            else:  # pragma: no cover - every panel is one of the two
+                continue
+            origin = view.mapTo(self, QPoint(0, 0))
+            self._dynamic.append((view, QRectF(src.translated(origin)), src))
 
     def frame_bytes(self) -> memoryview:
         """The last rendered frame's BGRA bytes (a view of the reused image: consume before the next frame)."""

@@ -318,7 +318,10 @@ def _restyle_items(items, theme: Theme) -> None:
                 w = thickness(item)
             else:
                 w = max(1.0, p.widthF())
-            set_curve_width(item, theme.colour(p.color()), theme.width(w), p.style())
+            t = theme.width(w)
+            if w >= 3:  # a curve drawn wide underneath another (ground truth under a reference): keep it showing
+                t = max(t, theme.width(2) + 2)
+            set_curve_width(item, theme.colour(p.color()), t, p.style())
         elif isinstance(item, pg.InfiniteLine):
             p = pg.mkPen(item.pen)
             q = pg.mkPen(theme.colour(p.color()), width=theme.width(max(1.0, p.widthF())))

@@ -147,3 +147,28 @@ def test_replay_loops_through_the_history(qtbot, window):
     assert not tl.timer.isActive()
     tl.go_live()
     assert tl.live
+
+
+def test_fast_frames_match_full_renders(qapp, engine):
+    """Frames painted over the cached static picture look like full renders (text anti-aliasing aside)."""
+    src = RunSource.from_engine(engine, "quick")
+    lay = ExportLayout(src, None, (960, 540), "light", x_mode="log_step")
+    try:
+        lay.prime()
+        shape = (540, 960, 4)
+        for row in (2, engine.history.n // 2, engine.history.n - 1):
+            lay.show_row(row)
+            full = np.frombuffer(lay.render_frame(fast=False).constBits(), np.uint8)[: 960 * 540 * 4]
+            full = full.reshape(shape).astype(int)
+            fast = np.frombuffer(lay.render_frame(fast=True).constBits(), np.uint8)[: 960 * 540 * 4]
+            fast = fast.reshape(shape).astype(int)
+            diff = np.abs(full - fast).max(axis=2)
+            assert diff.mean() < 0.5, diff.mean()
+            inside = np.zeros(diff.shape, bool)
+            for _view, dst, _src in lay._dynamic:
+                r = dst.toRect()
+                inside[r.top(): r.bottom() + 1, r.left(): r.right() + 1] = True
+            assert np.count_nonzero(diff[inside]) < 50  # the plots' insides: the same pixels
+            assert lay.lbl_step.text() == f"step {int(src.steps[row]):,}"
+    finally:
+        lay.close_layout()
