@@ -73,6 +73,13 @@ def plain_loop(engine: Engine) -> Callable[[int], None]:
             return ((p @ data["X"] - data["Y"]) ** 2).sum() / (2 * n)
         raise ValueError(kind)
 
+    return _sgd_loop(loss_fn, params, lr)
+
+
+def _sgd_loop(loss_fn, params, lr: float) -> Callable[[int], None]:
+    """k steps of loss.backward() and an in-place SGD update under no_grad, as a user writes them."""
+    import torch
+
     def run(k: int) -> None:
         for _ in range(k):
             loss = loss_fn()
@@ -111,17 +118,11 @@ def _plain_mlp_loop(engine: Engine, params, data, lr: float) -> Callable[[int], 
     with torch.no_grad():
         offset = forward() if m.center_output else 0.0
 
-    def run(k: int) -> None:
-        for _ in range(k):
-            out = forward() - offset
-            loss = ((out - y) ** 2).sum() / (2 * len(y)) if regression else F.cross_entropy(out, y)
-            loss.backward()
-            with torch.no_grad():
-                for w in params:
-                    w -= lr * w.grad
-                    w.grad.zero_()
+    def loss_fn():
+        out = forward() - offset
+        return ((out - y) ** 2).sum() / (2 * len(y)) if regression else F.cross_entropy(out, y)
 
-    return run
+    return _sgd_loop(loss_fn, params, lr)
 
 
 def _alternate(a: Callable[[int], Any], b: Callable[[int], Any], block: int, repeats: int) -> tuple[float, float]:

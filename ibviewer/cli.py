@@ -180,22 +180,24 @@ def cmd_bench(argv: list[str]) -> int:
     return engine_bench(argv)
 
 
-def cmd_record(argv: list[str]) -> int:
+def _qt_entry(module: str, what: str, argv: list[str]) -> int:
+    """Run ``module.main(argv)`` of the Qt part; a missing Qt gives one line and exit code 2."""
+    import importlib
+
     try:
-        from ibviewer.gui.record import main as record_main
+        entry = importlib.import_module(module).main
     except ImportError as exc:
-        print(f"ibviewer: error: recording needs Qt (PySide6-Essentials, pyqtgraph): {exc}", file=sys.stderr)
+        print(f"ibviewer: error: {what} needs Qt (PySide6-Essentials, pyqtgraph): {exc}", file=sys.stderr)
         return 2
-    return record_main(argv)
+    return entry(argv)
+
+
+def cmd_record(argv: list[str]) -> int:
+    return _qt_entry("ibviewer.gui.record", "recording", argv)
 
 
 def cmd_gui(argv: list[str]) -> int:
-    try:
-        from ibviewer.gui.app import main as gui_main
-    except ImportError as exc:
-        print(f"ibviewer: error: the app needs Qt (PySide6-Essentials, pyqtgraph): {exc}", file=sys.stderr)
-        return 2
-    return gui_main(argv)
+    return _qt_entry("ibviewer.gui.app", "the app", argv)
 
 
 def main(argv: list[str] | None = None) -> int:
