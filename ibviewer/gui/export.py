@@ -16,7 +16,7 @@ frame is rendered into one reused QImage whose BGRA bytes go to the encoder thre
 from __future__ import annotations
 
 import math
-import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -258,8 +258,12 @@ class ExportLayout(QWidget):
         st = src.cols.get("state")
         if st is not None and st.ndim >= 2 and src.n:
             flat = st[: src.n].reshape(src.n, -1)
-            with np.errstate(invalid="ignore"):
-                rows += [int(np.nanargmax(np.nanmax(flat, axis=1))), int(np.nanargmin(np.nanmin(flat, axis=1)))]
+            try:
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    rows += [int(np.nanargmax(np.nanmax(flat, axis=1))), int(np.nanargmin(np.nanmin(flat, axis=1)))]
+            except ValueError:  # no finite state at all (a run that diverged at once)
+                pass
         for r in rows:
             snap = {"product": src.product_at(r), "step": int(src.steps[r])}
             for p in self.panels.values():
@@ -409,8 +413,13 @@ class ExportLayout(QWidget):
         return memoryview(img.constBits())[: img.sizeInBytes()]
 
     def close_layout(self) -> None:
+        """Hide and delete the layout now (its panels, images and cached picture)."""
+        self._bg = None
+        self._image = None
+        self._dynamic = []
         self.hide()
         self.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def _esc(text: str) -> str:
@@ -639,8 +648,3 @@ def _check_target(path: str | Path, suffix: str) -> Path:
         raise RecordingError(f"{str(path)!r} must end in {suffix}")
     return check_output(path)
 
-
-def timed(fn, *args, **kwargs):  # pragma: no cover - a debugging aid
-    t = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t

@@ -107,12 +107,12 @@ def run_animation_export(window, settings: AnimationSettings, *, timeline: QtTim
         raise RecordingError("nothing recorded yet: play or step the run first")
     w, h = settings.size
     theme = get_theme(settings.theme).scaled(settings.font_scale * max(0.4, h / 1080))
-    writer = FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality)
     layout = ExportLayout(source, settings.panels or None, (w, h), theme, x_mode=settings.x_mode,
                           caption=settings.caption, reveal="grow", panel_state=window_panel_state(window))
     try:
         rows = source.schedule_rows(settings.frames, settings.schedule)
-        render_animation(layout, rows, writer, progress=progress)
+        writer = FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality)
+        render_animation(layout, rows, writer, progress=progress)  # cancels the writer on any error
     finally:
         layout.close_layout()
     return writer.path

@@ -57,8 +57,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--quality", default="normal", help="draft, normal or high (x264 preset and quality)")
     p.add_argument("--x-axis", default=None, help="x axis of the time plots: step, log_step or time "
                    "(default: log_step with the log schedule, step with the linear one)")
-    p.add_argument("--font-scale", type=float, default=None, metavar="F",
-                   help="multiply fonts and lines (default: frame height / 1080)")
+    p.add_argument("--font-scale", type=float, default=1.0, metavar="F",
+                   help="fonts and lines x F (default 1: sized for the frame height, as on a 1080p projector)")
     p.add_argument("--no-caption", action="store_true", help="no caption with the setting and the step counter")
     p.add_argument("--title", metavar="TEXT", help="caption title (default: the preset's title)")
     p.add_argument("--run", metavar="NAME", help="which run of a session with several (default: the first)")
@@ -99,7 +99,7 @@ def parse(argv: list[str]):
         raise UsageError(f"{args.n_frames} frames is too many; lower --fps or --seconds")
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps {args.steps} is not allowed; it must be >= 1")
-    if args.font_scale is not None and not 0.2 <= args.font_scale <= 8:
+    if not 0.2 <= args.font_scale <= 8:
         raise UsageError(f"--font-scale {args.font_scale:g} is not allowed; it must be 0.2 to 8")
     if args.session and args.sets:
         raise UsageError("--set does not apply to --session (a session's runs keep their settings)")
@@ -198,14 +198,23 @@ def load_run(args):
             name, engine = session.runs[names.index(args.run)]
         else:
             name, engine = session.runs[0]
+        _check_panels(args, engine.cfg)
         if args.steps is not None and args.steps > engine.step_count:
             engine.set_max_steps(args.steps)
             train(engine, name, args.quiet)
         return engine, name
     cfg, name = _config(args)
+    _check_panels(args, cfg)  # before any training
     engine = Engine(cfg)
     train(engine, name, args.quiet)
     return engine, name
+
+
+def _check_panels(args, cfg) -> None:
+    if args.panel_names:
+        from ibviewer.gui.export import check_panels
+
+        check_panels(args.panel_names, cfg)
 
 
 def record(args, engine, name: str, *, progress=None) -> Path:
@@ -221,7 +230,7 @@ def record(args, engine, name: str, *, progress=None) -> Path:
     if source.n == 0:
         raise RecordingError("the run recorded no history: nothing to render")
     w, h = args.size_px
-    scale = args.font_scale if args.font_scale is not None else max(0.4, h / 1080)
+    scale = args.font_scale * max(0.4, h / 1080)
     theme = get_theme(args.theme).scaled(scale)
     layout = ExportLayout(source, args.panel_names, (w, h), theme, x_mode=args.x_axis, caption=not args.no_caption,
                           reveal="grow", title=args.title)
@@ -372,7 +381,7 @@ def bench_main(argv: list[str] | None = None) -> int:
         peak = [rss0]
 
         def progress(done: int, total: int, peak=peak) -> None:
-            if done % 100 == 0:
+            if done % 50 == 0:
                 peak[0] = max(peak[0], _rss_mb())
 
         writer = FrameWriter(out, size, 30, quality=args.quality)
