@@ -192,12 +192,17 @@ class FrameWriter:
         if self._error is not None:
             self._remove_tmp()
             raise RecordingError(f"the encoder failed: {self._error}")
+        from ibviewer.io import DIR_MODE, FILE_MODE
+
         if self.kind == "frames":
+            os.chmod(self._tmp, DIR_MODE)
+            for f in self._tmp.iterdir():
+                os.chmod(f, FILE_MODE)
             if self.path.exists():
                 shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-            os.replace(self._tmp, self.path)
         else:
-            os.replace(self._tmp, self.path)
+            os.chmod(self._tmp, FILE_MODE)
+        os.replace(self._tmp, self.path)
         return self.path
 
     def cancel(self) -> None:

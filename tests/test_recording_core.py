@@ -86,3 +86,16 @@ def test_clear_errors(tmp_path):
     with pytest.raises(RecordingError, match="expected"):
         w.write(np.zeros((10, 10, 4), np.uint8))
     w.cancel()
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from ibviewer.io import FILE_MODE, write_json
+
+    with FrameWriter(tmp_path / "p.mp4", (64, 48)) as w:
+        w.write(next(frames(1)))
+    write_json(tmp_path / "s.json", {"a": 1})
+    for f in ("p.mp4", "s.json"):
+        assert stat.S_IMODE(os.stat(tmp_path / f).st_mode) == FILE_MODE
