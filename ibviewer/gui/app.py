@@ -1,10 +1,13 @@
 """``ibviewer gui``: open the live app.
 
-    ibviewer gui [--preset NAME | --config FILE] [--set key=value ...] [--play] [--speed N]
-                 [--x-axis step|log_step|time] [--screenshot FILE.png] [--quit-after SECONDS]
+    ibviewer gui [--preset NAME | --config FILE | --session FILE.ibvs] [--set key=value ...]
+                 [--compare KEY=V1,V2,...] [--single] [--play] [--speed N] [--x-axis step|log_step|time]
+                 [--theory] [--screenshot FILE.png] [--quit-after SECONDS]
 
-With ``--screenshot`` the window (at its normal size) is saved when ``--quit-after`` expires (5 s if not given).
-Bad arguments or a bad configuration print one line on stderr and return 2.
+A preset opens with all the runs it compares (``--single``: only its own config); ``--compare`` sets up runs
+that differ in one key (repeatable: every combination).  With ``--screenshot`` the window (at its normal size)
+is saved when ``--quit-after`` expires (5 s if not given).  Bad arguments, a bad configuration or an unreadable
+session print one line on stderr and return 2.
 """
 
 from __future__ import annotations
@@ -34,8 +37,13 @@ def make_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", metavar="NAME", help=f"preset to open (default: {DEFAULT_PRESET})")
     src.add_argument("--config", metavar="FILE", help="TOML configuration to open")
+    src.add_argument("--session", metavar="FILE", help="session file (.ibvs) to open: its runs and view, as saved")
     p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                    help="override one config key, e.g. --set model.depth=2 (repeatable)")
+    p.add_argument("--compare", metavar="KEY=V1,V2", action="append", default=[],
+                   help="runs side by side that differ in KEY, e.g. --compare model.depth=1,2,3 (repeatable)")
+    p.add_argument("--single", action="store_true", help="a preset's own config only, not the runs it compares")
+    p.add_argument("--theory", action="store_true", help="turn on every panel's theory overlay")
     p.add_argument("--play", action="store_true", help="start training at once")
     p.add_argument("--speed", type=int, default=None, metavar="N",
                    help="steps per frame (30 frames/s), 0 = as fast as possible; default: run.steps in about 20 s")
@@ -61,8 +69,25 @@ def parse(argv: list[str]):
         if args.quit_after is None:
             args.quit_after = 5.0
     overrides = [parse_assignment(s) for s in args.overrides]
+    if args.session:
+        from ibviewer.gui.sessions import peek_session
+
+        peek_session(args.session)  # a file that is not a session (or of a newer format): one line, exit 2
+        if args.compare or overrides:
+            raise UsageError("--session opens the runs as saved; it takes no --set or --compare")
     preset = args.preset if args.preset or args.config else DEFAULT_PRESET
     cfg = build_config(preset=preset, config_file=args.config, overrides=overrides)
+    args.runs = None
+    if args.compare:
+        from ibviewer.compare import expand, parse_compare
+
+        args.runs = expand(cfg, parse_compare(args.compare))
+    elif not args.single and not args.config and not args.session:
+        from ibviewer.compare import preset_runs
+
+        runs = preset_runs(preset, overrides)
+        if len(runs) > 1:
+            args.runs = runs
     return args, cfg, (preset if not args.config else None)
 
 
@@ -105,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args, cfg, preset = parse(argv)
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, ValueError) as exc:  # ValueError: a SessionError
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help
@@ -116,7 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     from ibviewer.gui.window import MainWindow
 
     app = create_app()
-    win = MainWindow(cfg, preset=preset, play=args.play, speed=args.speed, x_mode=args.x_axis)
+    selected = 0
+    if args.runs:
+        base = cfg.to_dict()
+        selected = next((i for i, (_, c) in enumerate(args.runs) if c.to_dict() == base), 0)
+    win = MainWindow(cfg, preset=preset, play=args.play, speed=args.speed, x_mode=args.x_axis, runs=args.runs,
+                     selected=selected, session=args.session, restore_geometry=not args.screenshot)
+    if args.theory:
+        for p in win.panels.values():
+            if getattr(p, "theory_box", None) is not None:
+                p.set_theory(True)
     win.show()
 
     def finish() -> None:

@@ -56,6 +56,9 @@ class WorkerClient(QObject):
     error = Signal(str)  # one-line refusal of a command
     config_error = Signal(str, int)  # a config (of that generation) could not be built
     died = Signal(str)  # the worker ended unexpectedly: the reason
+    session = Signal(object)  # a session file was opened: {path, gen, view, version}
+    session_error = Signal(str, int)  # a session could not be opened (gen) or saved (-1): one line
+    saved = Signal(str, int)  # a session file was written: path, step
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -177,6 +180,12 @@ class WorkerClient(QObject):
             self.error.emit(str(msg[1]))
         elif kind == "config_error":
             self.config_error.emit(str(msg[1]), int(msg[2]))
+        elif kind == "session":
+            self.session.emit(msg[1])
+        elif kind == "session_error":
+            self.session_error.emit(str(msg[1]), -1 if msg[2] is None else int(msg[2]))
+        elif kind == "saved":
+            self.saved.emit(str(msg[1]), int(msg[2]))
         elif kind == "fatal":
             last = [line for line in str(msg[1]).strip().splitlines() if line.strip()]
             self._report_death(f"the training worker failed: {last[-1] if last else 'unknown error'}")

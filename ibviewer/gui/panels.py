@@ -55,6 +55,31 @@ def dashed(c, width: float = 1.5):
     return pen(c, width, Qt.PenStyle.DashLine)
 
 
+#: line styles of a run's series when runs are compared (colour = run, style = quantity)
+STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
+
+
+def comparing(window) -> list | None:
+    """The (run, frame) pairs of the visible runs when the window compares several runs; None otherwise.
+
+    A run (:class:`~ibviewer.gui.runs.RunView`) has ``id``, ``name``, ``colour``, ``cfg``, ``refs``, ``mirror``,
+    ``product``; the window builds the frames once per drawing (``run_frames``).  Export hosts have neither.
+    """
+    if not getattr(window, "comparing", False):
+        return None
+    return getattr(window, "run_frames", None)
+
+
+def pick_columns(y: np.ndarray, sel) -> np.ndarray:
+    """Columns of a (rows, k) array: all (None), the first ``sel`` (int) or those listed."""
+    if sel is None:
+        return y
+    if isinstance(sel, (int, np.integer)):
+        return y[:, : int(sel)]
+    idx = np.asarray(sel, dtype=int)
+    return y[:, idx[idx < y.shape[1]]]
+
+
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -170,9 +195,10 @@ class LegendSample:
 class HtmlLegend:
     """A legend as one wrapped line of rich text in a QLabel above the plot (LegendItem's add/remove API)."""
 
-    def __init__(self, label: QLabel):
+    def __init__(self, label: QLabel, pt: float | None = None):
         self.label = label
         self.entries: list[tuple[Any, str]] = []
+        self.pt = pt if pt is not None else getattr(label, "_legend_pt", FONT_PT)
 
     def addItem(self, item, name: str) -> None:
         self.entries.append((item, name))
@@ -201,8 +227,8 @@ class HtmlLegend:
         for item, name in self.entries:
             glyph, c = self._glyph(item)
             label = html.escape(name).replace(" ", "&nbsp;")  # wrap between entries, not inside one
-            parts.append(f'<span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{label}')
-        self.label.setText(f'<span style="font-size:{FONT_PT}pt">' + " &nbsp; ".join(parts) + "</span>")
+            parts.append(f'<nobr><span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{label}</nobr>')
+        self.label.setText(f'<span style="font-size:{self.pt:g}pt">' + " &nbsp; ".join(parts) + "</span>")
         self.label.setVisible(bool(parts))
 
 
@@ -264,9 +290,138 @@ class PlotPanel(Panel):
         f.setPointSize(FONT_PT + 1)
         self.empty_text.setFont(f)
         self.vb.addItem(self.empty_text, ignoreBounds=True)
+        # comparing runs: the panel's own curves hide, one curve per (run, quantity) in the run's colour
+        self._own: list[pg.PlotCurveItem] = []
+        self._keep: set[int] = set()  # ids of own curves that stay visible while comparing
+        self._cmp: dict[tuple[int, Any], pg.PlotCurveItem] = {}
+        self.comparing = False
+        self._cmp_legend: tuple | None = None
+        self.theory = False
+        self.theory_box = None
+
+    def set_info(self, info: dict[str, Any]) -> None:
+        self._cmp_legend = None  # the panel's own legend is rendered again below: draw the runs' one next time
+        super().set_info(info)
+
+    # ------------------------------------------------------------------ comparing runs
+    def set_comparing(self, on: bool) -> None:
+        if on == self.comparing:
+            return
+        self.comparing = on
+        for c in self._own:
+            if id(c) not in self._keep:
+                c.setVisible(not on)
+        if not on:
+            for c in self._cmp.values():
+                self.plot.removeItem(c)
+            self._cmp = {}
+            self._cmp_legend = None
+            if self.legend_item is not None:
+                self.legend_item._render()
+            else:
+                self.legend_label.hide()
+        self.on_comparing(on)
+
+    def on_comparing(self, on: bool) -> None:
+        """Restyle what is not a run's curve (target lines...) when comparison starts or ends."""
+
+    def run_curve(self, run, key, style=Qt.PenStyle.SolidLine, width: float = 2) -> pg.PlotCurveItem:
+        """The curve of quantity ``key`` of ``run`` (created once, in the run's colour)."""
+        c = self._cmp.get((run.id, key))
+        if c is None or getattr(c, "_run_colour", None) != run.colour:
+            if c is not None:
+                self.plot.removeItem(c)
+            if width >= 2:
+                c = ThickCurve(pen=pen(run.colour, 1, style), connect="finite", skipFiniteCheck=True,
+                               antialias=False, thickness=min(int(width), 3))
+            else:
+                c = pg.PlotCurveItem(pen=pen(run.colour, width, style), connect="finite", skipFiniteCheck=True,
+                                     antialias=False)
+            c._run_colour = run.colour
+            c.setZValue(3)
+            self.plot.addItem(c)
+            self._cmp[(run.id, key)] = c
+        return c
+
+    def drop_run_curves(self, keep_ids: set[int]) -> None:
+        """Remove the curves of runs that are gone or hidden."""
+        for key in [k for k in self._cmp if k[0] not in keep_ids]:
+            self.plot.removeItem(self._cmp.pop(key))
+
+    def compare_legend(self, runs, keys: list[tuple[Any, str]] = ()) -> None:
+        """One legend entry per run (its colour), then the line styles of the quantities (black)."""
+        sig = (tuple((r.id, r.name, r.colour) for r, _ in runs), tuple((id(st), str(st), t) for st, t in keys))
+        if sig == self._cmp_legend:
+            return
+        self._cmp_legend = sig
+        legend = HtmlLegend(self.legend_label, self.legend_item.pt if self.legend_item is not None else None)
+        legend.entries = [(LegendSample(pen(r.colour, 2)), r.name) for r, _ in runs]
+        legend.entries += [(st if hasattr(st, "opts") else LegendSample(pen(BLACK, 1, st)), text) for st, text in keys]
+        legend._render()
+
+    # ------------------------------------------------------------------ theory overlay toggle
+    def add_theory_toggle(self, text: str, tip: str) -> None:
+        """A 'theory' check box in the header row; toggling redraws (``self.theory``)."""
+        from PySide6.QtWidgets import QCheckBox
+
+        box = QCheckBox(text)
+        box.setObjectName("theory")
+        box.setToolTip(tip)
+        box.toggled.connect(self.set_theory)
+        self.header.addWidget(box)
+        self.header.addStretch(1)
+        self.theory_box = box
+
+    def set_theory(self, on: bool) -> None:
+        self.theory = bool(on)
+        if self.theory_box is not None and self.theory_box.isChecked() != self.theory:
+            self.theory_box.blockSignals(True)
+            self.theory_box.setChecked(self.theory)
+            self.theory_box.blockSignals(False)
+        self.on_theory(self.theory)
+        self.ykeep.reset()
+        redraw = getattr(self.window, "redraw", None)
+        if redraw is not None:
+            redraw()
+
+    def on_theory(self, on: bool) -> None:
+        """Show or hide the theory items (the next draw fills them)."""
 
     def _on_manual(self, *_args) -> None:
         self.manual = True
+
+    # ------------------------------------------------------------------ looks (app settings)
+    def set_font_scale(self, scale: float) -> None:
+        """Axis ticks, labels and the legend at ``scale`` times their size."""
+        pt = FONT_PT * scale
+        pi = self.plot
+        for side in ("left", "bottom"):
+            ax = pi.getAxis(side)
+            f = QFont()
+            f.setPointSizeF(pt)
+            ax.setStyle(tickFont=f)
+        self._label_style = dict(self._label_style, **{"font-size": f"{pt + 1:g}pt"})
+        for side in ("left", "bottom"):
+            ax = pi.getAxis(side)
+            if ax.labelText:
+                pi.setLabel(side, ax.labelText, **self._label_style)
+        pi.getAxis("left").setWidth(int(70 * max(1.0, scale)))
+        self.legend_label._legend_pt = pt
+        if self.legend_item is not None:
+            self.legend_item.pt = pt
+            if not self.comparing:
+                self.legend_item._render()
+        self._cmp_legend = None
+
+    def set_dark(self, on: bool) -> None:
+        """Light text on a dark plot (the curves keep their colours)."""
+        bg, fg = ((30, 32, 36), (225, 225, 225)) if on else ("w", BLACK)
+        self.plot_widget.setBackground(bg)
+        for side in ("left", "bottom"):
+            ax = self.plot.getAxis(side)
+            ax.setPen(pg.mkPen(fg))
+            ax.setTextPen(pg.mkPen(fg))
+        self.legend_label.setStyleSheet("background: #1e2024; color: #e1e1e1;" if on else "background: white;")
 
     def fit_view(self) -> None:
         """Back to the managed ranges (after the user zoomed)."""
@@ -286,6 +441,10 @@ class PlotPanel(Panel):
         self.plot.addItem(curve)
         if name and self.legend_item is not None:
             self.legend_item.addItem(curve, name)
+        self._own = [c for c in self._own if c.scene() is not None]
+        self._own.append(curve)
+        if self.comparing:
+            curve.setVisible(False)
         return curve
 
     def add_hline(self, y: float, c, name: str | None = None) -> pg.InfiniteLine:
@@ -338,15 +497,73 @@ class TimePanel(PlotPanel):
         self.ykeep.reset()
 
     def update(self, frame: Frame, snap) -> None:
-        ys = self.draw(frame)
-        if frame.n == 0:
+        runs = comparing(self.window)
+        self.set_comparing(runs is not None)
+        if runs is not None:
+            xs, ys = self.draw_compare(runs)
+            n = max((f.n for _, f in runs), default=0)
+        else:
+            ys = self.draw(frame)
+            if self.theory and frame.n:
+                ys = ys + self.draw_theory(frame)
+            xs, n = [frame.x], frame.n
+        if n == 0:
             self.show_empty("press Space to play" if self.window_ready() else "waiting for the training worker…")
             return
         if not ys:
             self.show_empty(self.unavailable_text())
             return
         self.show_empty("")
-        self.apply_ranges(finite_bounds(frame.x), finite_bounds(*ys))
+        self.apply_ranges(finite_bounds(*xs), finite_bounds(*ys))
+
+    # ------------------------------------------------------------------ comparing runs
+    def compare_series(self, nruns: int) -> list[tuple[str, Any, Any, str, float]]:
+        """What to draw of every run: (column, columns picked (None = all, k = the first k, or a list), line
+        style, what the style stands for, width)."""
+        return []
+
+    def draw_compare(self, runs) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every visible run's series in the run's colour (a vector column as one NaN-separated curve)."""
+        specs = self.compare_series(len(runs))
+        xs, ys = [], []
+        present: set[int] = set()
+        for run, frame in runs:
+            x = frame.x
+            if frame.n:
+                xs.append(x)
+            for j, (col, sel, style, _label, width) in enumerate(specs):
+                c = self.run_curve(run, j, style, width)
+                y = frame.col(col, log=self.y_log) if frame.n else None
+                if y is None or y.ndim > 2:
+                    c.setData([], [])
+                    continue
+                if y.ndim == 2:
+                    y = pick_columns(y, sel)
+                    c.setData(*nan_joined(x, y))
+                else:
+                    c.setData(x, y)
+                ys.append(y)
+                present.add(j)
+        extra_x, extra_y = self.draw_compare_extra(runs)
+        xs += extra_x
+        ys += extra_y
+        self.drop_run_curves({r.id for r, _ in runs})
+        keys = [(style, label) for j, (_c, _s, style, label, _w) in enumerate(specs) if j in present and label]
+        if len(keys) < 2 and not self.extra_legend_keys():
+            keys = []  # one quantity per run: the run names say it all
+        self.compare_legend(runs, keys + self.extra_legend_keys())
+        return xs, ys
+
+    def draw_compare_extra(self, runs) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """More per-run items (theory curves...): (x arrays, y arrays) for the ranges."""
+        return [], []
+
+    def extra_legend_keys(self) -> list[tuple[Any, str]]:
+        return []
+
+    def draw_theory(self, frame: Frame) -> list[np.ndarray]:
+        """The theory overlay of a single run (when toggled on); returns the y arrays drawn."""
+        return []
 
     def window_ready(self) -> bool:
         return bool(getattr(self.window, "worker_ready", False))
@@ -374,6 +591,10 @@ class SimpleTimePanel(TimePanel):
         if cur is None:
             cur = self.curves[key] = self.add_curve(c, label, style=style)
         return cur
+
+    def compare_series(self, nruns):
+        return [(col, None, STYLES[i % len(STYLES)], label.replace(" {i}", "").replace("{i}", ""), 2 if i == 0 else 1)
+                for i, (col, label, _ci, _style) in enumerate(self.series)]
 
     def draw(self, frame: Frame) -> list[np.ndarray]:
         drawn = []
@@ -426,6 +647,75 @@ class LossPanel(SimpleTimePanel):
             self.tol_line.hide()
 
 
+def time_to_x(t: np.ndarray, mirror, lr: float, mode: str) -> np.ndarray:
+    """Gradient-flow times t = Σ η_k as x values of ``mode`` for a run (its recorded time and step columns;
+    beyond its last record at the current learning rate)."""
+    t = np.asarray(t, dtype=float)
+    if mode == "time":
+        return t
+    tc = mirror.get("time") if mirror is not None else None
+    sc = mirror.get("step") if mirror is not None else None
+    if tc is None or sc is None or len(tc) == 0 or not np.isfinite(tc[-1]):
+        steps = t / lr
+    else:
+        steps = np.interp(t, tc, sc)
+        beyond = t > tc[-1]
+        steps[beyond] = sc[-1] + (t[beyond] - tc[-1]) / lr
+    if mode == "log_step":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.log10(steps)
+        out[~(steps > 0)] = np.nan
+        return out
+    return steps
+
+
+class SpectrumTheory:
+    """Predicted singular values (:func:`ibviewer.theory.predicted_spectrum`) on a log grid of times, and their
+    half-times; cached per (depth, targets, initial values, horizon)."""
+
+    POINTS = 300
+
+    def __init__(self):
+        self.cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    @staticmethod
+    def targets(info: dict[str, Any], k: int) -> np.ndarray:
+        sv = info.get("target_sv")
+        if sv is None:
+            return np.zeros(0)
+        sv = np.sort(np.asarray(sv, float))[::-1]
+        sv = sv[sv > 1e-6 * max(float(sv.max()), 1e-300)]
+        return sv[:k]
+
+    @staticmethod
+    def initial(mirror, k: int, alpha: float) -> np.ndarray:
+        """σ_i(0) of the run: its first recorded singular values when recorded at step 0, else α."""
+        sv, st = (mirror.get("sv"), mirror.get("step")) if mirror is not None else (None, None)
+        if sv is not None and len(sv) and st is not None and st[0] == 0 and sv.ndim == 2:
+            s0 = np.asarray(sv[0, :k], float)
+            if len(s0) == k and np.all(np.isfinite(s0)):
+                return np.where(s0 > 0, s0, alpha)
+        return np.full(k, float(alpha))
+
+    def get(self, targets: np.ndarray, sigma0: np.ndarray, depth: int, lr: float, t_end: float):
+        """(t, predicted σ (rows: times, columns: targets), half-times)."""
+        from ibviewer.theory import half_time, predicted_spectrum
+
+        t_end = 2.0 ** math.ceil(math.log2(max(t_end, 10 * lr)))  # horizons in powers of 2: few recomputations
+        key = (int(depth), tuple(np.round(targets, 12)), tuple(np.round(np.log(sigma0), 6)), float(lr), t_end)
+        hit = self.cache.get(key)
+        if hit is None:
+            t = np.concatenate([[0.0], np.geomspace(lr, t_end, self.POINTS)])
+            with np.errstate(all="ignore"):  # the closed form overflows to inf/inf once converged (it is s then)
+                pred = predicted_spectrum(targets, sigma0, int(depth), t)
+            halves = np.array([half_time(float(s), float(a), int(depth)) if a < s / 2 else np.nan
+                               for s, a in zip(targets, sigma0)])
+            if len(self.cache) > 64:
+                self.cache.clear()
+            hit = self.cache[key] = (t, pred, halves)
+        return hit
+
+
 class SingularValuesPanel(TimePanel):
     name = "singular_values"
     title = "Singular values σ_i(W)"
@@ -434,6 +724,8 @@ class SingularValuesPanel(TimePanel):
                "after another, largest first.")
     y_log = True
     y_label = "σ_i(W)"
+    #: singular values drawn per run when runs are compared
+    COMPARE_SV = 3
 
     def __init__(self, window):
         super().__init__(window)
@@ -442,35 +734,76 @@ class SingularValuesPanel(TimePanel):
         self.rest = self.add_curve(GREY, None, width=1, z=1)
         self.targets: list[pg.InfiniteLine] = []
         self.target_sample = LegendSample(dashed(BLACK))
+        self.add_theory_toggle("theory", "Predicted σ_i(t) of gradient flow, dashed (dσ/dt = N σ^{2−2/N}(s − σ):\n"
+                                         "Saxe et al. 2014 for depth 2, Arora et al. 2019 for depth N; exact for\n"
+                                         "an initialization aligned with the target), and ◆ the half-times at\n"
+                                         "which σ_i reaches s_i/2.  σ_i(0): the run's initial singular values.")
+        self.spectrum = SpectrumTheory()
+        self.th_curves: list[pg.PlotCurveItem] = []
+        self.th_marks = pg.ScatterPlotItem(size=11, symbol="d", pen=pg.mkPen(BLACK, width=1))
+        self.th_marks.setZValue(5)
+        self.plot.addItem(self.th_marks)
+        self.th_sample = LegendSample(pen(BLACK, 1, Qt.PenStyle.DashLine))
+        self.half_sample = pg.ScatterPlotItem(symbol="d", pen=pg.mkPen(BLACK), brush=pg.mkBrush(BLACK))
 
     def set_info(self, info):
         super().set_info(info)
         for line in self.targets:
             self.plot.removeItem(line)
         self.targets = []
-        shape = info.get("shape", ())
-        k = min(shape) if len(shape) == 2 else COLOURED_SV + 1
+        self._legend()
         sv = info.get("target_sv")
-        if self.legend_item is not None:  # only the curves this product has
-            self.legend_item.entries = []
-            for i, c in enumerate(self.lead[: min(k, COLOURED_SV)]):
-                self.legend_item.entries.append((c, f"σ{i + 1}"))
-            if k > COLOURED_SV:
-                self.legend_item.entries.append((self.rest, f"σ{COLOURED_SV + 1}…σ{k}"))
-            if sv is not None:
-                self.legend_item.entries.append((self.target_sample, "targets"))
-            self.legend_item._render()
+        if self.theory_box is not None:
+            ok = sv is not None
+            self.theory_box.setEnabled(ok)
+            self.theory_box.setToolTip(self.theory_box.toolTip() if ok else "no ground truth: nothing to predict")
         if sv is None:
             return
         sv = np.asarray(sv, float)
         keep = sv > 1e-8 * max(sv.max(), 1e-300)
         for i, s in enumerate(sv):
             if keep[i]:
-                line = pg.InfiniteLine(pos=math.log10(s), angle=0, movable=False,
-                                       pen=dashed(colour(i) if i < COLOURED_SV else GREY))
+                c = BLACK if self.comparing else colour(i) if i < COLOURED_SV else GREY
+                line = pg.InfiniteLine(pos=math.log10(s), angle=0, movable=False, pen=dashed(c))
                 self.plot.addItem(line, ignoreBounds=True)
                 self.targets.append(line)
 
+    def _legend(self) -> None:
+        info = self.info
+        shape = info.get("shape", ())
+        k = min(shape) if len(shape) == 2 else COLOURED_SV + 1
+        if self.legend_item is None:
+            return
+        self.legend_item.entries = []  # only the curves this product has
+        for i, c in enumerate(self.lead[: min(k, COLOURED_SV)]):
+            self.legend_item.entries.append((c, f"σ{i + 1}"))
+        if k > COLOURED_SV:
+            self.legend_item.entries.append((self.rest, f"σ{COLOURED_SV + 1}…σ{k}"))
+        if info.get("target_sv") is not None:
+            self.legend_item.entries.append((self.target_sample, "targets"))
+        if self.theory:
+            self.legend_item.entries.append((self.th_sample, "theory"))
+            self.legend_item.entries.append((self.half_sample, "half-time"))
+        if not self.comparing:
+            self.legend_item._render()
+
+    def on_comparing(self, on):
+        for i, line in enumerate(self.targets):
+            line.setPen(dashed(BLACK if on else colour(i) if i < COLOURED_SV else GREY))
+        if not on:
+            self._legend()
+        self.on_theory(self.theory)
+
+    def on_theory(self, on):
+        for c in self.th_curves:
+            c.setVisible(on and not self.comparing)
+        self.th_marks.setVisible(on and not self.comparing)
+        if not on:
+            self.th_marks.setData([], [])
+        self._cmp_legend = None
+        self._legend()
+
+    # ------------------------------------------------------------------ drawing
     def draw(self, frame):
         y = frame.col("sv", log=True)
         if y is None:
@@ -488,6 +821,85 @@ class SingularValuesPanel(TimePanel):
             self.rest.setData([], [])
         lines = [line.value() for line in self.targets]
         return [y, np.asarray(lines)] if lines else [y]
+
+    def _prediction(self, mirror, cfg: dict[str, Any], k: int):
+        """(x, log10 σ predicted (rows: times), half-time x, log10 s/2) of one run, or None."""
+        targets = SpectrumTheory.targets(self.info, k)
+        if not len(targets) or mirror is None or mirror.size == 0:
+            return None
+        model, opt, run = cfg.get("model", {}), cfg.get("optimizer", {}), cfg.get("run", {})
+        depth, lr, alpha = int(model.get("depth", 1)), float(opt.get("lr", 0.01)), float(model.get("init_scale", 1e-3))
+        s0 = SpectrumTheory.initial(mirror, len(targets), alpha)
+        tc = mirror.get("time")
+        now = float(tc[-1]) if tc is not None and len(tc) and np.isfinite(tc[-1]) else 0.0
+        steps = int(run.get("steps", 0) or 0)
+        t_end = max(lr * steps, now) if steps else max(2 * now, 1000 * lr)
+        t, pred, halves = self.spectrum.get(targets, s0, depth, lr, t_end)
+        x = time_to_x(t, mirror, lr, self.x_mode)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ly = np.log10(pred)
+        ok = np.isfinite(halves)
+        hx = time_to_x(halves[ok], mirror, lr, self.x_mode)
+        hy = np.log10(targets[ok] / 2)
+        return x, ly, hx, hy
+
+    def draw_theory(self, frame):
+        k = min(COLOURED_SV, len(SpectrumTheory.targets(self.info, COLOURED_SV)))
+        got = self._prediction(frame.mirror, self.info.get("cfg", {}), k)
+        if got is None:
+            return []
+        x, ly, hx, hy = got
+        while len(self.th_curves) < ly.shape[1]:
+            c = pg.PlotCurveItem(pen=pen(colour(len(self.th_curves)), 1, Qt.PenStyle.DashLine), connect="finite",
+                                 skipFiniteCheck=True, antialias=False)
+            c.setZValue(4)
+            self.plot.addItem(c)
+            self.th_curves.append(c)
+        for i, c in enumerate(self.th_curves):
+            c.setVisible(True)
+            c.setData(x, ly[:, i]) if i < ly.shape[1] else c.setData([], [])
+        self.th_marks.setVisible(True)
+        self.th_marks.setData(hx, hy, brush=[pg.mkBrush(colour(i)) for i in range(len(hx))])
+        return [ly]
+
+    def compare_series(self, nruns):
+        targets = SpectrumTheory.targets(self.info, COLOURED_SV)
+        # the learned values and one more (a shallow run fills it), fewer when many runs share the plot
+        k = max(self.COMPARE_SV, len(targets) + 1) if nruns <= 3 else self.COMPARE_SV
+        k = min(k, COLOURED_SV)
+        return [("sv", k, Qt.PenStyle.SolidLine, f"σ1–σ{k}", 2)]
+
+    def draw_compare_extra(self, runs):
+        ys = [np.asarray([line.value() for line in self.targets])] if self.targets else []
+        if not self.theory:
+            for key in [k for k in self._cmp if k[1] in ("theory", "half")]:
+                self.plot.removeItem(self._cmp.pop(key))
+            return [], ys
+        k = min(self.COMPARE_SV, len(SpectrumTheory.targets(self.info, COLOURED_SV)))
+        for run, _frame in runs:
+            got = self._prediction(run.mirror, run.cfg.to_dict(), k)
+            c = self.run_curve(run, "theory", Qt.PenStyle.DashLine, 1)
+            m = self._cmp.get((run.id, "half"))
+            if m is None:
+                m = pg.ScatterPlotItem(size=11, symbol="d", pen=pg.mkPen(BLACK, width=1), brush=pg.mkBrush(run.colour))
+                m.setZValue(5)
+                self.plot.addItem(m)
+                self._cmp[(run.id, "half")] = m
+            if got is None:
+                c.setData([], [])
+                m.setData([], [])
+                continue
+            x, ly, hx, hy = got
+            c.setData(*nan_joined(x, ly))
+            m.setData(hx, hy)
+            ys.append(ly)
+        return [], ys
+
+    def extra_legend_keys(self):
+        keys = [(Qt.PenStyle.DashLine, "targets")] if self.targets else []
+        if self.theory:
+            keys += [(Qt.PenStyle.DashLine, "theory (run colour)"), (self.half_sample, "half-time")]
+        return keys
 
 
 ERANK_FORMS = {
@@ -548,6 +960,19 @@ class EffectiveRankPanel(TimePanel):
         self.t_nrank.setPos(M.numerical_rank(sv, tol))
         self.t_nrank.show()
 
+    def compare_series(self, nruns):
+        return [(ERANK_FORMS[self.form][0], None, Qt.PenStyle.SolidLine, "effective rank", 2),
+                ("numerical_rank", None, Qt.PenStyle.DashLine, "numerical rank", 1)]
+
+    def on_comparing(self, on):
+        self.t_erank.setPen(dashed(BLACK if on else colour(0)))
+        self.t_nrank.setPen(dashed(GREY if on else colour(1)))
+
+    def draw_compare_extra(self, runs):
+        if self.t_erank.isVisible():
+            return [], [np.array([self.t_erank.value(), self.t_nrank.value()])]
+        return [], []
+
     def draw(self, frame):
         col = ERANK_FORMS[self.form][0]
         y = frame.col(col)
@@ -577,6 +1002,14 @@ class NormsPanel(TimePanel):
         super().__init__(window)
         self.curves: dict[str, pg.PlotCurveItem] = {}
         self.layers: list[pg.PlotCurveItem] = []
+        self.add_theory_toggle("Σσ^(2/N)", "Σ_i σ_i^{2/N} of the product over time (dotted): the Schatten-2/N\n"
+                                             "quasi-norm that deep factorizations implicitly keep small\n"
+                                             "(Arora, Cohen, Hu, Luo 2019); N = the run's depth")
+        self.sum_curve = pg.PlotCurveItem(pen=pen(BLACK, 1, Qt.PenStyle.DotLine), connect="finite",
+                                          skipFiniteCheck=True, antialias=False)
+        self.sum_curve.setZValue(3)
+        self.sum_curve.hide()
+        self.plot.addItem(self.sum_curve)
 
     def set_info(self, info):
         super().set_info(info)
@@ -596,6 +1029,47 @@ class NormsPanel(TimePanel):
         for j in range(depth):
             self.layers.append(self.add_curve(colour(4 + j), f"‖W_{j + 1}‖_F" if matrix else f"‖w_{j + 1}‖",
                                               width=1, z=1))
+        self.matrix = matrix
+        if self.theory_box is not None:
+            self.theory_box.setVisible(matrix)
+        self._theory_entry()
+
+    def _theory_entry(self) -> None:
+        if self.legend_item is None:
+            return
+        self.legend_item.entries = [e for e in self.legend_item.entries if e[0] is not self.sum_curve]
+        if self.theory and getattr(self, "matrix", False):
+            self.legend_item.entries.append((self.sum_curve, "Σσ^(2/N)"))
+        if not self.comparing:
+            self.legend_item._render()
+
+    def on_comparing(self, on):
+        self.sum_curve.setVisible(self.theory and not on)
+        self._theory_entry()
+
+    def on_theory(self, on):
+        self.sum_curve.setVisible(on and not self.comparing)
+        self._cmp_legend = None
+        self._theory_entry()
+
+    def compare_series(self, nruns):
+        if getattr(self, "matrix", True):
+            out = [("norm_nuclear", None, Qt.PenStyle.SolidLine, "‖W‖_*", 2),
+                   ("norm_fro", None, Qt.PenStyle.DashLine, "‖W‖_F", 1)]
+            if self.info.get("kind") == "razin_cohen":
+                out.append(("abs_w00", None, Qt.PenStyle.DashDotLine, "|W₀₀|", 1))
+            if self.theory:
+                out.append(("sum_sigma_2_over_n", None, Qt.PenStyle.DotLine, "Σσ^(2/N)", 1))
+            return out
+        return [("l1", None, Qt.PenStyle.SolidLine, "‖x‖₁", 2), ("l2", None, Qt.PenStyle.DashLine, "‖x‖₂", 1)]
+
+    def draw_theory(self, frame):
+        y = frame.col("sum_sigma_2_over_n", log=True)
+        if y is None:
+            return []
+        self.sum_curve.setVisible(True)
+        self.sum_curve.setData(frame.x, y)
+        return [y]
 
     def draw(self, frame):
         x = frame.x
@@ -640,6 +1114,10 @@ class BalancednessPanel(TimePanel):
 
     def unavailable_text(self):
         return "balancedness needs depth ≥ 2"
+
+    def compare_series(self, nruns):
+        return [("balancedness", None, Qt.PenStyle.SolidLine, "‖D_j‖", 2),
+                ("balance_drift", None, Qt.PenStyle.DashLine, "drift ‖D_j(t) − D_j(0)‖", 1)]
 
     def draw(self, frame):
         x = frame.x
@@ -700,6 +1178,19 @@ class ErrorsPanel(TimePanel):
     def unavailable_text(self):
         return "no ground truth or reference solution for this problem"
 
+    def compare_series(self, nruns):
+        vector = len(self.info.get("shape", ())) == 1
+        refs = self.info.get("refs", {})
+        out = []
+        if self.info.get("target") is not None:
+            out.append(("rel_error", "to ground truth " + ("x*" if vector else "W*")))
+        # the references that tell the runs apart: sparse (ℓ1, Q_α) for vectors, low rank for matrices
+        order = ("dist_min_l1", "dist_q_alpha", "dist_min_l2") if vector else ("dist_min_nuclear", "dist_min_l2")
+        labels = dict(ERRORS)
+        out += [(c, labels[c]) for c in order if c[5:] in refs]
+        out += [(c, lab) for c, lab in ERRORS if c.startswith("dist_") and c[5:] in refs and c not in order]
+        return [(c, None, STYLES[i], lab, 2 if i == 0 else 1) for i, (c, lab) in enumerate(out[: len(STYLES)])]
+
     def draw(self, frame):
         x = frame.x
         out = []
@@ -711,19 +1202,40 @@ class ErrorsPanel(TimePanel):
         return out
 
 
+def _marks(symbol: str, c, size: int = 10, filled: bool = False) -> pg.ScatterPlotItem:
+    m = pg.ScatterPlotItem(size=size, symbol=symbol, pen=pg.mkPen(c, width=2),
+                           brush=pg.mkBrush(c) if filled else None)
+    m.setZValue(6)
+    return m
+
+
+#: the reference solutions a diagonal network is compared with: (refs key, symbol, legend text)
+VECTOR_REFS = (("q_alpha", "t", "Q_α minimiser"), ("min_l1", "x", "x_ℓ1"), ("min_l2", "s", "x_ℓ2"))
+
+
 class CoordinatesPanel(TimePanel):
     name = "coordinates"
     title = "Coordinates x_i(t)"
     tooltip = ("Every coordinate of x over time: the true support coloured (dashed: the true values x*_i),\n"
                "the other coordinates grey.  Small α: coordinates activate one after another.")
     y_label = "x_i"
+    #: support coordinates drawn per run when runs are compared
+    COMPARE_COORDS = 5
 
     def __init__(self, window):
         super().__init__(window)
         self.rest = self.add_curve(GREY, "off support", width=1, z=1)
+        self._keep.add(id(self.rest))  # comparing: the selected run's other coordinates stay, grey
         self.lead: list[pg.PlotCurveItem] = []
         self.lines: list[pg.InfiniteLine] = []
         self.support = np.zeros(0, dtype=int)
+        self.add_theory_toggle("references", "Where the shown coordinates of the reference solutions lie, at the\n"
+                                             "right end: ▲ the Q_α minimiser (Woodworth et al. 2020: the limit of\n"
+                                             "gradient flow from scale α), ✕ x_ℓ1 (basis pursuit), ■ x_ℓ2 (least norm)")
+        self.ref_marks = {key: _marks(sym, BLACK, filled=sym != "x") for key, sym, _ in VECTOR_REFS}
+        for m in self.ref_marks.values():
+            self.plot.addItem(m)
+            m.hide()
 
     def set_info(self, info):
         super().set_info(info)
@@ -740,9 +1252,35 @@ class CoordinatesPanel(TimePanel):
         for k, i in enumerate(self.support[:10]):
             self.lead.append(self.add_curve(colour(k), f"x_{i}", z=2))
             if target is not None:
-                line = pg.InfiniteLine(pos=float(target[i]), angle=0, movable=False, pen=dashed(colour(k), 1))
+                c = BLACK if self.comparing else colour(k)
+                line = pg.InfiniteLine(pos=float(target[i]), angle=0, movable=False, pen=dashed(c, 1))
                 self.plot.addItem(line, ignoreBounds=True)
                 self.lines.append(line)
+        self._ref_legend()
+
+    def _ref_legend(self) -> None:
+        if self.legend_item is None:
+            return
+        marks = set(map(id, self.ref_marks.values()))
+        self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in marks]
+        if self.theory:
+            refs = self.info.get("refs", {})
+            self.legend_item.entries += [(self.ref_marks[k], text) for k, _, text in VECTOR_REFS if k in refs]
+        if not self.comparing:
+            self.legend_item._render()
+
+    def on_comparing(self, on):
+        for k, line in enumerate(self.lines):
+            line.setPen(dashed(BLACK if on else colour(k), 1))
+        self.on_theory(self.theory)
+
+    def on_theory(self, on):
+        for m in self.ref_marks.values():
+            m.setVisible(on)
+            if not on:
+                m.setData([], [])
+        self._cmp_legend = None
+        self._ref_legend()
 
     def draw(self, frame):
         y = frame.col("state")
@@ -759,6 +1297,74 @@ class CoordinatesPanel(TimePanel):
         lines = np.array([line.value() for line in self.lines])
         return [y, lines]
 
+    def _refs_at(self, refs: dict[str, Any], shown: np.ndarray, x_end: float, keys=None) -> list[np.ndarray]:
+        out = []
+        for key, _sym, _text in VECTOR_REFS:
+            m = self.ref_marks[key]
+            r = refs.get(key)
+            if r is None or (keys is not None and key not in keys):
+                m.setData([], [])
+                continue
+            v = np.asarray(r, float).ravel()[shown[shown < np.size(r)]]
+            m.setData(np.full(len(v), x_end), v, brush=None if key == "min_l1" else [pg.mkBrush(
+                BLACK if self.comparing else colour(k)) for k in range(len(v))])
+            out.append(v)
+        return out
+
+    def draw_theory(self, frame):
+        shown = self.support[: len(self.lead)]
+        if not len(shown) or frame.n == 0:
+            return []
+        x_end = float(np.nanmax(frame.x))
+        return self._refs_at(self.info.get("refs", {}), shown, x_end)
+
+    def compare_series(self, nruns):
+        k = self.COMPARE_COORDS if nruns <= 3 else 3
+        return [("state", self.support[:k], Qt.PenStyle.SolidLine, "", 2)]
+
+    def draw_compare_extra(self, runs):
+        ys = [np.array([line.value() for line in self.lines])] if self.lines else []
+        # the selected run's other coordinates, grey (a hidden selected run: none)
+        selected = getattr(self.window, "selected_id", None)
+        frame = next((f for r, f in runs if r.id == selected), None)
+        y = None if frame is None else frame.col("state")
+        if y is not None and y.ndim == 2:
+            mask = np.ones(y.shape[1], bool)
+            mask[self.support[self.support < y.shape[1]]] = False
+            self.rest.setData(*nan_joined(frame.x, y[:, mask]))
+        else:
+            self.rest.setData([], [])
+        for key in [k for k in self._cmp if k[1] == "q_alpha"]:
+            if not self.theory:
+                self.plot.removeItem(self._cmp.pop(key))
+        if self.theory:
+            shown = self.support[: self.COMPARE_COORDS if len(runs) <= 3 else 3]
+            x_end = max((float(np.nanmax(f.x)) for _, f in runs if f.n), default=0.0)
+            # x_l1 and x_l2 do not depend on the run; Q_alpha does (alpha): one set of triangles per run
+            ys += self._refs_at(self.info.get("refs", {}), shown, x_end, keys=("min_l1", "min_l2"))
+            for run, _f in runs:
+                r = run.refs.get("q_alpha")
+                m = self._cmp.get((run.id, "q_alpha"))
+                if m is None:
+                    m = self._cmp[(run.id, "q_alpha")] = _marks("t", run.colour, filled=True)
+                    self.plot.addItem(m)
+                if r is None:
+                    m.setData([], [])
+                    continue
+                v = np.asarray(r, float).ravel()[shown[shown < np.size(r)]]
+                m.setData(np.full(len(v), x_end), v)
+                ys.append(v)
+        return [], ys
+
+    def extra_legend_keys(self):
+        keys = [(Qt.PenStyle.SolidLine, "support coordinates")]
+        if self.lines:
+            keys.append((Qt.PenStyle.DashLine, "x*"))
+        if self.theory:
+            keys += [(self.ref_marks["q_alpha"], "Q_α minimiser (run colour)"), (self.ref_marks["min_l1"], "x_ℓ1"),
+                     (self.ref_marks["min_l2"], "x_ℓ2")]
+        return keys
+
 
 class StemsPanel(PlotPanel):
     name = "stems"
@@ -774,12 +1380,18 @@ class StemsPanel(PlotPanel):
         self.heads = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(colour(0)))
         self.truth = pg.ScatterPlotItem(size=11, pen=pg.mkPen(colour(1), width=2), brush=None, symbol="o")
         self.l1 = pg.ScatterPlotItem(size=10, pen=pg.mkPen(colour(2), width=2), brush=None, symbol="x")
-        for item in (self.heads, self.truth, self.l1):
+        self.l2 = _marks("s", colour(4), size=8)
+        self.q = _marks("t", colour(3), size=9)
+        for item in (self.heads, self.truth, self.l1, self.l2, self.q):
             self.plot.addItem(item)
+        self.l2.hide()
+        self.q.hide()
         if self.legend_item is not None:
             self.legend_item.addItem(self.heads, "current x")
             self.legend_item.addItem(self.truth, "x*")
             self.legend_item.addItem(self.l1, "x_ℓ1")
+        self.add_theory_toggle("Q_α, x_ℓ2", "Also the Q_α minimiser ▲ (Woodworth et al. 2020: where gradient flow\n"
+                                            "from scale α ends) and the least-norm solution x_ℓ2 □")
         self.xkeep = RangeKeeper(log=False)
         self.ykeep = RangeKeeper(log=False, include_zero=True)
         self.last = None
@@ -793,14 +1405,43 @@ class StemsPanel(PlotPanel):
         idx = np.arange(n, dtype=float)
         self.idx = idx
         self.truth.setData(idx, t) if t is not None else self.truth.setData([], [])
-        r = info.get("refs", {}).get("min_l1")
-        self.l1.setData(idx, r) if r is not None else self.l1.setData([], [])
+        refs = info.get("refs", {})
+        for item, key in ((self.l1, "min_l1"), (self.l2, "min_l2"), (self.q, "q_alpha")):
+            r = refs.get(key)
+            item.setData(idx, r) if r is not None else item.setData([], [])
         self.last = None
+        self.on_theory(self.theory)
+
+    def on_theory(self, on):
+        self.l2.setVisible(on)
+        self.q.setVisible(on and not self.comparing)
+        if self.legend_item is not None:
+            self.legend_item.entries = [e for e in self.legend_item.entries if e[0] not in (self.l2, self.q)]
+            if on:
+                self.legend_item.entries += [(self.q, "Q_α minimiser"), (self.l2, "x_ℓ2")]
+            if not self.comparing:
+                self.legend_item._render()
+        self._cmp_legend = None
+
+    def on_comparing(self, on):
+        self.heads.setVisible(not on)
+        self.truth.setPen(pg.mkPen(BLACK if on else colour(1), width=2))
+        self.l1.setPen(pg.mkPen(GREY if on else colour(2), width=2))
+        self.on_theory(self.theory)
 
     def reset(self):
         self.ykeep.reset()
 
     def update(self, frame, snap):
+        runs = comparing(self.window)
+        self.set_comparing(runs is not None)
+        t = self.info.get("target")
+        refs = self.info.get("refs", {})
+        r = refs.get("min_l1")
+        extra = [refs.get("min_l2"), refs.get("q_alpha")] if self.theory else []
+        if runs is not None:
+            self._update_compare(runs, t, [r] + extra)
+            return
         x = None if snap is None else snap.get("product")
         if x is not None and np.ndim(x) == 1:
             self.last = np.asarray(x, float)
@@ -812,9 +1453,44 @@ class StemsPanel(PlotPanel):
         sy[1::2] = self.last
         self.stems.setData(sx, sy, connect="pairs")
         self.heads.setData(idx, self.last)
-        t = self.info.get("target")
-        r = self.info.get("refs", {}).get("min_l1")
-        self.apply_ranges((-1.0, float(len(idx))), finite_bounds(self.last, t, r))
+        self.apply_ranges((-1.0, float(len(idx))), finite_bounds(self.last, t, r, *extra))
+
+    def _update_compare(self, runs, t, refs) -> None:
+        """Each run's current x as stems in its colour, side by side around every coordinate."""
+        ys = []
+        n = 0
+        width = 0.7 / max(len(runs), 1)
+        for j, (run, _f) in enumerate(runs):
+            x = getattr(run, "product", None)
+            stems = self.run_curve(run, "stems", Qt.PenStyle.SolidLine, 2)
+            q = self._cmp.get((run.id, "q_alpha"))
+            if q is None:
+                q = self._cmp[(run.id, "q_alpha")] = _marks("t", run.colour, size=8, filled=True)
+                self.plot.addItem(q)
+            if x is None or np.ndim(x) != 1:
+                stems.setData([], [])
+                q.setData([], [])
+                continue
+            x = np.asarray(x, float)
+            n = max(n, len(x))
+            idx = np.arange(len(x), dtype=float) + (j - (len(runs) - 1) / 2) * width
+            sy = np.zeros(2 * len(idx))
+            sy[1::2] = x
+            stems.setData(np.repeat(idx, 2), sy, connect="pairs")
+            ys.append(x)
+            ra = run.refs.get("q_alpha")
+            if self.theory and ra is not None:
+                q.setData(idx, np.asarray(ra, float).ravel())
+                ys.append(np.asarray(ra, float).ravel())
+            else:
+                q.setData([], [])
+        self.drop_run_curves({r.id for r, _ in runs})
+        keys = [(self.truth, "x*"), (self.l1, "x_ℓ1")]
+        if self.theory:
+            keys += [(self.q, "Q_α minimiser (run colour)"), (self.l2, "x_ℓ2")]
+        self.compare_legend(runs, keys)
+        if n:
+            self.apply_ranges((-1.0, float(n)), finite_bounds(*ys, t, *refs))
 
 
 class HeatmapPanel(Panel):
@@ -890,6 +1566,10 @@ class HeatmapPanel(Panel):
         self.bar.setLevels(low=-self.level, high=self.level)
 
     def update(self, frame, snap):
+        run = getattr(self.window, "selected_run", lambda: None)() if comparing(self.window) is not None else None
+        title = f"W of {run.name}" if run is not None else "current W"
+        if self.title_w.textItem.toPlainText() != title:
+            self.title_w.setText(title)
         p = None if snap is None else snap.get("product")
         if p is None or np.ndim(p) != 2:
             return
@@ -922,6 +1602,7 @@ class ClassifierDataPanel(PlotPanel):
         self.plot.addItem(self.neg)
         self.current = self.add_curve(colour(2), "current wᵀx = 0", width=3)
         self.mm = self.add_curve(BLACK, "max margin ŵᵀx = 0", style=Qt.PenStyle.DashLine)
+        self._keep.add(id(self.mm))
         self.vb.setAspectLocked(True)
         self.radius = 5.0
         self.last = None
@@ -959,6 +1640,16 @@ class ClassifierDataPanel(PlotPanel):
     def update(self, frame, snap):
         if not getattr(self, "ok", False):
             return
+        runs = comparing(self.window)
+        self.set_comparing(runs is not None)
+        if runs is not None:
+            for run, _f in runs:
+                c = self.run_curve(run, "separator", Qt.PenStyle.SolidLine, 3)
+                p = getattr(run, "product", None)
+                c.setData(*self._line(np.asarray(p, float).ravel())) if p is not None else c.setData([], [])
+            self.drop_run_curves({r.id for r, _ in runs})
+            self.compare_legend(runs, [(Qt.PenStyle.DashLine, "max margin ŵᵀx = 0")])
+            return
         p = None if snap is None else snap.get("product")
         if p is not None:
             self.current.setData(*self._line(np.asarray(p, float).ravel()))
@@ -992,19 +1683,43 @@ class WNormPanel(PlotPanel):
         self.xkeep.reset()
         self.ykeep.reset()
 
-    def update(self, frame, snap):
-        if frame.n == 0 or "w_norm" not in frame.mirror:
-            return
-        step = frame.mirror["step"]
-        w = frame.mirror["w_norm"]
+    @staticmethod
+    def _series(mirror):
+        if mirror is None or mirror.size == 0 or "w_norm" not in mirror:
+            return None
+        step = mirror["step"]
+        w = mirror["w_norm"]
         ok = step >= 1
         if not ok.any():
-            return
+            return None
         lt = np.log(step[ok])
         wn = w[ok]
         if len(lt) > 3000:  # thin evenly: the curve is smooth
             sel = np.linspace(0, len(lt) - 1, 2000).astype(int)
             lt, wn = lt[sel], wn[sel]
+        return lt, wn
+
+    def update(self, frame, snap):
+        runs = comparing(self.window)
+        self.set_comparing(runs is not None)
+        if runs is not None:
+            xs, ys = [], []
+            for run, f in runs:
+                got = self._series(f.mirror)
+                c = self.run_curve(run, "w_norm")
+                c.setData(*got) if got is not None else c.setData([], [])
+                if got is not None:
+                    xs.append(got[0])
+                    ys.append(got[1])
+            self.drop_run_curves({r.id for r, _ in runs})
+            self.compare_legend(runs)
+            if xs:
+                self.apply_ranges(finite_bounds(*xs), finite_bounds(*ys))
+            return
+        got = self._series(frame.mirror if frame.n else None)
+        if got is None:
+            return
+        lt, wn = got
         self.curve.setData(lt, wn)
         ys = [wn]
         if self.slope is not None and np.isfinite(wn[-1]):
@@ -1110,6 +1825,9 @@ class LayerSpectrumPanel(TimePanel):
             self.ykeep.reset()
             self.window.redraw()
 
+    def compare_series(self, nruns):
+        return [(f"sv_layer{self.layer}", 3, Qt.PenStyle.SolidLine, f"σ1…σ3 of W_{self.layer + 1}", 2)]
+
     def draw(self, frame):
         y = frame.col(f"sv_layer{self.layer}", log=True)
         if y is None:
@@ -1144,6 +1862,10 @@ class PerLayerPanel(TimePanel):
         for col, label, style in self.series:
             for j in range(depth):
                 self.curves[(col, j)] = self.add_curve(colour(j), label.format(j=j + 1), style=style)
+
+    def compare_series(self, nruns):
+        return [(col, None, STYLES[i % len(STYLES)], label.replace("_{j}", "_j"), 2 if i == 0 else 1)
+                for i, (col, label, _style) in enumerate(self.series)]
 
     def draw(self, frame):
         x = frame.x

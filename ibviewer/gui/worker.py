@@ -1,22 +1,34 @@
-"""The training worker: a spawned process that owns one :class:`~ibviewer.engine.Engine`.
+"""The training worker: a spawned process that owns the runs (a :class:`~ibviewer.gui.group.LiveGroup` of
+:class:`~ibviewer.engine.Engine` objects on one shared problem, trained together, batched where they can be).
 
 Qt-free on purpose: the process imports only numpy and ibviewer's core.  It reads commands from one pipe and
 writes messages to another.  Commands (tuples, first item the name)::
 
-    ("play",) ("pause",) ("step", n) ("reset", seed_or_None) ("config", cfg_dict, gen) ("speed", steps_per_frame)
-    ("set_optimizer", {key: value}) ("set_max_steps", n) ("set_loss_tol", tol) ("ack", seq) ("quit",)
+    ("play",) ("pause",) ("step", n) ("speed", steps_per_frame) ("ack", seq) ("quit",)
+    ("config", cfg_dict, gen)              one run (id 0) of this config
+    ("runs", [(id, name, cfg_dict)], gen, selected)   these runs, all from step 0 (unchanged engines reused)
+    ("reset", seed_or_None[, id])          every run back to step 0; the seed is the given (or selected) run's
+    ("set_optimizer", {key: value}[, id])  live, for one run (the selected one by default)
+    ("set_max_steps", n) ("set_loss_tol", tol)  for every run
+    ("select", id) ("remove_run", id) ("rename", id, name)
+    ("save_session", path, names, view) ("open_session", path, gen)
 
 Messages::
 
-    ("ready", info)      the engine of a config is built (info: the problem's static arrays, see _problem_info)
-    ("snapshot", snap)   progress: new history rows since the last snapshot (all of them when "replace"), and
-                         when paused between recorded steps a provisional "tail" row of the current metrics
-    ("error", text)      a command was refused (one line, e.g. a ConfigError); the run goes on unchanged
-    ("config_error", text, gen)  the config of generation ``gen`` cannot be built; the previous run goes on
+    ("ready", info)      the runs are built (info: the problem's static arrays, see _problem_info, for the
+                         selected run, and ``runs``: id, name, config and references of every run)
+    ("snapshot", snap)   progress: every run's new history rows since the last snapshot (all of them when
+                         "replace") in ``runs``, the selected run's also at the top level; when paused between
+                         recorded steps a provisional "tail" row of the current metrics
+    ("error", text)      a command was refused (one line, e.g. a ConfigError); the runs go on unchanged
+    ("config_error", text, gen)  the runs of generation ``gen`` cannot be built; the previous runs go on
+    ("session", info)    a session file was opened (after its "ready"): path, the saved view
+    ("session_error", text, gen_or_None)  a session cannot be opened or saved (one line); the runs go on
+    ("saved", path, step)  a session file was written
     ("fatal", text)      an unexpected exception (traceback); the worker exits
 
-``gen`` numbers the configs: ready messages and snapshots carry the generation of the engine they come from,
-so that the GUI can drop what belongs to a config it has replaced.
+``gen`` numbers the configs: ready messages and snapshots carry the generation of the runs they come from,
+so that the GUI can drop what belongs to runs it has replaced.
 
 Backpressure: at most one snapshot is in flight; the next is sent only after the GUI acknowledged the last one
 (``("ack", seq)``), so the GUI never builds a backlog and the worker never waits for the GUI.
@@ -113,8 +125,10 @@ class Worker:
     def __init__(self, cmd_conn, out_conn, options: dict[str, Any]):
         self.cmd = cmd_conn
         self.out = out_conn
+        self.options = options
         self.ppid = os.getppid()
-        self.engine = None
+        self.group = None  # LiveGroup: the runs, all on one problem
+        self.selected = 0  # id of the run whose product and counters lead every snapshot
         self.gen = int(options.get("gen", 0))
         self.playing = False
         self.pending = 0  # steps still to take for a "step N"
@@ -125,20 +139,31 @@ class Worker:
         self.seq = 0
         self.awaiting_ack = False
         self.dirty = False
-        self.replace = True
-        self.sent_n = 0
-        self.sent_thinned = 0
+        self.sent: dict[int, dict[str, Any]] = {}  # per run: rows sent, thinning count, replace flag
         self.rate = 0.0
         self._rate_mark: tuple[float, int] | None = None
         self.quit = False
 
+    @property
+    def engine(self):
+        """The selected run's engine (None before the first run is built)."""
+        g = self.group
+        if g is None:
+            return None
+        return g.engine(self.selected) if self.selected in g.ids else g.engines[0]
+
     # ------------------------------------------------------------------------------------------------ setup
     def _build(self, cfg_dict: dict[str, Any], gen: int) -> bool:
-        from ibviewer.config import ConfigError, config_from_dict
-        from ibviewer.engine import Engine
+        """One run (id 0) of ``cfg_dict``."""
+        return self._build_runs([(0, "run", cfg_dict)], gen, 0)
+
+    def _build_runs(self, specs, gen: int, selected: int | None = None) -> bool:
+        """Runs ``[(id, name, cfg_dict)]`` on one problem, all from step 0 (unchanged engines are reused)."""
+        from ibviewer.config import ConfigError
+        from ibviewer.gui.group import LiveGroup
 
         try:
-            engine = Engine(config_from_dict(cfg_dict))
+            group = LiveGroup.build([(int(i), str(n), c) for i, n, c in specs], self.group)
         except ConfigError as exc:
             self.out.send(("config_error", str(exc), gen))
             return False
@@ -146,31 +171,100 @@ class Worker:
             text = str(exc).splitlines()[0] if str(exc) else ""
             self.out.send(("config_error", f"cannot build this run: {type(exc).__name__}: {text}", gen))
             return False
-        self.engine = engine
-        self.gen = gen
-        self.playing = False
-        self.pending = 0
-        self._after_reset()
-        info = _problem_info(engine)
-        info["gen"] = gen
-        self.out.send(("ready", info))
+        self._install(group, gen, selected)
         return True
 
+    def _install(self, group, gen: int, selected: int | None) -> None:
+        self.group = group
+        self.gen = gen
+        self.selected = selected if selected in group.ids else group.ids[0]
+        self.playing = False
+        self.pending = 0
+        self.sent = {}
+        self._after_reset()
+        self._send_ready()
+
+    def _send_ready(self) -> None:
+        import numpy as np
+
+        g = self.group
+        info = _problem_info(self.engine)
+        info["gen"] = self.gen
+        info["selected"] = self.selected
+        runs = []
+        for rid, name, e in zip(g.ids, g.names, g.engines):
+            runs.append({
+                "id": rid, "name": name, "cfg": e.cfg.to_dict(), "parametrization": e.cfg.parametrization,
+                "refs": {k: np.asarray(v, float) for k, v in e.refs.items()}, "step": e.step_count,
+            })
+        info["runs"] = runs
+        self.out.send(("ready", info))
+
     def _after_reset(self) -> None:
-        self.replace = True
-        self.sent_n = 0
-        self.sent_thinned = self.engine.history.thinned
+        """Every run's history is sent again in full with the next snapshot."""
+        for rid, e in zip(self.group.ids, self.group.engines):
+            self.sent[rid] = {"n": 0, "thinned": e.history.thinned, "replace": True}
         self.dirty = True
         self.rate = 0.0
         self._rate_mark = None
 
+    # ------------------------------------------------------------------------------------------------ sessions
+    def _open_session(self, path: str, gen: int) -> bool:
+        from ibviewer.gui.group import LiveGroup
+        from ibviewer.session import SessionError, load_session
+
+        try:
+            session = load_session(path)
+            engines = [e for _, e in session.runs]
+            if not engines:
+                raise SessionError(f"{str(path)!r} holds no run")
+            first = engines[0].cfg.to_dict()["problem"]
+            if any(e.cfg.to_dict()["problem"] != first for e in engines[1:]):
+                raise SessionError(f"{str(path)!r} holds runs on different problems; the app compares runs on one")
+            group = LiveGroup(list(range(len(engines))), [n for n, _ in session.runs], engines)
+        except SessionError as exc:
+            self.out.send(("session_error", str(exc), gen))
+            return False
+        except Exception as exc:  # noqa: BLE001 - a damaged file must not end the worker
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            self.out.send(("session_error", f"{str(path)!r} cannot be opened: {type(exc).__name__}: {text}", gen))
+            return False
+        view = dict(session.view or {})
+        self._install(group, gen, view.get("selected_index", 0))
+        self.out.send(("session", {"path": str(path), "gen": gen, "view": view, "version": session.version}))
+        return True
+
+    def _save_session(self, path: str, names: list[str] | None, view: dict[str, Any]) -> None:
+        from ibviewer.session import SessionError, save_session
+
+        g = self.group
+        if names is not None and len(names) == len(g.names):
+            g.names = [str(n) for n in names]
+        g.sync_state()
+        try:
+            out = save_session(path, list(zip(g.names, g.engines)), view)
+        except SessionError as exc:
+            self.out.send(("session_error", str(exc), None))
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. an unwritable folder: one line, the runs go on
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            self.out.send(("session_error", f"cannot save the session: {type(exc).__name__}: {text}", None))
+            return
+        self.out.send(("saved", str(out), g.step_count))
+
     # ------------------------------------------------------------------------------------------------ loop
     def serve(self, cfg_dict: dict[str, Any]) -> None:
         # if this fails the worker keeps serving: the GUI may send another config
-        self._build(cfg_dict, self.gen)
+        opts = self.options
+        opened = bool(opts.get("session")) and self._open_session(opts["session"], self.gen)
+        if not opened:
+            if opts.get("runs"):
+                self._build_runs(opts["runs"], self.gen, opts.get("selected"))
+            else:
+                self._build(cfg_dict, self.gen)
         last_parent_check = time.monotonic()
         while not self.quit:
-            busy = self.engine is not None and (self.playing or self.pending > 0)
+            busy = self.group is not None and (self.playing or self.pending > 0)
             timeout = 0.1
             if busy:
                 timeout = 0.0
@@ -191,23 +285,23 @@ class Worker:
                 last_parent_check = now
                 if os.getppid() != self.ppid:  # the GUI died without closing the pipe: no orphan
                     return
-            if self.engine is not None:
+            if self.group is not None:
                 self._work()
                 self._maybe_send()
 
     def _work(self) -> None:
-        e = self.engine
+        g = self.group
         if self.pending > 0:
             k = min(self.pending, max(self.chunk, 1))
             done = self._timed_step(k)
-            self.pending = 0 if (done < k or e.stopped) else self.pending - k
+            self.pending = 0 if (done < k or g.stopped) else self.pending - k
             self.dirty = True
-            if e.stopped:
+            if g.stopped:
                 self.playing = False
             return
         if not self.playing:
             return
-        if e.stopped:
+        if g.stopped:
             self.playing = False
             self.dirty = True
             return
@@ -225,12 +319,19 @@ class Worker:
         else:
             self._timed_step(self.chunk)
         self.dirty = True
-        if e.stopped:
+        if g.stopped:
             self.playing = False
 
     def _timed_step(self, k: int) -> int:
+        """``k`` steps of every run that can go on; returns the most steps a run took."""
+        g = self.group
         t0 = time.perf_counter()
-        done = self.engine.step(k)
+        if len(g.engines) == 1:
+            done = g.engines[0].step(k)
+        else:
+            before = [e.step_count for e in g.engines]
+            g.step(k)
+            done = max(e.step_count - b for e, b in zip(g.engines, before))
         dt = time.perf_counter() - t0
         if done == k and dt > 0 and (k >= self.chunk or dt > 2 * CHUNK_SECONDS):
             # aim a chunk at CHUNK_SECONDS (smoothed), so that commands are read often
@@ -243,7 +344,7 @@ class Worker:
         from ibviewer.config import ConfigError
 
         name = cmd[0]
-        e = self.engine
+        g = self.group
         if name == "quit":
             self.quit = True
             return
@@ -254,18 +355,24 @@ class Worker:
         if name == "config":
             self._build(cmd[1], int(cmd[2]) if len(cmd) > 2 else self.gen + 1)
             return
+        if name == "runs":
+            self._build_runs(cmd[1], int(cmd[2]) if len(cmd) > 2 else self.gen + 1, cmd[3] if len(cmd) > 3 else None)
+            return
+        if name == "open_session":
+            self._open_session(cmd[1], int(cmd[2]) if len(cmd) > 2 else self.gen + 1)
+            return
         if name == "speed":
             self.speed = max(0, int(cmd[1]))
             self.frame_left = 0
             self.next_frame = time.monotonic()
             self.dirty = True
             return
-        if e is None:
+        if g is None:
             self.out.send(("error", "no run is loaded; choose a valid configuration"))
             return
         try:
             if name == "play":
-                if e.stopped:
+                if g.stopped:
                     self.playing = False
                 else:
                     self.playing = True
@@ -280,17 +387,39 @@ class Worker:
                 self.playing = False
                 self.pending = max(0, int(cmd[1]))
             elif name == "reset":
+                # every run back to step 0 (they train together); a seed applies to one run (the selected one)
                 self.playing = False
                 self.pending = 0
-                e.reset(cmd[1] if len(cmd) > 1 else None)
+                seed = cmd[1] if len(cmd) > 1 else None
+                rid = cmd[2] if len(cmd) > 2 else self.selected
+                g.reset(None if seed is None else {rid: int(seed)})
                 self._after_reset()
             elif name == "set_optimizer":
-                kwargs = dict(cmd[1])
-                e.set_optimizer(kwargs.pop("name", None), **kwargs)
+                g.set_optimizer(cmd[2] if len(cmd) > 2 else self.selected, dict(cmd[1]))
             elif name == "set_max_steps":
-                e.set_max_steps(int(cmd[1]))
+                for e in g.engines:
+                    e.set_max_steps(int(cmd[1]))
+                g.attach_idle()
             elif name == "set_loss_tol":
-                e.set_loss_tol(float(cmd[1]))
+                for e in g.engines:
+                    e.set_loss_tol(float(cmd[1]))
+                g.attach_idle()
+            elif name == "select":
+                if int(cmd[1]) in g.ids:
+                    self.selected = int(cmd[1])
+                    self.sent.setdefault(self.selected, {"n": 0, "thinned": 0, "replace": True})
+            elif name == "remove_run":
+                rid = int(cmd[1])
+                if rid in g.ids and len(g.ids) > 1:
+                    g.remove(rid)
+                    self.sent.pop(rid, None)
+                    if self.selected == rid:
+                        self.selected = g.ids[0]
+            elif name == "rename":
+                if int(cmd[1]) in g.ids:
+                    g.names[g.index(int(cmd[1]))] = str(cmd[2])
+            elif name == "save_session":
+                self._save_session(cmd[1], cmd[2] if len(cmd) > 2 else None, cmd[3] if len(cmd) > 3 else {})
             else:
                 self.out.send(("error", f"unknown command {name!r}"))
                 return
@@ -306,35 +435,26 @@ class Worker:
         self.awaiting_ack = True
         self.dirty = False
 
-    def snapshot(self) -> dict[str, Any]:
+    def _entry(self, rid: int, name: str, e, with_product: bool) -> dict[str, Any]:
+        """One run's part of a snapshot: its new history rows (all of them when "replace"), counters, product."""
         import numpy as np
 
-        e = self.engine
         h = e.history
-        replace = self.replace or h.thinned != self.sent_thinned
-        start = 0 if replace else self.sent_n
+        sent = self.sent.setdefault(rid, {"n": 0, "thinned": h.thinned, "replace": True})
+        replace = sent["replace"] or h.thinned != sent["thinned"]
+        start = 0 if replace else sent["n"]
         rows = h.since(start) if h.n > start else {}
         matrix = len(e.problem.shape) == 2 and e.cfg.family != "classifier"
         if matrix:
             rows.pop("state", None)  # the GUI keeps only the current product of a matrix model
-        try:
-            product = e.product()
-        except Exception:  # noqa: BLE001  # pragma: no cover - a broken state must not stop the stream
-            product = None
-        if product is not None and not np.all(np.isfinite(product)):
-            product = None
-        now = time.monotonic()
-        if self.playing or self.pending:
-            if self._rate_mark is None:
-                self._rate_mark = (now, e.step_count)
-            else:
-                t0, s0 = self._rate_mark
-                if now - t0 >= 0.25:
-                    self.rate = (e.step_count - s0) / (now - t0)
-                    self._rate_mark = (now, e.step_count)
-        else:
-            self.rate = 0.0
-            self._rate_mark = None
+        product = None
+        if with_product:
+            try:
+                product = e.product()
+            except Exception:  # noqa: BLE001  # pragma: no cover - a broken state must not stop the stream
+                product = None
+            if product is not None and not np.all(np.isfinite(product)):
+                product = None
         tail = None
         idle = not self.playing and not self.pending
         if idle and e.status != "diverged" and (h.n == 0 or int(h["step"][-1]) != e.step_count):
@@ -347,19 +467,16 @@ class Worker:
                 tail = None
         loss = e.current_loss() if e.status != "diverged" else (
             float(h["loss"][-1]) if h.n else float("nan"))
-        self.seq += 1
-        snap = {
-            "seq": self.seq,
-            "gen": self.gen,
+        sent.update(n=h.n, thinned=h.thinned, replace=False)
+        return {
+            "id": rid,
+            "name": name,
             "step": e.step_count,
             "time": e.time,
             "status": e.status,
             "message": e.message,
             "loss": loss if math.isfinite(loss) else float("nan"),
             "wall": e.wall_seconds,
-            "rate": self.rate,
-            "playing": self.playing,
-            "pending": self.pending,
             "replace": replace,
             "rows": rows,
             "tail": tail,
@@ -367,11 +484,42 @@ class Worker:
             "lr": e.cfg.optimizer.lr,
             "optimizer": e.cfg.optimizer.name,
             "seed": e.cfg.run.seed,
-            "sent_at": time.time(),
         }
-        self.replace = False
-        self.sent_n = h.n
-        self.sent_thinned = h.thinned
+
+    def snapshot(self) -> dict[str, Any]:
+        """The selected run's entry at the top level (as for a single run) and every run's in ``runs``."""
+        g = self.group
+        now = time.monotonic()
+        steps = g.step_count
+        if self.playing or self.pending:
+            if self._rate_mark is None:
+                self._rate_mark = (now, steps)
+            else:
+                t0, s0 = self._rate_mark
+                if now - t0 >= 0.25:
+                    self.rate = (steps - s0) / (now - t0)
+                    self._rate_mark = (now, steps)
+        else:
+            self.rate = 0.0
+            self._rate_mark = None
+        entries = []
+        for rid, name, e in zip(g.ids, g.names, g.engines):
+            # products: the selected run's always; small vectors (diagonal nets, separators) of every run
+            small = len(e.problem.shape) == 1 or e.cfg.family == "classifier"
+            entries.append(self._entry(rid, name, e, rid == self.selected or small))
+        lead = next((x for x in entries if x["id"] == self.selected), entries[0])
+        self.seq += 1
+        snap = dict(lead)
+        snap.update({
+            "seq": self.seq,
+            "gen": self.gen,
+            "rate": self.rate,
+            "playing": self.playing,
+            "pending": self.pending,
+            "selected": lead["id"],
+            "runs": entries,
+            "sent_at": time.time(),
+        })
         return snap
 
 

@@ -4,6 +4,12 @@ import os
 
 # before anything imports Qt
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# hermetic app settings (recent files, layouts, geometry): a fresh folder for this test session, inherited by
+# the app processes the tests start
+if "IBVIEWER_CONFIG_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["IBVIEWER_CONFIG_DIR"] = tempfile.mkdtemp(prefix="ibviewer-test-settings-")
 
 import time
 

@@ -198,6 +198,9 @@ def test_problem_change_restarts_the_run_and_says_so(qtbot, window):
 
 
 def test_x_axis_modes_redraw_every_panel(qtbot, window):
+    # one run (a preset opens with all the runs it compares): the panel's own curves
+    window.apply_config(build_config(preset=DEFAULT_PRESET), preset=DEFAULT_PRESET)
+    qtbot.waitUntil(lambda: window.worker_ready and window.last_snap is not None, timeout=TIMEOUT_MS)
     fresh(qtbot, window)
     window.step_n(300)
     settle(qtbot, window, 300)
