@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--headless-seconds", type=float, default=3.0, help="seconds of the headless run (default 3)")
     p.add_argument("--max-fps", type=float, default=30.0, help="the window's update cap (default 30)")
     p.add_argument("--visible", action="store_true", help="use the real display instead of offscreen")
+    p.add_argument("--compare", action="append", default=[], metavar="KEY=V1,V2",
+                   help="runs side by side (as ibviewer gui --compare): the window overlays them and the headless "
+                        "rate is that of a RunGroup of the same runs (steps of every run per second)")
     return p
 
 
@@ -52,10 +55,20 @@ def _one_thread():
         return nullcontext()
 
 
-def headless_rate(cfg, seconds: float) -> float:
-    """Steps/s of the bare engine (chunks of 1000 steps, like a CLI run)."""
+def headless_rate(cfg, seconds: float, runs=None) -> float:
+    """Steps/s of the bare engine (chunks of 1000 steps, like a CLI run); with ``runs``, of a RunGroup."""
     from ibviewer.engine import Engine
 
+    if runs:
+        from ibviewer.compare import RunGroup
+
+        with _one_thread():
+            g = RunGroup(runs)
+            g.step(200)
+            s0, t0 = g.step_count, time.perf_counter()
+            while time.perf_counter() - t0 < seconds and not g.stopped:
+                g.step(500)
+            return (g.step_count - s0) / (time.perf_counter() - t0)
     with _one_thread():
         e = Engine(cfg)
         e.step(200)  # warm up
@@ -73,7 +86,7 @@ def percentile(values: list[float], q: float) -> float:
     return v[i]
 
 
-def gui_run(cfg, seconds: float, max_fps: float) -> dict:
+def gui_run(cfg, seconds: float, max_fps: float, runs=None) -> dict:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtGui import QGuiApplication
 
@@ -81,7 +94,11 @@ def gui_run(cfg, seconds: float, max_fps: float) -> dict:
     from ibviewer.gui.window import MainWindow
 
     app = create_app()
-    win = MainWindow(cfg, preset=None, speed=0, max_fps=max_fps)
+    from ibviewer.gui.settings import AppSettings
+
+    # default looks, nothing written to the user's settings
+    win = MainWindow(cfg, preset=None, speed=0, max_fps=max_fps, runs=runs, restore_geometry=False,
+                     settings=AppSettings(persist=False))
     win.show()
 
     def spin(ms: int, until=None) -> None:
@@ -169,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         cfg = build_config(preset=args.preset, overrides=overrides)
         if not args.seconds > 0 or not args.headless_seconds > 0:
             raise ValueError("--seconds and --headless-seconds must be > 0")
+        runs = None
+        if args.compare:
+            from ibviewer.compare import expand, parse_compare
+
+            runs = expand(cfg, parse_compare(args.compare))
     except (ValueError, ConfigError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -177,13 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.visible:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    before = headless_rate(cfg, args.headless_seconds)
+    before = headless_rate(cfg, args.headless_seconds, runs)
     try:
-        res = gui_run(cfg, args.seconds, args.max_fps)
+        res = gui_run(cfg, args.seconds, args.max_fps, runs)
     except RuntimeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
-    after = headless_rate(cfg, args.headless_seconds)
+    after = headless_rate(cfg, args.headless_seconds, runs)
     headless = (before + after) / 2
     out = {
         "ratio": round(res["gui_steps_per_s"] / headless, 3) if headless > 0 else None,
@@ -199,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.seconds,
         "steps": res["steps"],
         "preset": args.preset,
+        "runs": len(runs) if runs else 1,
         "platform": res["platform"],
         "close_seconds": round(res["close_seconds"], 3),
         "cpus": os.cpu_count(),

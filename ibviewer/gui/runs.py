@@ -61,6 +61,7 @@ class RunView:
     entry: dict[str, Any] | None = None  # the run's part of the last snapshot
     refs: dict[str, Any] = field(default_factory=dict)
     product: Any = None  # its latest product, when the worker sends it
+    said: int | None = None  # the step at which its divergence was reported
 
 
 def fmt_value(v: Any) -> str:

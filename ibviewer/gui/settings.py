@@ -43,8 +43,10 @@ class AppSettings:
     recent: list[str] = field(default_factory=list)
     #: the docks' arrangement (QMainWindow.saveState, base64) per panel layout
     layouts: dict[str, str] = field(default_factory=dict)
-    #: where the settings were read from (not saved)
+    #: a note on how the settings were read (not saved)
     note: str = field(default="", compare=False, repr=False)
+    #: False: never written (benchmarks, throwaway windows)
+    persist: bool = field(default=True, compare=False, repr=False)
 
     @staticmethod
     def path() -> Path:
@@ -64,7 +66,7 @@ class AppSettings:
                 pass
             return cls(note=f"settings file {str(p)!r} was unreadable ({type(exc).__name__}); defaults used")
         s = cls()
-        names = {f.name for f in fields(cls)} - {"note"}
+        names = {f.name for f in fields(cls)} - {"note", "persist"}
         for k, v in data.items():
             if k in names:
                 setattr(s, k, v)
@@ -85,7 +87,9 @@ class AppSettings:
     def save(self) -> Path | None:
         """Write the settings (atomically); None if the folder cannot be written."""
         self._clean()
-        data: dict[str, Any] = {k: v for k, v in asdict(self).items() if k != "note"}
+        if not self.persist:
+            return None
+        data: dict[str, Any] = {k: v for k, v in asdict(self).items() if k not in ("note", "persist")}
         p = self.path()
         try:
             p.parent.mkdir(parents=True, exist_ok=True)

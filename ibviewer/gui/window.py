@@ -551,7 +551,21 @@ class MainWindow(QMainWindow):
             self.client.ack(self._ack_seq)
             self._ack_seq = None
 
+    def _note_other_runs(self) -> None:
+        """With several runs: say once when a run other than the selected one diverges."""
+        for r in self.runs:
+            en = r.entry
+            if en is None or r.id == self.selected_id:
+                continue
+            if en["status"] == "diverged" and r.said != en["step"]:
+                r.said = en["step"]
+                self.show_error(f"run '{r.name}': {en['message']}")
+            elif en["status"] != "diverged":
+                r.said = None
+
     def _show_progress(self, snap: dict[str, Any]) -> None:
+        if self.comparing:
+            self._note_other_runs()
         self.lbl_step.setText(f"step {snap['step']:,}")
         self.lbl_loss.setText(f"loss {fmt_num(snap['loss'])}")
         rate = snap.get("rate", 0.0)
@@ -1444,6 +1458,8 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         """Theme, font scale, this panel layout and the window geometry, for the next window."""
+        if not self.settings.persist:
+            return
         self._remember_layout()
         q = qsettings()
         q.setValue("geometry", self.saveGeometry())
@@ -1468,9 +1484,13 @@ class MainWindow(QMainWindow):
         self._apply_fonts()
 
     def _apply_fonts(self) -> None:
+        """The panels' fonts and theme (new panels after a layout change too)."""
+        dark = self.settings.theme == "dark"
         for p in self.panels.values():
             if hasattr(p, "set_font_scale"):
                 p.set_font_scale(self.settings.font_scale)
+            if dark and hasattr(p, "set_dark"):
+                p.set_dark(True)
 
     def step_font_scale(self, direction: int) -> None:
         cur = self.settings.font_scale

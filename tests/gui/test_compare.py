@@ -310,3 +310,55 @@ def test_recent_files_and_settings_persist_in_a_new_window(qtbot, window, tmp_pa
     s = AppSettings.load()
     assert s.theme == "light" and "unreadable" in s.note
     assert AppSettings.path().with_suffix(".toml.bad").exists()
+
+
+def test_command_line_runs_and_session(tmp_path):
+    from ibviewer.engine import Engine
+    from ibviewer.gui.app import UsageError, parse
+    from ibviewer.session import SessionError, save_session
+
+    args, _cfg, preset = parse(["--preset", "hadamard_l1_bias"])
+    assert preset == "hadamard_l1_bias" and [n for n, _ in args.runs] == ["depth=1", "depth=2", "depth=3"]
+    args, _cfg, _ = parse(["--preset", "hadamard_l1_bias", "--single"])
+    assert args.runs is None
+    args, _cfg, _ = parse(["--compare", "model.depth=1,2", "--compare", "optimizer.lr=0.01,0.005"])
+    assert len(args.runs) == 4
+    bad = tmp_path / "bad.ibvs"
+    bad.write_text("nope")
+    with pytest.raises(SessionError, match="not a zip archive"):
+        parse(["--session", str(bad)])
+    good = tmp_path / "good.ibvs"
+    e = Engine(base_cfg())
+    e.step(40)
+    save_session(good, [("only", e)], {"x_mode": "time"})
+    args, _cfg, _ = parse(["--session", str(good)])
+    assert args.session == str(good)
+    with pytest.raises(UsageError):
+        parse(["--session", str(good), "--set", "model.depth=2"])
+
+
+def test_a_window_opens_on_a_session(qtbot, tmp_path):
+    from ibviewer.engine import Engine
+    from ibviewer.gui.window import MainWindow
+    from ibviewer.session import save_session
+
+    cfg2 = base_cfg()
+    cfg2.model.depth = 2
+    engines = [Engine(base_cfg()), Engine(cfg2)]
+    for e in engines:
+        e.step(60)
+    path = tmp_path / "two.ibvs"
+    save_session(path, [("deep", engines[0]), ("shallow", engines[1])], {"x_mode": "time", "selected_index": 1})
+    win = MainWindow(build_config(preset=DEFAULT_PRESET), session=str(path), speed=0)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.worker_ready and len(win.runs) == 2 and all(r.entry for r in win.runs),
+                        timeout=TIMEOUT_MS)
+        assert [r.name for r in win.runs] == ["deep", "shallow"] and win.x_mode == "time"
+        assert win.cfg.model.depth == 2  # the saved selection
+        for r, e in zip(win.runs, engines):
+            assert r.entry["step"] == 60
+            assert r.mirror.n == e.history.n  # (and a provisional row of step 60, not recorded)
+            np.testing.assert_array_equal(r.mirror.cols["loss"][: r.mirror.n], e.history["loss"])
+    finally:
+        win.close()
