@@ -382,7 +382,7 @@ class MainWindow(QMainWindow):
             sb.addPermanentWidget(w)
 
     def _style_dock(self, dock: QDockWidget) -> None:
-        f = QFont(dock.font())
+        f = QFont(self.font())  # from the window's font: restyling (a new font scale) does not compound
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() + 1)
         dock.setFont(f)
@@ -1565,6 +1565,8 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard shortcuts", "\n".join((  # noqa: FLY002
             "Space\tplay / pause", "Right\tstep 1", "Shift+Right\tstep N", "R\treset (same seed)",
             "A\tfit plots", "Ctrl+S\tsave the configuration", "Ctrl+O\topen a configuration", "F11\tfull screen",
+            "Ctrl+N\tadd a run (one change)", "Ctrl+G\tgallery of experiments", "Ctrl+L\tload data",
+            "Ctrl+Shift+S\tsave the session", "Ctrl+Shift+O\topen a session", "Ctrl+= / Ctrl+-\ttext size",
             "Ctrl+Q\tquit")))
 
     def show_error(self, text: str) -> None:
