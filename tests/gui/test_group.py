@@ -68,7 +68,7 @@ def test_another_optimizer_leaves_the_stack_with_its_state_and_remove_keeps_the_
 def test_synced_state_resumes_a_stacked_momentum_run_exactly(tmp_path):
     from ibviewer.session import load_session, save_session
 
-    mk = lambda a: cfg(optimizer__name="momentum", optimizer__lr=0.002, model__init_scale=a)  # noqa: E731
+    mk = lambda a: cfg(optimizer__name="momentum", optimizer__lr=0.002, model__init_scale=a)
     g = LiveGroup.build(specs(mk(1e-3), mk(1e-2)))
     g.step(40)
     g.sync_state()
