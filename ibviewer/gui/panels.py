@@ -220,7 +220,9 @@ class HtmlLegend:
             return sym, c.name()
         p = item.opts["pen"] if hasattr(item, "opts") and "pen" in item.opts else item.pen
         p = pg.mkPen(p)
-        return ("╍╍" if p.style() != Qt.PenStyle.SolidLine else "━━"), p.color().name()
+        glyph = {Qt.PenStyle.SolidLine: "━━", Qt.PenStyle.DotLine: "┅┅", Qt.PenStyle.DashDotLine: "━·━"}.get(
+            p.style(), "╍╍")
+        return glyph, p.color().name()
 
     def _render(self) -> None:
         parts = []
@@ -1189,7 +1191,8 @@ class ErrorsPanel(TimePanel):
         labels = dict(ERRORS)
         out += [(c, labels[c]) for c in order if c[5:] in refs]
         out += [(c, lab) for c, lab in ERRORS if c.startswith("dist_") and c[5:] in refs and c not in order]
-        return [(c, None, STYLES[i], lab, 2 if i == 0 else 1) for i, (c, lab) in enumerate(out[: len(STYLES)])]
+        # three series a run at most: with several runs, more is clutter
+        return [(c, None, STYLES[i], lab, 2 if i == 0 else 1) for i, (c, lab) in enumerate(out[:3])]
 
     def draw(self, frame):
         x = frame.x
@@ -1395,11 +1398,23 @@ class StemsPanel(PlotPanel):
         self.xkeep = RangeKeeper(log=False)
         self.ykeep = RangeKeeper(log=False, include_zero=True)
         self.last = None
+        self._xn = None
+
+    def _x_range(self, n: int) -> None:
+        """Coordinates 0..n-1 edge to edge (a 1-2-5 range would leave a third of the plot empty)."""
+        if n != self._xn and not self.manual:
+            self._xn = n
+            self.vb.setXRange(-1.0, float(n), padding=0.01)
+
+    def fit_view(self) -> None:
+        super().fit_view()
+        self._xn = None
 
     def set_info(self, info):
         super().set_info(info)
         self.xkeep.reset()
         self.ykeep.reset()
+        self._xn = None
         t = info.get("target")
         n = int(info.get("shape", (0,))[0])
         idx = np.arange(n, dtype=float)
@@ -1453,7 +1468,8 @@ class StemsPanel(PlotPanel):
         sy[1::2] = self.last
         self.stems.setData(sx, sy, connect="pairs")
         self.heads.setData(idx, self.last)
-        self.apply_ranges((-1.0, float(len(idx))), finite_bounds(self.last, t, r, *extra))
+        self._x_range(len(idx))
+        self.apply_ranges(None, finite_bounds(self.last, t, r, *extra))
 
     def _update_compare(self, runs, t, refs) -> None:
         """Each run's current x as stems in its colour, side by side around every coordinate."""
@@ -1490,7 +1506,8 @@ class StemsPanel(PlotPanel):
             keys += [(self.q, "Q_α minimiser (run colour)"), (self.l2, "x_ℓ2")]
         self.compare_legend(runs, keys)
         if n:
-            self.apply_ranges((-1.0, float(n)), finite_bounds(*ys, t, *refs))
+            self._x_range(n)
+            self.apply_ranges(None, finite_bounds(*ys, t, *refs))
 
 
 class HeatmapPanel(Panel):
