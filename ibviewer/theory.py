@@ -20,7 +20,7 @@ from scipy.integrate import quad, solve_ivp
 def saxe_trajectory(s: float, sigma0: float, t: np.ndarray) -> np.ndarray:
     """Depth-2 closed form sigma(t)."""
     t = np.asarray(t, dtype=float)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         e = np.exp(2 * s * t)
         out = s * e / (e - 1 + s / sigma0)
     return np.where(np.isfinite(out), out, s)
