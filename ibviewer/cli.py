@@ -16,7 +16,7 @@ from ibviewer.io import check_writable_dir
 from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment, preset_info, preset_names
 
 EPILOG = f"""commands:
-  ibviewer                 open the app on the default preset ({DEFAULT_PRESET})
+  ibviewer [gui options]   open the app on the default preset ({DEFAULT_PRESET})
   ibviewer gui ...         open the app (--preset, --config, --set, --play, --screenshot, --quit-after)
   ibviewer run ...         train headless, write summary.json, history.npz, history.csv
   ibviewer presets         list the presets, one per line, name first
@@ -202,8 +202,8 @@ def cmd_gui(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        return cmd_gui([])
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        return cmd_gui(argv)  # `ibviewer`, `ibviewer --preset NAME --play`: the app
     # sub-commands that parse their own arguments
     if argv[0] == "gui":
         return cmd_gui(argv[1:])
