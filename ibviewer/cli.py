@@ -6,14 +6,12 @@ Bad input exits with code 2 and one line that names what is wrong and what is al
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import time
 from pathlib import Path
 
-from ibviewer.io import check_writable_dir
 from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment, preset_info, preset_names
+from ibviewer.io import check_writable_dir
 
 EPILOG = f"""commands:
   ibviewer [gui options]   open the app on the default preset ({DEFAULT_PRESET})

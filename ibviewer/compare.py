@@ -145,7 +145,7 @@ class Batch:
             grads = model.grads(params, G, cache)
             keep = []
             for r, e in enumerate(es):
-                if e._bookkeep(P[r], float(losses[r]), lambda r=r: [g[r] for g in grads]):
+                if e._bookkeep(P[r], float(losses[r]), lambda r=r, grads=grads: [g[r] for g in grads]):
                     keep.append(r)
             if len(keep) < len(es):
                 self._drop(keep)

@@ -221,7 +221,6 @@ class MLPModel:
     def evaluate(self, params, data, split: str = "train"):
         """(loss, accuracy or None) on the training or the test set."""
         sfx = "" if split == "train" else "_test"
-        x = data["X" + sfx]
         y = data[("Y" if self.task == "regression" else "labels") + sfx]
         out = self.output(params, data, split)
         loss, _ = self._loss_from_output(out, y, need_grad=False)

@@ -1,8 +1,15 @@
 import pytest
 
 from ibviewer.config import (
-    DEFAULT_PRESET, KIND_PRESET, PROBLEM_KINDS, ConfigError, build_config, config_from_dict, dumps_toml,
-    known_keys, preset_names,
+    DEFAULT_PRESET,
+    KIND_PRESET,
+    PROBLEM_KINDS,
+    ConfigError,
+    build_config,
+    config_from_dict,
+    dumps_toml,
+    known_keys,
+    preset_names,
 )
 
 

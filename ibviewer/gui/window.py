@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ from ibviewer.gui.panels import PANEL_CLASSES, Panel, panel_layout, setup_pyqtgr
 from ibviewer.gui.runs import RUN_COLOURS, AddRunDialog, QtRunList, RunView, pretty_name, run_label, value_of
 from ibviewer.gui.series import X_MODES, Frame
 from ibviewer.gui.settings import FONT_SCALES, AppSettings, qsettings
+from ibviewer.io import atomic_write_text
 
 #: session files
 SESSION_SUFFIX = ".ibvs"
@@ -74,24 +73,6 @@ def auto_speed(cfg: Config, seconds: float = 20.0, fps: float = 30.0) -> int:
         if s >= want:
             return s
     return 0
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or "."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class MainWindow(QMainWindow):
@@ -867,7 +848,7 @@ class MainWindow(QMainWindow):
 
     def save_config(self, path: str | Path) -> bool:
         try:
-            write_atomic(path, dumps_toml(self.cfg))
+            atomic_write_text(path, dumps_toml(self.cfg))
         except OSError as exc:
             self.show_error(f"cannot save {path}: {exc.strerror or exc}")
             return False
