@@ -126,6 +126,18 @@ def _quiet_offscreen_warnings() -> None:
     _quiet_offscreen_warnings.handler = handler  # keep it alive
 
 
+def no_display_reason() -> str:
+    """Why a window cannot open here (Linux without X or Wayland and no Qt platform chosen), else ''."""
+    import os
+
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return ("no display to open the window on; run it on a desktop, under xvfb-run, or with "
+            "QT_QPA_PLATFORM=offscreen (e.g. with --screenshot); headless training: ibviewer run")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -135,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+
+    no_display = no_display_reason()
+    if no_display:
+        print(f"{PROG}: error: {no_display}", file=sys.stderr)
+        return 2
 
     from PySide6.QtCore import QTimer
 

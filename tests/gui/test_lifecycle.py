@@ -165,3 +165,15 @@ def test_bench_prints_one_json_line(capsys):
         assert isinstance(res[key], float), key
     assert res["ratio"] > 0.2 and res["updates_per_s"] > 3
     assert main(["--seconds", "0"]) == 2
+
+
+def test_no_display_is_one_line_not_an_abort(monkeypatch, capsys):
+    from ibviewer.gui import app
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(app.sys, "platform", "linux")
+    assert app.main([]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no display" in err and "xvfb-run" in err
