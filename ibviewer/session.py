@@ -157,32 +157,45 @@ def _load_v1(z: zipfile.ZipFile, doc: dict[str, Any]) -> Session:
 LOADERS = {1: _load_v1}
 
 
-def load_session(path: str | Path) -> Session:
+def _read_doc(z: zipfile.ZipFile, path: Path) -> dict[str, Any]:
+    """``session.json`` of an open session archive, its format and version checked."""
+    try:
+        doc = json.loads(z.read("session.json"))
+    except KeyError:
+        raise SessionError(f"{str(path)!r} is not an ibviewer session (no session.json inside)") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise SessionError(f"{str(path)!r} is not an ibviewer session")
+    version = doc.get("version")
+    if version not in LOADERS:
+        newest = max(LOADERS)
+        newer = isinstance(version, int) and version > newest
+        raise SessionError(f"{str(path)!r} is session format {version}; this ibviewer reads formats 1 to {newest}"
+                           + (" (it was written by a newer ibviewer: update ibviewer)" if newer else ""))
+    return doc
+
+
+def _open(path: str | Path, read):
+    """Run ``read(zipfile, doc)`` on a session file, turning every way it can be wrong into a SessionError."""
     path = Path(path)
     if not path.is_file():
         raise SessionError(f"session file {str(path)!r} does not exist")
     try:
         with zipfile.ZipFile(path) as z:
-            try:
-                doc = json.loads(z.read("session.json"))
-            except KeyError:
-                raise SessionError(f"{str(path)!r} is not an ibviewer session (no session.json inside)") from None
-            if doc.get("format") != FORMAT:
-                raise SessionError(f"{str(path)!r} is not an ibviewer session (format {doc.get('format')!r})")
-            version = doc.get("version")
-            if version not in LOADERS:
-                newest = max(LOADERS)
-                raise SessionError(
-                    f"{str(path)!r} is session format {version}; this ibviewer reads formats 1 to {newest}"
-                    + (" (it was written by a newer ibviewer: update ibviewer)" if isinstance(version, int)
-                       and version > newest else "")
-                )
-            return LOADERS[version](z, doc)
+            return read(z, _read_doc(z, path))
+    except SessionError:
+        raise
     except zipfile.BadZipFile:
         raise SessionError(f"{str(path)!r} is not an ibviewer session (not a zip archive)") from None
     except ConfigError as exc:
         raise SessionError(f"{str(path)!r} holds a config this ibviewer cannot use: {exc}") from None
-    except (KeyError, ValueError, json.JSONDecodeError) as exc:
-        if isinstance(exc, SessionError):
-            raise
+    except (KeyError, ValueError, OSError) as exc:
         raise SessionError(f"{str(path)!r} is damaged: {exc}") from None
+
+
+def peek_session(path: str | Path) -> dict[str, Any]:
+    """The session's ``session.json`` without loading its runs (format and version checked)."""
+    return _open(path, lambda z, doc: doc)
+
+
+def load_session(path: str | Path) -> Session:
+    return _open(path, lambda z, doc: LOADERS[doc["version"]](z, doc))

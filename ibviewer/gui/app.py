@@ -70,7 +70,7 @@ def parse(argv: list[str]):
             args.quit_after = 5.0
     overrides = [parse_assignment(s) for s in args.overrides]
     if args.session:
-        from ibviewer.gui.sessions import peek_session
+        from ibviewer.session import peek_session
 
         peek_session(args.session)  # a file that is not a session (or of a newer format): one line, exit 2
         if args.compare or overrides:
