@@ -23,17 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from ibviewer.gui.app import UsageError, _Parser
+
 PROG = "ibviewer record"
 DEFAULT_SIZE = "1920x1080"
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block
-        raise UsageError(message)
 
 
 def make_parser() -> argparse.ArgumentParser:
