@@ -112,7 +112,17 @@ class Batch:
         extra = (1,) * (self.params[0].ndim - 1)
         self.lr = np.array([e.cfg.optimizer.lr for e in es]).reshape((-1,) + extra)
 
+    def sync_engines(self, rows: list[int] | None = None) -> None:
+        """Hand the stack's optimizer state and step counter to its engines (all, or the given rows)."""
+        state = self.optimizer.state
+        for r in range(len(self.engines)) if rows is None else rows:
+            e = self.engines[r]
+            e.optimizer.t = self.optimizer.t
+            e.optimizer.state = None if state is None else [{k: v[r].copy() for k, v in s.items()} for s in state]
+
     def _drop(self, keep: list[int]) -> None:
+        # the runs that leave take their optimizer state along: they can go on alone, or be saved
+        self.sync_engines([r for r in range(len(self.engines)) if r not in keep])
         self.engines = [self.engines[i] for i in keep]
         if not self.engines:
             return

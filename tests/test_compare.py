@@ -96,3 +96,25 @@ def test_cli_compare_writes_one_folder_per_run(tmp_path, capsys):
         assert (out / entry["folder"] / "history.npz").is_file()
     assert main(["run", "--preset", "hadamard_l1_bias", "--compare", "model.depth=0,1", "--out", str(tmp_path / "x")]) == 2
     assert "model.depth" in capsys.readouterr().err
+
+
+def test_a_run_leaving_the_stack_takes_its_optimizer_state():
+    base = build_config(preset="completion_depth_low_rank", overrides=[("optimizer.name", "adam"),
+                                                                       ("optimizer.lr", 1e-3)])
+    runs = expand(base, parse_compare(["run.steps=40,90"]))
+    group = RunGroup(runs)
+    assert len(group.batches) == 1
+    group.run(chunk=30)
+    left = group.engines[0]
+    alone = Engine(runs[0][1])
+    alone.run()
+    assert left.optimizer.t == alone.optimizer.t == 40
+    for s, a in zip(left.optimizer.state, alone.optimizer.state):
+        for k in a:
+            np.testing.assert_allclose(s[k], a[k], rtol=1e-9, atol=1e-18)
+    # and it goes on alone exactly as the run that never was in a stack
+    left.set_max_steps(60)
+    alone.set_max_steps(60)
+    left.run()
+    alone.run()
+    histories_equal(left.history, alone.history)
