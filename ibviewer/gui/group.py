@@ -86,11 +86,8 @@ class LiveGroup(RunGroup):
         if found is None:
             return
         b, r = found
-        state = b.optimizer.state
         e.params[:] = [p.copy() for p in e.params]
-        e.optimizer.t = b.optimizer.t
-        e.optimizer.state = None if state is None else [{k: v[r].copy() for k, v in s.items()} for s in state]
-        b._drop([j for j in range(len(b.engines)) if j != r])
+        b._drop([j for j in range(len(b.engines)) if j != r])  # hands e its optimizer state
         self.batches = [x for x in self.batches if x.engines]
         if not e.stopped:
             self.singles.append(e)
@@ -98,11 +95,7 @@ class LiveGroup(RunGroup):
     def sync_state(self) -> None:
         """Copy every stack's optimizer state and step counter into its engines (before a session is saved)."""
         for b in self.batches:
-            state = b.optimizer.state
-            for r, e in enumerate(b.engines):
-                e.optimizer.t = b.optimizer.t
-                if state is not None:
-                    e.optimizer.state = [{k: v[r].copy() for k, v in s.items()} for s in state]
+            b.sync_engines()
 
     def remove(self, rid: int) -> None:
         i = self.index(rid)
