@@ -207,18 +207,25 @@ class ExponentSlider(QWidget):
         self.committed.emit(v)
 
 
-class FloatField(QLineEdit):
-    """A number field: ``committed(float)`` after editing, ``invalid(str)`` when the text is no number."""
+class _Field(QLineEdit):
+    """A config field edited as text: subclasses parse it in ``_on_edit`` and emit ``committed``."""
 
-    committed = Signal(float)
     invalid = Signal(str)
+    initial: object = ""
 
     def __init__(self, key: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.key = key
         self.setObjectName(key)
-        self._value = 0.0
+        self._value = self.initial
         self.editingFinished.connect(self._on_edit)
+
+
+class FloatField(_Field):
+    """A number field: ``committed(float)`` after editing, ``invalid(str)`` when the text is no number."""
+
+    committed = Signal(float)
+    initial = 0.0
 
     def value(self) -> float:
         return self._value
@@ -240,18 +247,10 @@ class FloatField(QLineEdit):
             self.committed.emit(v)
 
 
-class TextField(QLineEdit):
+class TextField(_Field):
     """Free text handed to the config as is (``model.width``: 64 or 64, 32): ``committed(str)``."""
 
     committed = Signal(object)
-    invalid = Signal(str)
-
-    def __init__(self, key: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.setObjectName(key)
-        self._value = ""
-        self.editingFinished.connect(self._on_edit)
 
     def setValue(self, v: str) -> None:
         self._value = str(v)
@@ -264,19 +263,15 @@ class TextField(QLineEdit):
             self.committed.emit(text)
 
 
-class ListField(QLineEdit):
+class ListField(_Field):
     """A comma-separated list of numbers (empty allowed)."""
 
     committed = Signal(object)
-    invalid = Signal(str)
 
     def __init__(self, key: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.setObjectName(key)
+        super().__init__(key, parent)
         self._value: list[float] = []
         self.setPlaceholderText("random")
-        self.editingFinished.connect(self._on_edit)
 
     def setValue(self, v: list[float]) -> None:
         self._value = list(v)

@@ -169,6 +169,21 @@ class PathField(QWidget):
         return self.edit.text().strip()
 
 
+def _lay_out_dialog(dialog, form) -> QLabel:
+    """The form, a red note line for errors and Export/Cancel buttons (calling ``dialog._accept``); the note."""
+    note = QLabel("")
+    note.setStyleSheet("color: #b00020;")
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+    buttons.accepted.connect(dialog._accept)
+    buttons.rejected.connect(dialog.reject)
+    v = QVBoxLayout(dialog)
+    v.addLayout(form)
+    v.addWidget(note)
+    v.addWidget(buttons)
+    return note
+
+
 def _last_dir() -> str:
     return str(QSettings("ibviewer", "ibviewer").value("last_dir", str(Path.home())))
 
@@ -229,16 +244,7 @@ class AnimationDialog(QDialog):
                          ("Panels", self.panels), ("Theme", self.theme), ("Font scale", self.font_scale),
                          ("Quality", self.quality), ("", self.caption), ("Output", self.path)):
             form.addRow(label, w)
-        self.note = QLabel("")
-        self.note.setStyleSheet("color: #b00020;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        v = QVBoxLayout(self)
-        v.addLayout(form)
-        v.addWidget(self.note)
-        v.addWidget(buttons)
+        self.note = _lay_out_dialog(self, form)
         self.result_settings: AnimationSettings | None = None
 
     def _on_format(self, _i: int) -> None:
@@ -325,16 +331,7 @@ class ImageDialog(QDialog):
         for label, w in (("Export", self.what), ("Format", self.format), ("Size", self.size), ("Scale", self.scale),
                          ("Theme", self.theme), ("", self.caption), ("Shows", self.at), ("Output", self.path)):
             form.addRow(label, w)
-        self.note = QLabel("")
-        self.note.setStyleSheet("color: #b00020;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        v = QVBoxLayout(self)
-        v.addLayout(form)
-        v.addWidget(self.note)
-        v.addWidget(buttons)
+        self.note = _lay_out_dialog(self, form)
         self.values: dict[str, Any] | None = None
 
     def _on_format(self, _i: int) -> None:

@@ -601,16 +601,20 @@ class MainWindow(QMainWindow):
         self.btn_restart.show()
         self.show_error(f"{reason}; press 'Restart worker' to start a new one")
 
-    @Slot()
-    def restart_worker(self) -> None:
+    def _new_generation(self) -> None:
+        """A new config generation: what the worker sends for older ones is dropped, the mirrors start empty."""
         self.gen += 1
         self.worker_ready = False
-        self.worker_dead = False
         for r in self.runs:
             r.mirror.clear()
         self.last_snap = None
-        self._ack_seq = None
         self._last_status = None
+
+    @Slot()
+    def restart_worker(self) -> None:
+        self._new_generation()
+        self.worker_dead = False
+        self._ack_seq = None
         self.btn_restart.hide()
         self._set_worker_label("starting the training worker…", "#8a6d00")
         self.client.start(self.cfg.to_dict(), {"gen": self.gen, "speed": self.speed, "runs": self._specs(),
@@ -796,13 +800,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _send_config(self) -> None:
         self._config_timer.stop()
-        self.gen += 1
-        self.worker_ready = False
-        for r in self.runs:
-            r.mirror.clear()
-        self.last_snap = None
+        self._new_generation()
         self.playing = False
-        self._last_status = None
         self._set_run_label("", None)
         self._sync_play_action()
         self.client.send("runs", self._specs(), self.gen, self.selected_id)
