@@ -20,6 +20,7 @@ import numpy as np
 
 from ibviewer import metrics as M
 from ibviewer.config import Config, ConfigError, set_key
+from ibviewer.fastpath import make_fast_path
 from ibviewer.history import History
 from ibviewer.models import make_model
 from ibviewer.ops import to_numpy
@@ -113,6 +114,7 @@ class Engine:
         # relative distances divide by these (a zero reference gives the absolute distance)
         self._ref_norms = {k: (v if v > 0 else 1.0) for k, v in norms.items()}
         self._wall = 0.0
+        self._fast = make_fast_path(self)
         self.reset(self.cfg.run.seed)
 
     # ---------------------------------------------------------------------------------------- setup
@@ -253,11 +255,26 @@ class Engine:
         t0 = time.perf_counter()
         model, head, params, opt = self.model, self.head, self.params, self.optimizer
         mlp = self._mlp
+        o = self.cfg.optimizer
+        fast = self._fast if o.name in ("gd", "sgd") and not self.batch_size else None
+        max_steps = self.cfg.run.steps
         done = 0
         self.status = RUNNING
         while done < k:
             if self._at_max_steps():
                 break
+            if fast is not None and self.step_count < self._next_record:
+                # the steps up to the next record in one call; a step where the run stops is left to the loop below
+                n = min(k - done, self._next_record - self.step_count)
+                if max_steps:
+                    n = min(n, max_steps - self.step_count)
+                limit = self._limit if self._loss0 is not None else math.inf
+                taken = fast.run(params, n, o.lr, o.weight_decay, limit, self.cfg.run.loss_tol)
+                for _ in range(taken):
+                    self._advance()
+                done += taken
+                if taken == n:
+                    continue
             idx = self._batch()
             if mlp:
                 P = None

@@ -313,8 +313,12 @@ def _logistic(p: ProblemConfig, rng: np.random.Generator, family: str) -> Proble
 
 
 # ---------------------------------------------------------------------------------------------- losses
-#: size of a row block of a large measurement matrix (bytes): well inside a core's L2 cache here
+#: size of a row block of a large measurement matrix (bytes): well inside a core's L2 cache (2 MB here)
 BLOCK_BYTES = 1 << 20
+#: a measurement matrix is replaced by its triangular QR factor when that stores at most this share of its entries
+QR_SHARE = 0.8
+#: ... and when A is at most this large (the factorization costs a few seconds at 64 MB)
+QR_MAX_BYTES = 64 << 20
 
 
 def _blocked_residual_grad(blocks, x):
@@ -331,6 +335,63 @@ def _blocked_residual_grad(blocks, x):
     return loss, g
 
 
+class _TriangularLeastSquares:
+    """The least-squares loss of A, y through the triangular factor of A = QR.
+
+    With z = Q^T y and c0 = ||y - Q z||^2: ||A x - y||^2 = ||R x - z||^2 + c0 and A^T (A x - y) = R^T (R x - z),
+    exactly (Q has orthonormal columns).  R is upper trapezoidal, so it stores ~k n - k^2/2 numbers against A's
+    m n (k = min(m, n)): 600 x 900 sensing reads 2.9 MB a step instead of 4.3 MB.
+
+    R is kept as row bands of its upper part, each small enough to stay in the L2 cache between its two reads.
+    Successive calls walk the bands in alternating order, so a call starts on the bands the previous one left
+    in the cache; each band's share is kept apart and summed in a fixed order, so the result does not depend on
+    the order (it is the same, bit for bit, whatever was called before).
+    """
+
+    BAND_BYTES = 384 << 10
+
+    @classmethod
+    def build(cls, A: np.ndarray, y: np.ndarray):
+        """The factorized loss, or None where it does not pay."""
+        m, n = A.shape
+        k = min(m, n)
+        if A.nbytes > QR_MAX_BYTES or (k * n - k * (k - 1) / 2) > QR_SHARE * m * n:
+            return None
+        return cls(A, y)
+
+    def __init__(self, A: np.ndarray, y: np.ndarray):
+        m, n = A.shape
+        k = min(m, n)
+        q, r = np.linalg.qr(A)
+        z = q.T @ y
+        self.c0 = float(np.sum((y - q @ z) ** 2))
+        self.bands = []
+        i0 = 0
+        while i0 < k:
+            i1 = min(k, i0 + max(1, self.BAND_BYTES // (8 * (n - i0))))
+            self.bands.append((i0, np.ascontiguousarray(r[i0:i1, i0:]), z[i0:i1].copy()))
+            i0 = i1
+        self._out = [np.empty(n - i0, dtype=A.dtype) for i0, _, _ in self.bands]
+        self._sq = [0.0] * len(self.bands)
+        self._reverse = False
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """(||A x - y||^2, A^T (A x - y))."""
+        nb = len(self.bands)
+        order = range(nb - 1, -1, -1) if self._reverse else range(nb)
+        self._reverse = not self._reverse
+        for b in order:
+            i0, rb, zb = self.bands[b]
+            res = rb @ x[i0:]
+            res -= zb
+            self._sq[b] = float(res @ res)
+            np.dot(res, rb, out=self._out[b])
+        g = np.zeros_like(x)
+        for (i0, _, _), part in zip(self.bands, self._out):
+            g[i0:] += part
+        return self.c0 + sum(self._sq), g
+
+
 class LossHead:
     """Loss of the product ``P`` and its gradient dL/dP, on numpy or torch arrays (``data`` of that kind).
 
@@ -342,15 +403,25 @@ class LossHead:
         self.kind = problem.kind
         self.n = problem.n_data
         self.d = data
+        self.M = self.mask = None
         if self.kind == "matrix_factorization":
             self.M = data["M"]
-        self.blocks = None
+        self.blocks = self.bands = None
         A = data.get("A")
         if isinstance(A, np.ndarray) and A.nbytes > 2 * BLOCK_BYTES:
-            # Row blocks that fit in the L2 cache: A @ x and r @ A then read each block from memory once.
+            # A matrix larger than the L2 cache is read from memory at a third of the cache's speed.  The full-batch
+            # loss reads the (smaller) triangular factor of A instead where that pays, else A in row blocks that
+            # fit in the cache: A @ x and r @ A then read each block from memory once.
+            self.bands = _TriangularLeastSquares.build(A, data["y"])
             nb = -(-A.nbytes // BLOCK_BYTES)
             bs = -(-A.shape[0] // nb)
             self.blocks = [(A[i : i + bs], data["y"][i : i + bs]) for i in range(0, A.shape[0], bs)]
+        if "rows" in data and isinstance(data["values"], np.ndarray):
+            # full-batch completion as dense arrays: (P - M) * mask costs two calls instead of a gather and a scatter
+            self.M = np.zeros(problem.shape, dtype=data["values"].dtype)
+            self.mask = np.zeros(problem.shape, dtype=data["values"].dtype)
+            self.M[data["rows"], data["cols"]] = data["values"]
+            self.mask[data["rows"], data["cols"]] = 1.0
         if "rows" in data:
             self.flat = data["rows"] * problem.shape[1] + data["cols"]  # row-major flat indices of Omega
 
@@ -359,6 +430,9 @@ class LossHead:
         kind = self.kind
         scale = 1.0 if idx is None else self.n / len(idx)
         if kind == "matrix_sensing":
+            if self.bands is not None and idx is None:
+                sq, g = self.bands(P.reshape(-1))
+                return 0.5 * sq, g.reshape(P.shape)
             if self.blocks is not None and idx is None:
                 sq, g = _blocked_residual_grad(self.blocks, P.reshape(-1))
                 return 0.5 * sq, g.reshape(P.shape)
@@ -367,6 +441,14 @@ class LossHead:
             G = (r @ A).reshape(P.shape)  # r @ A re-reads A while it is still in cache
             return 0.5 * scale * float(r @ r), G * scale if scale != 1.0 else G
         if kind in ("matrix_completion", "razin_cohen"):
+            if idx is None and self.M is not None:
+                G = P - self.M
+                G *= self.mask
+                sq = float(np.vdot(G, G))
+                if kind == "razin_cohen":  # mean over the observed entries: (1/|Omega|) sum r^2
+                    G *= 2.0 / self.n
+                    return sq / self.n, G
+                return 0.5 * sq, G
             flat = self.flat if idx is None else self.flat[idx]
             vals = d["values"] if idx is None else d["values"][idx]
             r = P.reshape(-1)[flat] - vals
@@ -382,6 +464,9 @@ class LossHead:
             r = P - self.M
             return 0.5 * float((r * r).sum()), r
         if kind == "sparse_recovery":
+            if self.bands is not None and idx is None:
+                sq, g = self.bands(P)
+                return 0.5 * sq, g
             if self.blocks is not None and idx is None:
                 sq, g = _blocked_residual_grad(self.blocks, P)
                 return 0.5 * sq, g

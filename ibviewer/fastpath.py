@@ -1,0 +1,191 @@
+"""Fast paths for full-batch gradient descent on the CPU: the engine's own steps, in fewer and cheaper calls.
+
+Between two recorded steps the engine needs of a step only its loss (for the stop conditions) and the update.
+A fast path takes such a run of steps in one call, ``run(params, n, lr, wd, limit, tol)``: at every step it
+computes the loss at the current parameters, stops *before* updating when the loss is not finite, exceeds
+``limit`` or is at most ``tol`` (the engine's general loop then takes that step and stops the run with its
+message), and otherwise takes the gradient step.  It returns the number of updates taken.
+
+* :class:`ProductGD` -- ``W_N ... W_1`` on any loss: the layers are packed into one flat array for the update,
+  the products and gradients are written into preallocated arrays.  Its arithmetic is the general loop's, so
+  both give the same iterates, bit for bit.
+* :class:`PMPowerGD` -- ``x = u^N - v^N`` on a least-squares loss (sparse recovery): a compiled kernel (numba)
+  that reads the measurement matrix once per step instead of twice: for each coordinate j it forms
+  ``g_j = <a_j, r>``, updates ``u_j, v_j`` and adds the new ``x_j a_j`` to the next residual while ``a_j`` is in
+  the L1 cache.  Without numba this fast path is off and the general loop runs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def _stop(loss: float, limit: float, tol: float) -> bool:
+    return not math.isfinite(loss) or loss > limit or (tol > 0 and loss <= tol)
+
+
+class ProductGD:
+    def __init__(self, model, head, dtype):
+        self.model, self.head = model, head
+        shapes = model.shapes
+        sizes = [r * c for r, c in shapes]
+        offsets = np.cumsum([0] + sizes)
+        self.flat = np.empty(offsets[-1], dtype)
+        self.gflat = np.empty(offsets[-1], dtype)
+        self.tmp = np.empty(offsets[-1], dtype)
+        self.W = [self.flat[a:b].reshape(s) for a, b, s in zip(offsets[:-1], offsets[1:], shapes)]
+        self.gW = [self.gflat[a:b].reshape(s) for a, b, s in zip(offsets[:-1], offsets[1:], shapes)]
+        cols = shapes[0][1]
+        n = len(shapes)
+        # rights[j] = W_{j-1} ... W_1 (rights[1] is W_1 itself); the product goes into `prod`
+        self.rights = [None, self.W[0]] + [np.empty((shapes[j - 1][0], cols), dtype) for j in range(2, n)]
+        self.prod = np.empty((shapes[-1][0], cols), dtype) if n > 1 else self.W[0]
+        # lefts[j] = W_{j+1}^T ... W_N^T G; the last one (j = 0) is the gradient of W_1
+        self.lefts = [self.gW[0]] + [np.empty((shapes[j][0], cols), dtype) for j in range(1, n - 1)]
+
+    def run(self, params, n: int, lr: float, wd: float, limit: float, tol: float) -> int:
+        W, gW, rights, lefts = self.W, self.gW, self.rights, self.lefts
+        depth = len(W)
+        for w, p in zip(W, params):
+            np.copyto(w, p)
+        mm = np.matmul
+        done = 0
+        while done < n:
+            for j in range(2, depth):
+                mm(W[j - 1], rights[j - 1], out=rights[j])
+            if depth > 1:
+                mm(W[-1], rights[-1], out=self.prod)
+            loss, G = self.head(self.prod)
+            if _stop(loss, limit, tol):
+                break
+            if depth == 1:
+                np.copyto(gW[0], G)
+            left = G
+            for j in range(depth - 1, 0, -1):
+                mm(left, rights[j].T, out=gW[j])
+                mm(W[j].T, left, out=lefts[j - 1])
+                left = lefts[j - 1]
+            if wd:
+                np.multiply(self.flat, wd, out=self.tmp)
+                self.gflat += self.tmp
+            self.gflat *= lr
+            self.flat -= self.gflat
+            done += 1
+        for w, p in zip(W, params):
+            np.copyto(p, w)
+        return done
+
+
+# ---------------------------------------------------------------------------------------------- pm_power kernel
+_PM_KERNEL = None
+
+
+def _pm_kernel():
+    """The compiled pm_power kernel (None without numba).  Compiled on first use, cached on disk by numba."""
+    global _PM_KERNEL
+    if _PM_KERNEL is not None:
+        return _PM_KERNEL or None
+    try:
+        import numba
+    except ImportError:  # pragma: no cover (numba is a dependency; this keeps the engine usable without it)
+        _PM_KERNEL = False
+        return None
+
+    @numba.njit(inline="always")
+    def pw(a, k):
+        p = 1.0
+        for _ in range(k):
+            p *= a
+        return p
+
+    @numba.njit(inline="always")
+    def update(u, v, j, g, c, lr, wd, depth):
+        uj, vj = u[j], v[j]
+        du = c * pw(uj, depth - 1) * g + wd * uj
+        dv = -c * pw(vj, depth - 1) * g + wd * vj
+        uj -= lr * du
+        vj -= lr * dv
+        u[j], v[j] = uj, vj
+        return pw(uj, depth) - pw(vj, depth)
+
+    @numba.njit(fastmath=True, boundscheck=False, cache=True, nogil=True)
+    def kernel(at, y, u, v, depth, lr, wd, nsteps, limit, tol):  # pragma: no cover (compiled; tested by result)
+        n, m = at.shape
+        r = np.empty(m)
+        rn = np.empty(m)
+        for i in range(m):
+            r[i] = -y[i]
+        for j in range(n):
+            xj = pw(u[j], depth) - pw(v[j], depth)
+            a = at[j]
+            for i in range(m):
+                r[i] += xj * a[i]
+        c = float(depth)
+        n4 = n - n % 4
+        done = 0
+        while True:
+            s = 0.0
+            for i in range(m):
+                s += r[i] * r[i]
+            loss = 0.5 * s
+            if not np.isfinite(loss) or loss > limit or (tol > 0 and loss <= tol) or done >= nsteps:
+                return done
+            for i in range(m):
+                rn[i] = -y[i]
+            # four coordinates at a time: their four dot products share the loads of r, their four updates of
+            # the next residual share the loads and stores of rn
+            for j in range(0, n4, 4):
+                a0, a1, a2, a3 = at[j], at[j + 1], at[j + 2], at[j + 3]
+                g0 = g1 = g2 = g3 = 0.0
+                for i in range(m):
+                    ri = r[i]
+                    g0 += a0[i] * ri
+                    g1 += a1[i] * ri
+                    g2 += a2[i] * ri
+                    g3 += a3[i] * ri
+                x0 = update(u, v, j, g0, c, lr, wd, depth)
+                x1 = update(u, v, j + 1, g1, c, lr, wd, depth)
+                x2 = update(u, v, j + 2, g2, c, lr, wd, depth)
+                x3 = update(u, v, j + 3, g3, c, lr, wd, depth)
+                for i in range(m):
+                    rn[i] += x0 * a0[i] + x1 * a1[i] + x2 * a2[i] + x3 * a3[i]
+            for j in range(n4, n):
+                a0 = at[j]
+                g0 = 0.0
+                for i in range(m):
+                    g0 += a0[i] * r[i]
+                x0 = update(u, v, j, g0, c, lr, wd, depth)
+                for i in range(m):
+                    rn[i] += x0 * a0[i]
+            r, rn = rn, r
+            done += 1
+
+    _PM_KERNEL = kernel
+    return kernel
+
+
+class PMPowerGD:
+    def __init__(self, model, problem, dtype):
+        self.depth = model.depth
+        self.at = np.ascontiguousarray(problem.data["A"].T, dtype=dtype)
+        self.y = np.ascontiguousarray(problem.data["y"], dtype=dtype)
+
+    def run(self, params, n: int, lr: float, wd: float, limit: float, tol: float) -> int:
+        u, v = params
+        return int(_pm_kernel()(self.at, self.y, u, v, self.depth, lr, wd, n, limit, tol))
+
+
+def make_fast_path(engine):
+    """The fast path for this engine's model and problem, or None (the general loop then takes every step)."""
+    if engine.backend != "numpy" or engine._mlp:
+        return None
+    cfg, model, problem = engine.cfg, engine.model, engine.problem
+    dtype = engine.np_dtype
+    if cfg.parametrization == "product":
+        return ProductGD(model, engine.head, dtype)
+    if (cfg.parametrization == "pm_power" and not model.weight_norm and problem.kind == "sparse_recovery"
+            and _pm_kernel() is not None):
+        return PMPowerGD(model, problem, dtype)
+    return None
