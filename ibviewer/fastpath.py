@@ -27,45 +27,69 @@ def _stop(loss: float, limit: float, tol: float) -> bool:
 
 
 class ProductGD:
-    def __init__(self, model, head, dtype):
+    """Full-batch GD on ``W_N ... W_1`` for one run, or for a stack of ``runs`` runs trained together
+    (:class:`ibviewer.compare.Batch`; every array then has a leading axis of runs)."""
+
+    def __init__(self, model, head, dtype, runs: int | None = None):
         self.model, self.head = model, head
+        self.runs = runs
+        lead = () if runs is None else (runs,)
         shapes = model.shapes
         sizes = [r * c for r, c in shapes]
         offsets = np.cumsum([0] + sizes)
-        self.flat = np.empty(offsets[-1], dtype)
-        self.gflat = np.empty(offsets[-1], dtype)
-        self.tmp = np.empty(offsets[-1], dtype)
-        self.W = [self.flat[a:b].reshape(s) for a, b, s in zip(offsets[:-1], offsets[1:], shapes)]
-        self.gW = [self.gflat[a:b].reshape(s) for a, b, s in zip(offsets[:-1], offsets[1:], shapes)]
+        self.flat = np.empty(lead + (offsets[-1],), dtype)
+        self.gflat = np.empty(lead + (offsets[-1],), dtype)
+        self.tmp = np.empty(lead + (offsets[-1],), dtype)
+        self.W = [self.flat[..., a:b].reshape(lead + s) for a, b, s in zip(offsets[:-1], offsets[1:], shapes)]
+        self.gW = [self.gflat[..., a:b].reshape(lead + s) for a, b, s in zip(offsets[:-1], offsets[1:], shapes)]
         cols = shapes[0][1]
         n = len(shapes)
         # rights[j] = W_{j-1} ... W_1 (rights[1] is W_1 itself); the product goes into `prod`
-        self.rights = [None, self.W[0]] + [np.empty((shapes[j - 1][0], cols), dtype) for j in range(2, n)]
-        self.prod = np.empty((shapes[-1][0], cols), dtype) if n > 1 else self.W[0]
+        self.rights = [None, self.W[0]] + [np.empty(lead + (shapes[j - 1][0], cols), dtype) for j in range(2, n)]
+        self.prod = np.empty(lead + (shapes[-1][0], cols), dtype) if n > 1 else self.W[0]
         # lefts[j] = W_{j+1}^T ... W_N^T G; the last one (j = 0) is the gradient of W_1
-        self.lefts = [self.gW[0]] + [np.empty((shapes[j][0], cols), dtype) for j in range(1, n - 1)]
+        self.lefts = [self.gW[0]] + [np.empty(lead + (shapes[j][0], cols), dtype) for j in range(1, n - 1)]
+        # a stack multiplies a right-transposed operand ~1.6x slower than a contiguous one: copy it first
+        self.rightsT = None
+        if runs is not None:
+            self.rightsT = [None] + [np.empty(lead + (cols, shapes[j - 1][0]), dtype) for j in range(1, n)]
 
-    def run(self, params, n: int, lr: float, wd: float, limit: float, tol: float) -> int:
-        W, gW, rights, lefts = self.W, self.gW, self.rights, self.lefts
+    def run(self, params, n: int, lr, wd: float, limit, tol) -> int:
+        """Up to ``n`` steps; ``params`` (one run) are copied in and out; a stack (``params`` None) trains
+        :attr:`W` in place, with per-run arrays: ``lr`` shaped like :attr:`flat`, ``limit`` and ``tol`` (runs,)."""
+        W, gW, rights, lefts, rightsT = self.W, self.gW, self.rights, self.lefts, self.rightsT
+        stack = params is None
         depth = len(W)
-        for w, p in zip(W, params):
-            np.copyto(w, p)
+        if not stack:
+            for w, p in zip(W, params):
+                np.copyto(w, p)
         mm = np.matmul
+        finite_check = stack and not np.isfinite(limit).all()
         done = 0
         while done < n:
             for j in range(2, depth):
                 mm(W[j - 1], rights[j - 1], out=rights[j])
             if depth > 1:
                 mm(W[-1], rights[-1], out=self.prod)
-            loss, G = self.head(self.prod)
-            if _stop(loss, limit, tol):
-                break
+            if stack:
+                loss, G = self.head.batched(self.prod)
+                # NaN compares false; limits are finite once the runs have their first record
+                if not ((loss <= limit) & (loss > tol)).all() or (finite_check and not np.isfinite(loss).all()):
+                    break
+            else:
+                loss, G = self.head(self.prod)
+                if _stop(loss, limit, tol):
+                    break
             if depth == 1:
                 np.copyto(gW[0], G)
             left = G
             for j in range(depth - 1, 0, -1):
-                mm(left, rights[j].T, out=gW[j])
-                mm(W[j].T, left, out=lefts[j - 1])
+                if stack:
+                    np.copyto(rightsT[j], rights[j].mT)
+                    mm(left, rightsT[j], out=gW[j])
+                else:
+                    mm(left, rights[j].mT, out=gW[j])
+                mm(W[j].mT, left, out=lefts[j - 1])
                 left = lefts[j - 1]
             if wd:
                 np.multiply(self.flat, wd, out=self.tmp)
@@ -73,8 +97,9 @@ class ProductGD:
             self.gflat *= lr
             self.flat -= self.gflat
             done += 1
-        for w, p in zip(W, params):
-            np.copyto(p, w)
+        if not stack:
+            for w, p in zip(W, params):
+                np.copyto(p, w)
         return done
 
 
@@ -174,7 +199,9 @@ class PMPowerGD:
 
     def run(self, params, n: int, lr: float, wd: float, limit: float, tol: float) -> int:
         u, v = params
-        return int(_pm_kernel()(self.at, self.y, u, v, self.depth, lr, wd, n, limit, tol))
+        # plain Python numbers of fixed types: one compiled signature per dtype
+        return int(_pm_kernel()(self.at, self.y, u, v, int(self.depth), float(lr), float(wd), int(n), float(limit),
+                                float(tol)))
 
 
 def make_fast_path(engine):

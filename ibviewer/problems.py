@@ -496,6 +496,14 @@ class LossHead:
             r = P.reshape(R, -1) @ A.T - d["y"]
             return 0.5 * (r * r).sum(-1), (r @ A).reshape(P.shape)
         if kind in ("matrix_completion", "razin_cohen"):
+            if self.mask is not None:
+                G = P - self.M
+                G *= self.mask
+                sq = np.einsum("rij,rij->r", G, G)
+                if kind == "razin_cohen":
+                    G *= 2.0 / self.n
+                    return sq / self.n, G
+                return 0.5 * sq, G
             r = P.reshape(R, -1)[:, self.flat] - d["values"]
             G = ops.zeros_like(P)
             c = 2.0 / self.n if kind == "razin_cohen" else 1.0

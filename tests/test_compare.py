@@ -118,3 +118,23 @@ def test_a_run_leaving_the_stack_takes_its_optimizer_state():
     left.run()
     alone.run()
     histories_equal(left.history, alone.history)
+
+
+def test_a_stack_on_the_fast_path_takes_a_new_learning_rate_and_stops_like_single_runs():
+    base = build_config(preset="completion_depth_low_rank", overrides=[("run.steps", 600), ("run.loss_tol", 1e-3)])
+    runs = expand(base, parse_compare(["model.init_scale=1e-3,1e-2,0.1"]))
+    group = RunGroup(runs)
+    (batch,) = group.batches
+    assert batch.fast is not None
+    group.step(37)
+    batch.set_lr(1, 0.004)
+    group.engines[1].set_lr(0.004)
+    group.run()
+    for (name, cfg), e in zip(runs, group.engines):
+        alone = Engine(cfg)
+        alone.step(37)
+        if e is group.engines[1]:
+            alone.set_lr(0.004)
+        alone.run()
+        assert (e.status, e.step_count) == (alone.status, alone.step_count)
+        histories_equal(e.history, alone.history)

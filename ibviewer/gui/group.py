@@ -121,7 +121,7 @@ class LiveGroup(RunGroup):
         if found is not None:
             b, r = found
             if name is None and set(kwargs) <= {"lr"}:
-                b.lr.reshape(-1)[r] = e.cfg.optimizer.lr  # the stack's learning rates: one per run
+                b.set_lr(r, e.cfg.optimizer.lr)
             else:
                 self.detach(e)
         self.attach_idle()
