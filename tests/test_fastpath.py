@@ -144,3 +144,14 @@ def test_snapshots_between_steps_do_not_change_the_history():
         b.current_loss()
     for p, q in zip(a.params, b.params):
         np.testing.assert_array_equal(p, q)
+
+
+def test_float32_runs_take_the_fast_paths():
+    for over in (PM, PRODUCT["completion"]):
+        fast, general = _pair(over + [("run.dtype", "float32")], steps=400)
+        assert fast._fast is not None
+        _train(fast)
+        _train(general)
+        assert fast.params[0].dtype == np.float32 and fast.step_count == general.step_count
+        for a, b in zip(fast.params, general.params):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
