@@ -88,11 +88,15 @@ def preset_runs(name: str, overrides: list[tuple[str, Any]] | None = None) -> li
 
 
 def _batch_key(e: Engine):
+    """Runs with equal keys can train as one stack: same shapes and optimizer, and the same optimizer step
+    counter and kind of state (so runs restored from a session, or trained alone for a while, stack too)."""
     o = e.cfg.optimizer
-    if e.backend != "numpy" or e.batch_size or e._mlp or o.name not in BATCHABLE or e.step_count or e.optimizer.t:
+    if e.backend != "numpy" or e.batch_size or e._mlp or o.name not in BATCHABLE:
         return None
+    state = e.optimizer.state
+    state_keys = None if state is None else tuple(tuple(sorted(s)) for s in state)
     return (e.cfg.parametrization, tuple(np.shape(p) for p in e.params), o.name, o.momentum, o.beta2, o.eps,
-            o.weight_decay, e.cfg.run.dtype)
+            o.weight_decay, e.cfg.run.dtype, e.optimizer.t, state_keys)
 
 
 class Batch:
@@ -103,7 +107,13 @@ class Batch:
         self.engines = list(engines)
         self._stack()
         # a copy: the stack's learning rate is an array (one per run), the engines keep their own numbers
-        self.optimizer = Optimizer(copy.copy(self.engines[0].cfg.optimizer))
+        e0 = self.engines[0]
+        self.optimizer = Optimizer(copy.copy(e0.cfg.optimizer))
+        # runs that already trained bring their optimizer state (same keys and step counter: see _batch_key)
+        self.optimizer.t = e0.optimizer.t
+        if e0.optimizer.state is not None:
+            self.optimizer.state = [{k: np.stack([e.optimizer.state[j][k] for e in self.engines]) for k in s}
+                                    for j, s in enumerate(e0.optimizer.state)]
 
     def _stack(self) -> None:
         es = self.engines

@@ -18,7 +18,8 @@ class LiveGroup(RunGroup):
     """The worker's runs: a :class:`~ibviewer.compare.RunGroup` whose runs carry ids and can be added,
     removed, reset and retuned while it lives.
 
-    All runs share one problem.  Runs at step 0 whose shapes and optimizer agree train as one stack; a run whose
+    All runs share one problem.  Runs whose shapes, optimizer and optimizer step counter agree (all new runs; the
+    runs of a restored session) train as one stack; a run whose
     optimizer changes leaves its stack (a learning rate alone is changed in place); a run that stopped and may go
     on again (max steps raised) trains on its own.
     """

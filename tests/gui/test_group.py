@@ -74,8 +74,28 @@ def test_synced_state_resumes_a_stacked_momentum_run_exactly(tmp_path):
     g.sync_state()
     save_session(tmp_path / "s.ibvs", list(zip(g.names, g.engines)), {})
     loaded = LiveGroup(*zip(*[(i, n, e) for i, (n, e) in enumerate(load_session(tmp_path / "s.ibvs").runs)]))
+    assert len(loaded.batches) == 1 and len(loaded.batches[0].engines) == 2  # restored runs stack again
     g.step(40)
     loaded.step(40)
     for a, b in zip(g.engines, loaded.engines):
         assert a.step_count == b.step_count == 80
         np.testing.assert_allclose(a.product(), b.product(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["adam", "gd"])
+def test_restored_runs_stack_again_and_go_on_as_if_never_saved(tmp_path, name):
+    from ibviewer.session import load_session, save_session
+
+    mk = lambda a: cfg(optimizer__name=name, optimizer__lr=1e-3 if name == "adam" else 0.01, model__init_scale=a)
+    g = LiveGroup.build(specs(mk(1e-3), mk(1e-2), mk(1e-1)))
+    g.step(33)
+    g.sync_state()
+    save_session(tmp_path / "s.ibvs", list(zip(g.names, g.engines)), {})
+    loaded = LiveGroup(*zip(*[(i, n, e) for i, (n, e) in enumerate(load_session(tmp_path / "s.ibvs").runs)]))
+    assert [len(b.engines) for b in loaded.batches] == [3] and not loaded.singles
+    g.step(150)
+    loaded.step(150)
+    for a, b in zip(g.engines, loaded.engines):
+        assert a.step_count == b.step_count == 183
+        np.testing.assert_allclose(a.product(), b.product(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=1e-10, atol=1e-14)
