@@ -95,7 +95,10 @@ def _batch_key(e: Engine):
         return None
     state = e.optimizer.state
     state_keys = None if state is None else tuple(tuple(sorted(s)) for s in state)
-    return (e.cfg.parametrization, tuple(np.shape(p) for p in e.params), o.name, o.momentum, o.beta2, o.eps,
+    # the whole model but its initialization: a stack trains with its first run's model (pm_power runs of every
+    # depth have parameters of the same shapes)
+    model = tuple(sorted((k, repr(v)) for k, v in e.cfg.to_dict()["model"].items() if not k.startswith("init")))
+    return (e.cfg.parametrization, model, tuple(np.shape(p) for p in e.params), o.name, o.momentum, o.beta2, o.eps,
             o.weight_decay, e.cfg.run.dtype, e.optimizer.t, state_keys)
 
 

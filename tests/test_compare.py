@@ -138,3 +138,22 @@ def test_a_stack_on_the_fast_path_takes_a_new_learning_rate_and_stops_like_singl
         alone.run()
         assert (e.status, e.step_count) == (alone.status, alone.step_count)
         histories_equal(e.history, alone.history)
+
+
+@pytest.mark.parametrize("preset, axis", [
+    ("hadamard_l1_bias", "model.depth=1,2,3"),  # pm_power: the same parameter shapes at every depth
+    ("weight_norm_diagonal", "model.weight_norm=true,false"),
+])
+def test_runs_of_another_model_never_share_a_stack(preset, axis):
+    base = build_config(preset=preset, overrides=[("run.steps", 300)])
+    runs = expand(base, parse_compare([axis]))
+    group = RunGroup(runs)
+    assert all(len({e.cfg.to_dict()["model"]["depth"] for e in b.engines}) == 1 for b in group.batches)
+    group.run()
+    finals = set()
+    for (name, cfg), e in zip(runs, group.engines):
+        alone = Engine(cfg)
+        alone.run()
+        histories_equal(e.history, alone.history)
+        finals.add(float(e.history["loss"][-1]))
+    assert len(finals) == len(runs)  # the runs differ
