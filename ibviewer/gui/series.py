@@ -96,6 +96,21 @@ def safe_log10(v: np.ndarray) -> np.ndarray:
     return out
 
 
+def _bucket_edges(x: np.ndarray, buckets: int) -> np.ndarray:
+    """First row of every bucket: buckets of equal width in x (as drawn), so the log-spaced early records keep
+    their own points on a log axis; equal numbers of rows where x is not sorted.  Leading NaN x (step 0 on a log
+    axis) form a bucket of their own."""
+    n = len(x)
+    finite = np.isfinite(x)
+    f0 = int(np.argmax(finite)) if finite.any() else n
+    tail = x[f0:]
+    if f0 == n or not finite[f0:].all() or np.any(np.diff(tail) < 0) or not tail[-1] > tail[0]:
+        return np.linspace(0, n, buckets + 1).astype(np.int64)[:-1]
+    targets = np.linspace(tail[0], tail[-1], buckets + 1)[:-1]
+    edges = f0 + np.searchsorted(tail, targets, side="left")
+    return np.unique(np.concatenate([[0], edges])).astype(np.int64)
+
+
 class Frame:
     """One drawing frame: x values and decimated columns computed once and shared by all panels."""
 
@@ -106,10 +121,11 @@ class Frame:
         self.n = n
         self._cache: dict[tuple[str, bool], np.ndarray] = {}
         self.edges = None
+        x = self.raw_x()
         if n > 2 * buckets:
-            self.edges = np.linspace(0, n, buckets + 1).astype(np.int64)[:-1]
+            self.edges = _bucket_edges(x, buckets)
             self.last_idx = np.append(self.edges[1:], n) - 1
-        self._x = self._decimate_x(self.raw_x())
+        self._x = self._decimate_x(x)
 
     def raw_x(self) -> np.ndarray:
         m = self.mirror
