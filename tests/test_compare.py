@@ -157,3 +157,25 @@ def test_runs_of_another_model_never_share_a_stack(preset, axis):
         histories_equal(e.history, alone.history)
         finals.add(float(e.history["loss"][-1]))
     assert len(finals) == len(runs)  # the runs differ
+
+
+def _compared_presets():
+    from ibviewer.compare import preset_runs
+    from ibviewer.config import preset_names
+
+    return [n for n in preset_names() if len(preset_runs(n)) > 1]
+
+
+@pytest.mark.parametrize("preset", _compared_presets())
+def test_every_compared_preset_trains_its_runs_together_as_each_alone(preset):
+    """Whatever stacks a preset's runs form, each run's history is the one it has alone."""
+    from ibviewer.compare import preset_runs
+
+    runs = preset_runs(preset, [("run.steps", 150)])
+    group = RunGroup(runs)
+    group.run()
+    for (name, cfg), e in zip(runs, group.engines):
+        alone = Engine(cfg, problem=group.problem)
+        alone.run()
+        assert e.step_count == alone.step_count, name
+        np.testing.assert_allclose(e.history["loss"], alone.history["loss"], rtol=1e-6, atol=1e-14, err_msg=name)
