@@ -75,11 +75,14 @@ def expand_runs(base: Config, runs: list[dict[str, Any]]) -> list[tuple[str, Con
     return out
 
 
-def preset_runs(name: str, overrides: list[tuple[str, Any]] | None = None) -> list[tuple[str, Config]]:
-    """The runs a preset compares (its [meta] ``runs`` list, or the product of its ``compare`` values)."""
+def preset_runs(name: str, overrides: list[tuple[str, Any]] | None = None, *,
+                base: Config | None = None) -> list[tuple[str, Config]]:
+    """The runs a preset compares (its [meta] ``runs`` list, or the product of its ``compare`` values), made from
+    the preset with ``overrides`` (or from ``base``, a config already built from it)."""
     from ibviewer.config import build_config, preset_info
 
-    base = build_config(preset=name, overrides=overrides)
+    if base is None:
+        base = build_config(preset=name, overrides=overrides)
     meta = preset_info(name)
     if "runs" in meta:
         return expand_runs(base, meta["runs"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from ibviewer.gui.themes import (
     apply_theme,
     caption_text,
     caption_title,
+    common_caption,
     get_theme,
     paint_background,
     style_title,
@@ -107,6 +109,42 @@ class _Host:
         self._redraw()
 
 
+@dataclass(eq=False)
+class CompareRun:
+    """A compared run as the panels draw it (what they read of the window's RunView), from a RunSource."""
+
+    id: int
+    name: str
+    colour: tuple[int, int, int]
+    source: RunSource
+    visible: bool = True
+    product: Any = None
+    mirror: Any = None  # the rows up to the shown step (a HistoryView)
+
+    @property
+    def cfg(self):
+        return self.source.cfg
+
+    @property
+    def refs(self) -> dict[str, Any]:
+        return self.source.info.get("refs", {})
+
+
+class _CompareHost(_Host):
+    """The host of an export that overlays several runs: what a window that compares runs tells its panels."""
+
+    comparing = True
+
+    def __init__(self, x_mode: str, runs: list[CompareRun], selected_id: int):
+        super().__init__(x_mode, lambda: None)
+        self.runs = runs
+        self.selected_id = selected_id
+        self.run_frames: list[tuple[CompareRun, Frame]] = []
+
+    def selected_run(self) -> CompareRun | None:
+        return next((r for r in self.runs if r.id == self.selected_id), None)
+
+
 def deliver_layout() -> None:
     """Pending LayoutRequest events (or axis labels go missing in rendered frames)."""
     QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
@@ -122,7 +160,10 @@ class ExportLayout(QWidget):
     def __init__(self, source: RunSource, panels: Sequence[str] | None = None, size: tuple[int, int] = (1920, 1080),
                  theme: Theme | str = "light", *, x_mode: str = "log_step", caption: bool = True,
                  reveal: str = "grow", title: str | None = None, panel_state: dict[str, dict] | None = None,
-                 buckets: int = BUCKETS):
+                 buckets: int = BUCKETS, compare: Sequence[tuple[RunSource, str, tuple[int, int, int]]] | None = None):
+        """``compare``: several runs to overlay, each (source, name, colour), ``source`` among them (the selected
+        run: the heatmap's W and the caption's setting are its).  Rows passed to :meth:`show_row` are rows of
+        :attr:`clock`, the run that trained longest."""
         super().__init__()
         setup_pyqtgraph()
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
@@ -134,7 +175,15 @@ class ExportLayout(QWidget):
         self.reveal = reveal
         self.buckets = buckets
         self.names = check_panels(list(panels) if panels else default_panels(source.cfg), source.cfg)
-        self.host = _Host(x_mode, lambda: None)
+        self.runs: list[CompareRun] = []
+        self.clock = source
+        if compare and len(compare) > 1:
+            self.runs = [CompareRun(i, name, tuple(colour), src) for i, (src, name, colour) in enumerate(compare)]
+            selected = next((r.id for r in self.runs if r.source is source), 0)
+            self.host = _CompareHost(x_mode, self.runs, selected)
+            self.clock = max((r.source for r in self.runs), key=lambda s: (s.last_step, s is source))
+        else:
+            self.host = _Host(x_mode, lambda: None)
         self.panels: dict[str, Any] = {}
         self.cursors: dict[str, Cursor] = {}
         self.row = -1
@@ -210,10 +259,13 @@ class ExportLayout(QWidget):
         self.lbl_title.setTextFormat(Qt.TextFormat.RichText)
         big, small = th.px(th.caption_px), th.px(th.caption_px * 0.8)
         text = title if title is not None else caption_title(cfg, self.source.name)
+        setting = caption_text(cfg)
+        if self.runs:  # what the runs share (what tells them apart is in every panel's legend)
+            setting = common_caption([r.cfg for r in self.runs])
         self.lbl_title.setText(
             f'<span style="font-size:{big}px; font-weight:bold; color:{th.css_fg}">{_esc(text)}</span>'
             f'<span style="font-size:{big}px; color:{th.css_fg}"> &nbsp;·&nbsp; </span>'
-            f'<span style="font-size:{small + 2}px; color:{th.css_fg}">{_esc(caption_text(cfg))}</span>')
+            f'<span style="font-size:{small + 2}px; color:{th.css_fg}">{_esc(setting)}</span>')
         self.lbl_title.setStyleSheet("background: transparent;")
         self.lbl_step = QLabel()
         self.lbl_step.setTextFormat(Qt.TextFormat.PlainText)
@@ -224,7 +276,7 @@ class ExportLayout(QWidget):
         f.setStyleHint(f.StyleHint.Monospace)
         self.lbl_step.setFont(f)
         self.lbl_step.setStyleSheet(f"color: rgb{th.accent}; background: transparent;")
-        total = max(int(self.source.last_step), int(getattr(cfg.run, "steps", 0) or 0))
+        total = max(int(self.clock.last_step), int(getattr(cfg.run, "steps", 0) or 0))
         digits = len(f"{total:,}")
         # a fixed width: the counter changing never re-lays out the frame
         self.lbl_step.setFixedWidth(int(th.px(th.counter_px) * (0.62 * (digits + 6) + 0.5)))
@@ -248,30 +300,47 @@ class ExportLayout(QWidget):
         deliver_layout()
 
     # ------------------------------------------------------------------ drawing
+    def _set_runs(self, step: int, *, full: bool = False) -> None:
+        """Every compared run as of ``step`` (its last row at or before it): product, rows, frame."""
+        frames = []
+        for r in self.runs:
+            src = r.source
+            row = src.index_of_step(step)
+            r.product = src.product_at(row)
+            r.mirror = src.view(src.n if full else row + 1)
+            frames.append((r, Frame(r.mirror, self.x_mode, self.buckets)))
+        self.host.run_frames = frames
+
     def prime(self) -> None:
         """Fit every axis to the whole run once (ranges then stay put while frames are made)."""
         src = self.source
         if src.n == 0:
             return
         full = Frame(src.view(src.n), self.x_mode, self.buckets)
-        rows = [src.n - 1]
-        st = src.cols.get("state")
-        if st is not None and st.ndim >= 2 and src.n:
-            flat = st[: src.n].reshape(src.n, -1)
-            try:
-                with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    rows += [int(np.nanargmax(np.nanmax(flat, axis=1))), int(np.nanargmin(np.nanmin(flat, axis=1)))]
-            except ValueError:  # no finite state at all (a run that diverged at once)
-                pass
-        for r in rows:
-            snap = {"product": src.product_at(r), "step": int(src.steps[r])}
+        steps = {int(src.steps[-1]), int(self.clock.last_step)}
+        for r in self.runs or [None]:
+            s = src if r is None else r.source
+            st = s.cols.get("state")
+            if st is not None and st.ndim >= 2 and s.n:
+                flat = st[: s.n].reshape(s.n, -1)
+                try:
+                    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        extremes = [int(np.nanargmax(np.nanmax(flat, axis=1))), int(np.nanargmin(np.nanmin(flat, axis=1)))]
+                    steps.update(int(s.steps[i]) for i in extremes)
+                except ValueError:  # no finite state at all (a run that diverged at once)
+                    pass
+        for step in sorted(steps):
+            row = src.index_of_step(step)
+            snap = {"product": src.product_at(row), "step": step}
+            if self.runs:
+                self._set_runs(step, full=True)
             for p in self.panels.values():
                 p.update(full, snap)
         for p in self.panels.values():  # curves made by the first draw get the theme too
             apply_theme(p, self.theme)
         if self.x_mode == "log_step":
-            self._tight_log_x(full)
+            self._tight_log_x(Frame(self.clock.view(self.clock.n), self.x_mode, self.buckets))
         stems = self.panels.get("stems")
         if stems is not None and len(getattr(stems, "idx", ())):
             # coordinates 0..n-1 edge to edge (the window's 1-2-5 range leaves a third of the plot empty)
@@ -296,37 +365,45 @@ class ExportLayout(QWidget):
                 p.vb.setXRange(lo, hi, padding=0.02)
 
     def show_row(self, row: int) -> None:
-        """Draw every panel as of history row ``row``."""
-        src = self.source
+        """Draw every panel as of history row ``row`` of :attr:`clock` (the shown run's, unless comparing)."""
+        src, clock = self.source, self.clock
         if not self._primed:
             self.prime()
-        if src.n == 0:
+        if clock.n == 0 or src.n == 0:
             return
-        row = min(max(int(row), 0), src.n - 1)
+        row = min(max(int(row), 0), clock.n - 1)
         self.row = row
-        snap = {"product": src.product_at(row), "step": int(src.steps[row])}
+        step = int(clock.steps[row])
+        srow = row if src is clock else src.index_of_step(step)
+        snap = {"product": src.product_at(srow), "step": step}
         if self.reveal == "grow":
-            frame = Frame(src.view(row + 1), self.x_mode, self.buckets)
+            if self.runs:
+                self._set_runs(step)
+            frame = Frame(src.view(srow + 1), self.x_mode, self.buckets)
             for p in self.panels.values():
                 p.update(frame, snap)
         else:
             if not self._full_drawn:  # the time plots whole, once; then only the cursor moves
+                if self.runs:
+                    self._set_runs(clock.last_step, full=True)
                 full = Frame(src.view(src.n), self.x_mode, self.buckets)
                 for name, p in self.panels.items():
                     if name not in STATE_PANELS:
                         p.update(full, snap)
                 self._full_drawn = True
-            frame = Frame(src.view(row + 1), self.x_mode, self.buckets)
+            if self.runs:
+                self._set_runs(step)
+            frame = Frame(src.view(srow + 1), self.x_mode, self.buckets)
             for name, p in self.panels.items():
                 if name in STATE_PANELS:
                     p.update(frame, snap)
             for name, c in self.cursors.items():
-                c.set(cursor_x(self.panels[name], src, row, self.x_mode))
+                c.set(cursor_x(self.panels[name], clock, row, self.x_mode))
         if self.caption is not None:
-            self.lbl_step.setText(f"step {int(src.steps[row]):,}")
+            self.lbl_step.setText(f"step {step:,}")
 
     def show_step(self, step: int) -> None:
-        self.show_row(self.source.index_of_step(step))
+        self.show_row(self.clock.index_of_step(step))
 
     def image(self) -> QImage:
         """The reused frame buffer (ARGB32: BGRA bytes on little-endian machines)."""
@@ -511,7 +588,8 @@ def qimage_png_bytes(img: QImage) -> bytes:
 
 def export_png(source: RunSource, path: str | Path, *, panels: Sequence[str] | None = None,
                size: tuple[int, int] = (1920, 1080), scale: float = 1.0, theme: str = "light", step: int | None = None,
-               x_mode: str = "log_step", caption: bool | None = None, panel_state: dict | None = None) -> Path:
+               x_mode: str = "log_step", caption: bool | None = None, panel_state: dict | None = None,
+               compare=None) -> Path:
     """A PNG of one panel (``panels=[name]``) or of the layout, at ``size`` pixels; ``scale`` multiplies fonts
     and line widths (an image at twice the size with ``scale=2`` looks like the smaller one, sharper)."""
     _check_target(path, ".png")
@@ -520,9 +598,9 @@ def export_png(source: RunSource, path: str | Path, *, panels: Sequence[str] | N
     single = panels is not None and len(panels) == 1
     lay = ExportLayout(source, panels, size, get_theme(theme).scaled(scale), x_mode=x_mode,
                        caption=(not single) if caption is None else caption, reveal="cursor" if step is not None else "grow",
-                       panel_state=panel_state)
+                       panel_state=panel_state, compare=compare)
     try:
-        lay.show_row(source.n - 1 if step is None else source.index_of_step(step))
+        lay.show_row(lay.clock.n - 1 if step is None else lay.clock.index_of_step(step))
         img = lay.render_frame()
         from ibviewer.io import atomic_write_bytes
 
@@ -533,7 +611,7 @@ def export_png(source: RunSource, path: str | Path, *, panels: Sequence[str] | N
 
 def export_svg(source: RunSource, path: str | Path, panel: str, *, size: tuple[int, int] = (900, 600),
                theme: str = "light", x_mode: str = "log_step", step: int | None = None,
-               panel_state: dict | None = None) -> Path:
+               panel_state: dict | None = None, compare=None) -> Path:
     """An SVG of one panel (title, legend, axes, curves as vector polylines), written atomically.
 
     pyqtgraph's SVGExporter fails on the paths Qt 6 writes (``ValueError`` in its coordinate fix-up) and has
@@ -550,9 +628,9 @@ def export_svg(source: RunSource, path: str | Path, panel: str, *, size: tuple[i
 
     _check_target(path, ".svg")
     lay = ExportLayout(source, [panel], size, theme, x_mode=x_mode, caption=False,
-                       reveal="cursor" if step is not None else "grow", panel_state=panel_state)
+                       reveal="cursor" if step is not None else "grow", panel_state=panel_state, compare=compare)
     try:
-        lay.show_row(source.n - 1 if step is None else source.index_of_step(step))
+        lay.show_row(lay.clock.n - 1 if step is None else lay.clock.index_of_step(step))
         p = lay.panels[panel]
         vector_pens(p)
         lay.render_frame()  # lays out and settles everything once
@@ -564,7 +642,7 @@ def export_svg(source: RunSource, path: str | Path, panel: str, *, size: tuple[i
         gen.setSize(QSize(*size))
         gen.setViewBox(QRect(0, 0, *size))
         gen.setTitle(f"ibviewer: {p.title}")
-        gen.setDescription(f"{source.name or source.cfg.problem.kind}, step {int(source.steps[lay.row]):,}")
+        gen.setDescription(f"{source.name or source.cfg.problem.kind}, step {int(lay.clock.steps[lay.row]):,}")
         painter = QPainter(gen)
         try:
             lay.render(painter, QPoint(0, 0))

@@ -73,6 +73,27 @@ def window_source(window, timeline: QtTimeline | None = None) -> RunSource:
     return RunSource(cols, m.n, dict(window.info), window.cfg, states=states, name=name, current=current)
 
 
+def window_sources(window, timeline: QtTimeline | None = None):
+    """(the shown run's source, the compared runs as (source, name, colour) or None): what the window draws --
+    every visible run, overlaid, when it compares several."""
+    source = window_source(window, timeline)
+    runs = [r for r in getattr(window, "runs", []) if r.visible] if getattr(window, "comparing", False) else []
+    if len(runs) < 2:
+        return source, None
+    compare = []
+    for r in runs:
+        if r.id == window.selected_id:
+            src = source
+        else:
+            m = r.mirror
+            cols = {k: np.array(v[: m.n]) for k, v in m.cols.items()}
+            src = RunSource(cols, m.n, window._run_info(r), r.cfg, name=r.name, current=r.product)
+        compare.append((src, r.name, r.colour))
+    if all(src is not source for src, _, _ in compare):  # the selected run is hidden: show the first visible one
+        source = compare[0][0]
+    return source, compare
+
+
 def window_panel_state(window) -> dict[str, dict]:
     return {name: panel_state(p) for name, p in window.panels.items()}
 
@@ -102,15 +123,16 @@ def run_animation_export(window, settings: AnimationSettings, *, timeline: QtTim
                          progress=None) -> Path:
     """Render an animation of the window's history with ``settings``; ``progress(done, total)`` returning False
     cancels (nothing is left behind, :class:`Cancelled` is raised)."""
-    source = window_source(window, timeline)
+    source, compare = window_sources(window, timeline)
     if source.n == 0:
         raise RecordingError("nothing recorded yet: play or step the run first")
     w, h = settings.size
     theme = get_theme(settings.theme).scaled(settings.font_scale * max(0.4, h / 1080))
     layout = ExportLayout(source, settings.panels or None, (w, h), theme, x_mode=settings.x_mode,
-                          caption=settings.caption, reveal="grow", panel_state=window_panel_state(window))
+                          caption=settings.caption, reveal="grow", panel_state=window_panel_state(window),
+                          compare=compare)
     try:
-        rows = source.schedule_rows(settings.frames, settings.schedule)
+        rows = layout.clock.schedule_rows(settings.frames, settings.schedule)
         writer = FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality)
         render_animation(layout, rows, writer, progress=progress)  # cancels the writer on any error
     finally:
@@ -574,17 +596,17 @@ class Recording(QObject):
 
     def export_image(self, path: str, panel: str = "", format: str = "png", size=(1920, 1080), scale: float = 1.0,
                      theme: str = "light", caption: bool = True, step: int | None = None) -> Path | None:
-        src = window_source(self.window, self.timeline)
+        src, compare = window_sources(self.window, self.timeline)
         x_mode = getattr(self.window, "x_mode", "log_step")
         state = window_panel_state(self.window)
         try:
             if format == "svg":
                 out = export_svg(src, path, panel, size=size, theme=theme, x_mode=x_mode, step=step,
-                                 panel_state=state)
+                                 panel_state=state, compare=compare)
             else:
                 out = export_png(src, path, panels=[panel] if panel else None, size=size, scale=scale, theme=theme,
                                  step=step, x_mode=x_mode, caption=caption if not panel else False,
-                                 panel_state=state)
+                                 panel_state=state, compare=compare)
         except (RecordingError, OSError) as exc:
             self.window.show_error(f"export failed: {exc}")
             return None

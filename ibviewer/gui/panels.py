@@ -298,6 +298,7 @@ class PlotPanel(Panel):
         self._cmp: dict[tuple[int, Any], pg.PlotCurveItem] = {}
         self.comparing = False
         self._cmp_legend: tuple | None = None
+        self.compare_entries: list = []
         self.theory = False
         self.theory_box = None
 
@@ -360,6 +361,7 @@ class PlotPanel(Panel):
         legend.entries = [(LegendSample(pen(r.colour, 2)), r.name) for r, _ in runs]
         legend.entries += [(st if hasattr(st, "opts") else LegendSample(pen(BLACK, 1, st)), text) for st, text in keys]
         legend._render()
+        self.compare_entries = legend.entries  # an export renders them again in its theme
 
     # ------------------------------------------------------------------ theory overlay toggle
     def add_theory_toggle(self, text: str, tip: str) -> None:

@@ -54,7 +54,12 @@ def make_parser() -> argparse.ArgumentParser:
                    help="fonts and lines x F (default 1: sized for the frame height, as on a 1080p projector)")
     p.add_argument("--no-caption", action="store_true", help="no caption with the setting and the step counter")
     p.add_argument("--title", metavar="TEXT", help="caption title (default: the preset's title)")
-    p.add_argument("--run", metavar="NAME", help="which run of a session with several (default: the first)")
+    p.add_argument("--compare", metavar="KEY=V1,V2", action="append", default=[],
+                   help="train and overlay runs that differ in KEY (repeatable), e.g. --compare model.depth=1,2,3")
+    p.add_argument("--single", action="store_true",
+                   help="only the preset's own run (not the runs it compares), or only --run of a session")
+    p.add_argument("--run", metavar="NAME", help="the run of a session whose W and setting are shown "
+                   "(default: the first); with --single, the only one drawn")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
     return p
 
@@ -98,6 +103,8 @@ def parse(argv: list[str]):
         raise UsageError("--set does not apply to --session (a session's runs keep their settings)")
     if args.run and not args.session:
         raise UsageError("--run chooses a run of a --session")
+    if args.compare and (args.session or args.single):
+        raise UsageError("--compare makes new runs; it does not go with --session or --single")
     args.panel_names = [s.strip() for s in args.panels.split(",") if s.strip()] if args.panels else None
     if args.panels is not None and not args.panel_names:
         raise UsageError("--panels is empty; give panel names separated by commas")
@@ -156,8 +163,9 @@ def _bar(total: int, desc: str, unit: str, quiet: bool):
 
 
 def train(engine, desc: str, quiet: bool) -> None:
-    total = engine.cfg.run.steps or None
-    bar = _bar(total, desc, "step", quiet)
+    """Train an Engine, or a RunGroup of compared runs (the bar counts the steps of the longest run)."""
+    total = engine.cfg.run.steps if hasattr(engine, "cfg") else max(e.cfg.run.steps for e in engine.engines)
+    bar = _bar(total or None, desc, "step", quiet)
     last = [engine.step_count]
     if bar is not None:
         bar.update(engine.step_count)
@@ -174,8 +182,9 @@ def train(engine, desc: str, quiet: bool) -> None:
             bar.close()
 
 
-def load_run(args):
-    """(engine, name) of the run to render: trained from a config, or from a session."""
+def load_runs(args) -> tuple[list[tuple[str, object]], int, str]:
+    """The runs to render, trained: ([(name, engine), ...], index of the shown run, title name).  Several runs
+    (a preset that compares runs, --compare, a session with several) are overlaid in every panel."""
     from ibviewer.engine import Engine
 
     if args.session:
@@ -184,23 +193,46 @@ def load_run(args):
         session = load_session(args.session)
         if not session.runs:
             raise UsageError(f"session {args.session!r} holds no run")
-        names = [n for n, _ in session.runs]
+        runs = list(session.runs)
+        names = [n for n, _ in runs]
+        selected = 0
         if args.run:
             if args.run not in names:
                 raise UsageError(f"--run {args.run!r} is not in the session; choose one of: {', '.join(names)}")
-            name, engine = session.runs[names.index(args.run)]
-        else:
-            name, engine = session.runs[0]
-        _check_panels(args, engine.cfg)
-        if args.steps is not None and args.steps > engine.step_count:
-            engine.set_max_steps(args.steps)
-            train(engine, name, args.quiet)
-        return engine, name
+            selected = names.index(args.run)
+        if args.single:
+            runs, selected = [runs[selected]], 0
+        _check_panels(args, runs[selected][1].cfg)
+        if args.steps is not None:
+            for name, engine in runs:
+                if args.steps > engine.step_count:
+                    engine.set_max_steps(args.steps)
+                    train(engine, name, args.quiet)
+        return runs, selected, runs[selected][0]
     cfg, name = _config(args)
     _check_panels(args, cfg)  # before any training
-    engine = Engine(cfg)
-    train(engine, name, args.quiet)
-    return engine, name
+    specs = [("run", cfg)]
+    if args.compare:
+        from ibviewer.compare import expand, parse_compare
+
+        specs = expand(cfg, parse_compare(args.compare))
+    elif args.preset and not args.single:
+        from ibviewer.compare import preset_runs
+
+        specs = preset_runs(args.preset, base=cfg)
+    if len(specs) == 1:
+        engine = Engine(specs[0][1])
+        train(engine, name, args.quiet)
+        return [(name, engine)], 0, name
+    from ibviewer.compare import RunGroup
+    from ibviewer.gui.runs import pretty_name
+
+    # as in the app: the shown run (its W, its setting) is the preset's own config, else the first
+    base = cfg.to_dict()
+    selected = next((i for i, (_, c) in enumerate(specs) if c.to_dict() == base), 0)
+    group = RunGroup(specs)
+    train(group, name, args.quiet)
+    return [(pretty_name(n), e) for n, e in zip(group.names, group.engines)], selected, name
 
 
 def _check_panels(args, cfg) -> None:
@@ -210,25 +242,33 @@ def _check_panels(args, cfg) -> None:
         check_panels(args.panel_names, cfg)
 
 
-def record(args, engine, name: str, *, progress=None) -> Path:
-    """Render the animation of ``engine``'s history as ``args`` ask; returns the output path."""
+def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
+    """Render the animation of the runs' histories (``runs``: [(name, engine)], overlaid when several) as
+    ``args`` ask; returns the output path."""
     from ibviewer.gui.app import create_app
     from ibviewer.gui.export import ExportLayout, render_animation
+    from ibviewer.gui.runs import RUN_COLOURS
     from ibviewer.gui.themes import get_theme
     from ibviewer.gui.timeline import RunSource
     from ibviewer.recording import FrameWriter, RecordingError
 
     create_app()
-    source = RunSource.from_engine(engine, name)
+    sources = [RunSource.from_engine(e, n) for n, e in runs]
+    source = sources[selected]
     if source.n == 0:
         raise RecordingError("the run recorded no history: nothing to render")
+    compare = None
+    if len(sources) > 1:
+        compare = [(s, n, RUN_COLOURS[i % len(RUN_COLOURS)]) for i, (s, (n, _)) in enumerate(zip(sources, runs))]
+        source.name = name
     w, h = args.size_px
     scale = args.font_scale * max(0.4, h / 1080)
     theme = get_theme(args.theme).scaled(scale)
     layout = ExportLayout(source, args.panel_names, (w, h), theme, x_mode=args.x_axis, caption=not args.no_caption,
-                          reveal="grow", title=args.title)
+                          reveal="grow", title=args.title, compare=compare)
     try:
-        rows = source.schedule_rows(args.n_frames, args.schedule, total_steps=engine.step_count)
+        total = max(e.step_count for _, e in runs)
+        rows = layout.clock.schedule_rows(args.n_frames, args.schedule, total_steps=total)
         writer = FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality)
         return_path = writer.path
         render_animation(layout, rows, writer, progress=progress)
@@ -256,15 +296,17 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     t0 = time.perf_counter()
     try:
-        engine, name = load_run(args)
+        runs, selected, name = load_runs(args)
     except (UsageError, RecordingError, ConfigError, SessionError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted while training", file=sys.stderr)
         return 130
-    if engine.status == "diverged" and not args.quiet:
-        print(f"{PROG}: note: {engine.message}", file=sys.stderr)
+    for run_name, engine in runs:
+        if engine.status == "diverged" and not args.quiet:
+            who = f"{run_name}: " if len(runs) > 1 else ""
+            print(f"{PROG}: note: {who}{engine.message}", file=sys.stderr)
     bar = _bar(args.n_frames, "frames", "frame", args.quiet)
 
     def progress(done: int, total: int):
@@ -272,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(done - bar.n)
 
     try:
-        path = record(args, engine, name, progress=progress)
+        path = record(args, runs, name, selected, progress=progress)
     except (UsageError, RecordingError, ConfigError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -285,8 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         w, h = args.size_px
         what = "PNG frames in" if args.kind == "frames" else args.kind.upper()
+        runs_text = f", {len(runs)} runs" if len(runs) > 1 else ""
         print(f"wrote {what} {path} ({args.n_frames} frames, {w}x{h}, {args.fps:g} fps, steps 0 to "
-              f"{engine.step_count:,} on a {args.schedule} schedule) in {time.perf_counter() - t0:.1f} s")
+              f"{max(e.step_count for _, e in runs):,} on a {args.schedule} schedule{runs_text}) in "
+              f"{time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -165,6 +165,18 @@ OPTIMIZER_TEXT = {"gd": "GD", "sgd": "SGD", "momentum": "heavy ball", "nesterov"
 
 def caption_text(cfg) -> str:
     """The setting of a run in one line: "depth 3, α = 10⁻³, GD, η = 0.01"."""
+    return ", ".join(caption_parts(cfg))
+
+
+def common_caption(cfgs) -> str:
+    """What several runs share, in one line (the parts of :func:`caption_text` equal in all of them)."""
+    parts = [caption_parts(c) for c in cfgs]
+    if not parts:
+        return ""
+    return ", ".join(p for p in parts[0] if all(p in other for other in parts[1:]))
+
+
+def caption_parts(cfg) -> list[str]:
     m, o = cfg.model, cfg.optimizer
     parts = []
     if cfg.family != "classifier" or m.depth > 1:
@@ -187,7 +199,7 @@ def caption_text(cfg) -> str:
     parts.append(f"η = {sci(o.lr)}")
     if o.weight_decay:
         parts.append(f"λ = {sci(o.weight_decay)}")
-    return ", ".join(parts)
+    return parts
 
 
 def caption_title(cfg, name: str | None = None) -> str:
@@ -291,8 +303,11 @@ def render_legend(panel: PlotPanel, theme: Theme) -> None:
     leg = panel.legend_item
     if leg is None:
         return
+    entries = leg.entries
+    if getattr(panel, "comparing", False) and getattr(panel, "compare_entries", None):
+        entries = panel.compare_entries  # one entry per run, then the quantities' line styles
     parts = []
-    for item, name in leg.entries:
+    for item, name in entries:
         glyph, c = leg._glyph(item)
         c = _css(theme.colour(pg.mkColor(c)))
         label = symbols(name).replace(" ", "&nbsp;")

@@ -362,3 +362,32 @@ def test_a_window_opens_on_a_session(qtbot, tmp_path):
             np.testing.assert_array_equal(r.mirror.cols["loss"][: r.mirror.n], e.history["loss"])
     finally:
         win.close()
+
+
+def test_exports_of_compared_runs_show_every_visible_run(qtbot, window, tmp_path):
+    from PIL import Image
+
+    from ibviewer.gui.export_ui import AnimationSettings, install_recording
+
+    single(qtbot, window)
+    window.add_run("model.depth", 2)
+    ready(qtbot, window, 2)
+    window.step_n(200)
+    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == 200 for r in window.runs), timeout=TIMEOUT_MS)
+    settle(qtbot, window)
+    rec = install_recording(window)
+    png = rec.export_image(str(tmp_path / "both.png"), panel="loss", size=(800, 500))
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+
+    def count(rgb):
+        return int((np.abs(img - np.array(rgb)).max(axis=-1) <= 6).sum())
+
+    assert all(count(r.colour) > 100 for r in window.runs)
+    # a hidden run is left out, as in the window
+    window.set_run_visible(window.runs[1].id, False)
+    png = rec.export_image(str(tmp_path / "one.png"), panel="loss", size=(800, 500))
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    assert count(window.runs[1].colour) < 20
+    out = rec.export_animation(AnimationSettings(path=str(tmp_path / "a.gif"), kind="gif", size=(320, 180), fps=4,
+                                                 seconds=1, panels=["loss"]))
+    assert out is not None and out.exists()

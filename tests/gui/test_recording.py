@@ -160,3 +160,53 @@ def test_bench_record_prints_json_lines(qapp, capsys):
     assert [d["frames"] for d in lines] == [12, 24]
     for d in lines:
         assert d["frames_per_s"] > 0 and d["peak_rss_mb"] > 0
+
+
+# ------------------------------------------------------------------------------------------- compared runs
+def colour_pixels(img: np.ndarray, rgb, tol: int = 6) -> int:
+    return int((np.abs(img[..., :3].astype(int) - np.array(rgb)).max(axis=-1) <= tol).sum())
+
+
+def test_a_preset_that_compares_runs_is_recorded_with_all_of_them(qapp, tmp_path, capsys):
+    from ibviewer.gui.runs import RUN_COLOURS
+
+    out = tmp_path / "frames"
+    rc = record_main(["--preset", "hadamard_l1_bias", "--frames", str(out), "--size", "960x540", "--fps", "2",
+                      "--seconds", "1", "--steps", "3000"])
+    assert rc == 0
+    assert "3 runs" in capsys.readouterr().out
+    last = np.asarray(Image.open(sorted(out.iterdir())[-1]).convert("RGB"))
+    for rgb in RUN_COLOURS[:3]:  # every run drawn in its colour
+        assert colour_pixels(last, rgb) > 200, rgb
+    # --single: the preset's own run only (its curves take the panels' own colours, not the run colours)
+    single = tmp_path / "single"
+    assert record_main(["--preset", "hadamard_l1_bias", "--single", "--frames", str(single), "--size", "960x540",
+                        "--fps", "2", "--seconds", "1", "--steps", "3000", "-q"]) == 0
+    one = np.asarray(Image.open(sorted(single.iterdir())[-1]).convert("RGB"))
+    assert colour_pixels(one, RUN_COLOURS[2]) < colour_pixels(last, RUN_COLOURS[2]) / 4
+
+
+def test_compare_layout_has_a_legend_per_run_and_follows_the_longest_run(qapp):
+    import re
+
+    from ibviewer.compare import RunGroup, expand, parse_compare
+    from ibviewer.gui.runs import RUN_COLOURS
+
+    base = build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 400), ("run.record_every", 5)])
+    runs = expand(base, parse_compare(["optimizer.lr=0.01,0.5"]))  # the second diverges early
+    group = RunGroup(runs)
+    group.run()
+    assert group.engines[1].status == "diverged" and group.engines[0].step_count == 400
+    sources = [RunSource.from_engine(e, n) for (n, _), e in zip(runs, group.engines)]
+    compare = [(s, f"run {i}", RUN_COLOURS[i]) for i, s in enumerate(sources)]
+    lay = ExportLayout(sources[1], ["loss", "singular_values"], (800, 450), "light", compare=compare)
+    try:
+        assert lay.clock is sources[0]  # frames follow the run that trained longest
+        lay.show_row(lay.clock.n - 1)
+        text = re.sub("<[^>]+>", "", lay.panels["loss"].legend_label.text()).replace("&nbsp;", " ")
+        assert "run 0" in text and "run 1" in text
+        assert lay.lbl_step.text() == "step 400"
+        img = lay.render_frame()
+        assert img.width() == 800
+    finally:
+        lay.close_layout()
