@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -382,7 +383,8 @@ class QtTimeline(QWidget):
                 shown = self._shown()
                 if shown is None:
                     return original(frame, snap)
-                return original(*shown)
+                with self._runs_at(shown[1]["step"]):
+                    return original(*shown)
             out = original(frame, snap)
             c = self.cursors.get(name)
             if c is not None:
@@ -390,6 +392,26 @@ class QtTimeline(QWidget):
             return out
 
         return update
+
+    @contextmanager
+    def _runs_at(self, step: int):
+        """While drawing a scrubbed step: every compared run's product as of that step (its last recorded row at
+        or before it), then back to the latest."""
+        w = self.window
+        runs = [r for r in getattr(w, "runs", ()) if r.visible] if getattr(w, "comparing", False) else []
+        saved = [(r, r.product) for r in runs]
+        try:
+            for r in runs:
+                m = r.mirror
+                if m.n and "state" in m.cols and "step" in m.cols:
+                    i = max(int(np.searchsorted(m.cols["step"][: m.n], step, side="right")) - 1, 0)
+                    p = m.cols["state"][i]
+                    if np.all(np.isfinite(p)):
+                        r.product = p
+            yield
+        finally:
+            for r, p in saved:
+                r.product = p
 
     def _shown(self):
         """(frame, snap) of the scrubbed row for the state panels; None when there is no product for it."""
@@ -420,7 +442,7 @@ class QtTimeline(QWidget):
             for name in STATE_PANELS:
                 p = w.panels.get(name)
                 if p is not None:
-                    w._guard(p, p.update, *shown)
+                    w._guard(p, p.update, *shown)  # the wrapped update: compared runs as of the shown step
         self._readout(row, src)
         self.moved.emit(row)
 

@@ -172,3 +172,31 @@ def test_fast_frames_match_full_renders(qapp, engine):
             assert lay.lbl_step.text() == f"step {int(src.steps[row]):,}"
     finally:
         lay.close_layout()
+
+
+def test_scrubbing_compared_runs_shows_every_run_as_of_the_step(qtbot, window):
+    """The stems of every compared run follow the timeline (not only the selected run's)."""
+    rec = install_recording(window)
+    tl = rec.timeline
+    window.load_preset("hadamard_l1_bias")
+    qtbot.waitUntil(lambda: window.worker_ready and len(window.runs) == 3 and window.last_snap is not None,
+                    timeout=TIMEOUT_MS)
+    window.set_speed(0)
+    window.step_n(300)
+    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == 300 for r in window.runs), timeout=TIMEOUT_MS)
+    settle(qtbot, window)
+    stems = window.panels["stems"]
+    k = 40
+    tl.seek_step(k)
+    assert not tl.live
+
+    def drawn(r):
+        return stems._cmp[(r.id, "stems")].getData()[1][1::2]
+
+    for r in window.runs:
+        row = int(np.searchsorted(r.mirror["step"], k, side="right")) - 1
+        np.testing.assert_allclose(drawn(r), r.mirror["state"][row])
+        assert not np.allclose(drawn(r), r.product, rtol=1e-3, atol=0)  # an earlier state than the latest
+    tl.go_live()
+    for r in window.runs:
+        np.testing.assert_allclose(drawn(r), r.product)
