@@ -216,7 +216,6 @@ class Batch:
             e._settle()
             e._wall += dt
 
-
     def _fast_steps(self, k: int) -> tuple[int, int]:
         """The steps up to the next record of the stack through its fast path: (steps taken, steps asked)."""
         es = self.engines

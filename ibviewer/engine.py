@@ -4,7 +4,8 @@ The engine trains one run of a :class:`~ibviewer.config.Config`.  On the CPU it 
 gradients of :mod:`ibviewer.models` on numpy arrays (the fastest here); on ``run.device = cuda`` (or
 ``run.backend = torch``) the same code runs on torch tensors.  Metrics are computed at recorded steps only:
 every step for the first ~20 steps, then log-spaced, then every ``stride`` steps (``run.record_every``, or
-automatic), the stride doubling whenever the history thins itself.
+automatic), the stride doubling whenever the history thins itself.  Full-batch GD takes the steps between two
+records through :mod:`ibviewer.fastpath` (the same steps in fewer calls).
 
 A diverging run (NaN/Inf, or a loss above ``run.diverge_factor`` times its start) stops with
 ``status = "diverged"`` and a message; it never raises.
