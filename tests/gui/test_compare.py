@@ -112,13 +112,18 @@ def test_runs_train_together_like_the_headless_run_group(qtbot, window):
     assert window.panel_errors == []
 
 
+def two_runs(qtbot, win, key, value, steps):
+    """The default preset's run and one that differs in ``key``, both trained ``steps`` steps, idle."""
+    single(qtbot, win)
+    win.add_run(key, value)
+    ready(qtbot, win, 2)
+    win.step_n(steps)
+    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == steps for r in win.runs), timeout=TIMEOUT_MS)
+    settle(qtbot, win)
+
+
 def test_session_round_trip_then_training_goes_on(qtbot, window, tmp_path):
-    single(qtbot, window)
-    window.add_run("optimizer.lr", 0.005)
-    ready(qtbot, window, 2)
-    window.step_n(120)
-    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == 120 for r in window.runs), timeout=TIMEOUT_MS)
-    settle(qtbot, window)
+    two_runs(qtbot, window, "optimizer.lr", 0.005, 120)
     window.rename_run(window.runs[1].id, "slow")
     window.set_run_visible(window.runs[1].id, False)
     window.set_x_mode("time")
@@ -369,12 +374,7 @@ def test_exports_of_compared_runs_show_every_visible_run(qtbot, window, tmp_path
 
     from ibviewer.gui.export_ui import AnimationSettings, install_recording
 
-    single(qtbot, window)
-    window.add_run("model.depth", 2)
-    ready(qtbot, window, 2)
-    window.step_n(200)
-    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == 200 for r in window.runs), timeout=TIMEOUT_MS)
-    settle(qtbot, window)
+    two_runs(qtbot, window, "model.depth", 2, 200)
     rec = install_recording(window)
     png = rec.export_image(str(tmp_path / "both.png"), panel="loss", size=(800, 500))
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
