@@ -36,6 +36,8 @@ class Problem:
     #: whether the loss is a mean over data units (else a sum)
     mean_loss: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    #: derived data that the engines of this problem share (computed once: a QR factor, ...)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def target_singular_values(self) -> np.ndarray | None:
@@ -412,7 +414,10 @@ class LossHead:
             # A matrix larger than the L2 cache is read from memory at a third of the cache's speed.  The full-batch
             # loss reads the (smaller) triangular factor of A instead where that pays, else A in row blocks that
             # fit in the cache: A @ x and r @ A then read each block from memory once.
-            self.bands = _TriangularLeastSquares.build(A, data["y"])
+            key = ("triangular_least_squares", A.dtype.str)  # once per problem: its runs share the factor
+            if key not in problem.cache:
+                problem.cache[key] = _TriangularLeastSquares.build(A, data["y"])
+            self.bands = problem.cache[key]
             nb = -(-A.nbytes // BLOCK_BYTES)
             bs = -(-A.shape[0] // nb)
             self.blocks = [(A[i : i + bs], data["y"][i : i + bs]) for i in range(0, A.shape[0], bs)]

@@ -155,3 +155,13 @@ def test_float32_runs_take_the_fast_paths():
         assert fast.params[0].dtype == np.float32 and fast.step_count == general.step_count
         for a, b in zip(fast.params, general.params):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_runs_of_one_problem_share_its_triangular_factor():
+    from ibviewer.compare import RunGroup, expand, parse_compare
+
+    cfg = build_config(overrides=[("problem.kind", "matrix_sensing"), ("problem.d", 30), ("problem.rank", 3),
+                                  ("problem.measurements", 600), ("run.steps", 0)])
+    group = RunGroup(expand(cfg, parse_compare(["model.depth=2,3"])))
+    a, b = group.engines
+    assert a.head.bands is not None and a.head.bands is b.head.bands
