@@ -2,7 +2,7 @@
 
 The plain loop is written as a user would write it: parameters with ``requires_grad``, ``loss.backward()``,
 an in-place SGD update under ``no_grad``.  The engine records its metrics at its default cadence, as in the
-app.  Both are timed in alternating blocks (so machine noise hits both alike) and the best block of each is
+app, and takes the steps between records through its fast path where it has one (``fast_path`` in the row).  Both are timed in alternating blocks (so machine noise hits both alike) and the best block of each is
 reported, one JSON object per line.
 """
 
@@ -152,6 +152,7 @@ def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> di
         "engine_us_per_step": round(best_e * 1e6, 1),
         "plain_us_per_step": round(best_p * 1e6, 1),
         "backend": engine.backend,
+        "fast_path": type(engine._fast).__name__ if engine._fast is not None else None,
         "record_stride": engine.stride,
         "recorded_rows": engine.history.n,
     }
