@@ -2,8 +2,9 @@
 
 The plain loop is written as a user would write it: parameters with ``requires_grad``, ``loss.backward()``,
 an in-place SGD update under ``no_grad``.  The engine records its metrics at its default cadence, as in the
-app, and takes the steps between records through its fast path where it has one (``fast_path`` in the row).  Both are timed in alternating blocks (so machine noise hits both alike) and the best block of each is
-reported, one JSON object per line.
+app, and takes the steps between records through its fast path where it has one (``fast_path`` in the row).
+Both are timed in alternating blocks (so machine noise hits both alike) and the best block of each is reported,
+one JSON object per line.
 """
 
 from __future__ import annotations
