@@ -210,3 +210,25 @@ def test_compare_layout_has_a_legend_per_run_and_follows_the_longest_run(qapp):
         assert img.width() == 800
     finally:
         lay.close_layout()
+
+
+def test_a_session_with_several_runs_is_recorded_with_all_of_them(qapp, tmp_path, capsys):
+    from ibviewer.gui.runs import RUN_COLOURS
+    from ibviewer.session import save_session
+
+    runs = []
+    for lr in (0.01, 0.005):
+        e = Engine(build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 600), ("optimizer.lr", lr)]))
+        e.run()
+        runs.append((f"lr {lr}", e))
+    path = save_session(tmp_path / "two.ibvs", runs)
+    both, one = tmp_path / "both", tmp_path / "one"
+    common = ["--size", "960x540", "--fps", "2", "--seconds", "1", "--panels", "loss,errors"]
+    assert record_main(["--session", str(path), "--frames", str(both), *common]) == 0
+    assert "2 runs" in capsys.readouterr().out
+    assert record_main(["--session", str(path), "--run", "lr 0.005", "--single", "--frames", str(one), *common]) == 0
+    assert "runs" not in capsys.readouterr().out
+    last = np.asarray(Image.open(sorted(both.iterdir())[-1]).convert("RGB"))
+    assert colour_pixels(last, RUN_COLOURS[0]) > 200 and colour_pixels(last, RUN_COLOURS[1]) > 200
+    assert record_main(["--session", str(path), "--run", "nope", "--frames", str(tmp_path / "x"), *common]) == 2
+    assert "--run 'nope' is not in the session" in capsys.readouterr().err
