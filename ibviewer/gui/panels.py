@@ -228,7 +228,8 @@ class HtmlLegend:
         parts = []
         for item, name in self.entries:
             glyph, c = self._glyph(item)
-            label = html.escape(name).replace(" ", "&nbsp;")  # wrap between entries, not inside one
+            # wrap between entries, not inside one (Qt breaks lines at a hyphen even inside <nobr>)
+            label = html.escape(name).replace(" ", "&nbsp;").replace("-", "\u2011")
             parts.append(f'<nobr><span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{label}</nobr>')
         self.label.setText(f'<span style="font-size:{self.pt:g}pt">' + " &nbsp; ".join(parts) + "</span>")
         self.label.setVisible(bool(parts))

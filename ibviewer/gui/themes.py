@@ -310,7 +310,7 @@ def render_legend(panel: PlotPanel, theme: Theme) -> None:
     for item, name in entries:
         glyph, c = leg._glyph(item)
         c = _css(theme.colour(pg.mkColor(c)))
-        label = symbols(name).replace(" ", "&nbsp;")
+        label = symbols(name).replace(" ", "&nbsp;").replace("-", "\u2011")  # no line break inside an entry
         parts.append(f'<span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{label}')
     px = theme.px(theme.legend_px)
     panel.legend_label.setText(f'<span style="font-size:{px}px; color:{theme.css_fg}">'

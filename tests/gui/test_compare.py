@@ -27,7 +27,7 @@ def ready(qtbot, win, n_runs=None):
 
 
 def legend(panel) -> str:
-    return re.sub("<[^>]+>", "", panel.legend_label.text()).replace("&nbsp;", " ")
+    return re.sub("<[^>]+>", "", panel.legend_label.text()).replace("&nbsp;", " ").replace("\u2011", "-")
 
 
 def all_done(win):
