@@ -63,8 +63,9 @@ def test_pm_power_kernel_follows_the_general_loop():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
 
 
-def test_pm_power_kernel_with_weight_decay_and_depth_2():
-    over = PM + [("model.depth", 2), ("optimizer.weight_decay", 0.003)]
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_pm_power_kernel_with_weight_decay_at_other_depths(depth):
+    over = PM + [("model.depth", depth), ("optimizer.weight_decay", 0.003)]
     fast, general = _pair(over, steps=500)
     _train(fast)
     _train(general)
