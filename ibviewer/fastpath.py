@@ -63,7 +63,8 @@ class ProductGD:
         if not stack:
             for w, p in zip(W, params):
                 np.copyto(w, p)
-        mm = np.matmul
+        # 2-D: np.dot reaches BLAS with a third less overhead than np.matmul (1.1 against 1.5 us for 30 x 30)
+        mm = np.matmul if stack else np.dot
         finite_check = stack and not np.isfinite(limit).all()
         done = 0
         while done < n:
@@ -214,5 +215,10 @@ def make_fast_path(engine):
         return ProductGD(model, engine.head, dtype)
     if (cfg.parametrization == "pm_power" and not model.weight_norm and problem.kind == "sparse_recovery"
             and _pm_kernel() is not None):
-        return PMPowerGD(model, problem, dtype)
+        fast = PMPowerGD(model, problem, dtype)
+        head = engine.head
+        if head.blocks is None and head.bands is None and isinstance(head.d.get("A"), np.ndarray):
+            # the general steps (at records) read the kernel's copy of A: one matrix in the L2 cache, not two
+            head.d["A"] = fast.at.T
+        return fast
     return None
