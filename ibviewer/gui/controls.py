@@ -130,6 +130,22 @@ def parse_float(text: str) -> float:
     return float(t)
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label that asks its layout for the height its text needs at its width (a QFormLayout row
+    otherwise gives it a fixed guess and clips long text at the top and bottom)."""
+
+    def __init__(self, text: str = ""):
+        super().__init__(text)
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        need = self.heightForWidth(self.width())
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+
 class ExponentSlider(QWidget):
     """A positive number as 10^k: a slider over k (0.1 steps) beside a field that takes any number.
 
@@ -404,8 +420,7 @@ class ControlPanel(QScrollArea):
                               Qt.ItemDataRole.ToolTipRole)
         combo.activated.connect(self._on_preset)
         self._row(form, "preset", "preset", combo)
-        self.description = QLabel("")
-        self.description.setWordWrap(True)
+        self.description = WrappedLabel("")
         self.description.setObjectName("description")
         self.description.setStyleSheet("color: #444;")
         form.addRow(self.description)
