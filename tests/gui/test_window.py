@@ -287,3 +287,20 @@ def test_every_family_draws_its_panels(qtbot, window, preset):
     qtbot.waitUntil(lambda: window.worker_ready and window.cfg.family == "factorization"
                     and window.info["cfg"]["problem"]["kind"] == "matrix_sensing", timeout=TIMEOUT_MS)
     window.set_speed(0)
+
+
+def test_a_long_preset_description_is_shown_whole(qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    win = MainWindow(build_config(preset="mlp_lazy_vs_rich"), preset="mlp_lazy_vs_rich")
+    win.resize(1560, 940)
+    win.show()
+    try:
+        label = win.controls.description
+        qtbot.waitUntil(lambda: label.isVisible() and label.width() > 50, timeout=TIMEOUT_MS)
+        for _ in range(5):
+            QApplication.processEvents()
+        assert len(label.text()) > 300
+        assert label.height() >= label.heightForWidth(label.width())  # no line cut off
+    finally:
+        win.close()
