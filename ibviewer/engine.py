@@ -258,6 +258,7 @@ class Engine:
         mlp = self._mlp
         o = self.cfg.optimizer
         fast = self._fast if o.name in ("gd", "sgd") and not self.batch_size else None
+        evaluate = getattr(fast, "evaluate", None)
         max_steps = self.cfg.run.steps
         done = 0
         self.status = RUNNING
@@ -275,6 +276,13 @@ class Engine:
                     self._advance()
                 done += taken
                 if taken == n:
+                    continue
+            elif fast is not None and evaluate is not None:
+                # a record step: the fast path may know the state already (then it also takes this step's update)
+                got = evaluate(params)
+                if got is not None:
+                    if not self._bookkeep(*got):
+                        break
                     continue
             idx = self._batch()
             if mlp:

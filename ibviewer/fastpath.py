@@ -137,72 +137,123 @@ def _pm_kernel():
         return pw(uj, depth) - pw(vj, depth)
 
     @numba.njit(fastmath=True, boundscheck=False, cache=True, nogil=True)
-    def kernel(at, y, u, v, depth, lr, wd, nsteps, limit, tol):  # pragma: no cover (compiled; tested by result)
+    def kernel(at, y, u, v, depth, lr, wd, nsteps, limit, tol, r, rn, g, state):  # pragma: no cover (compiled)
+        """``r`` (in, out): the residual A x - y; valid on entry when ``state`` >= 1, and ``g`` = A^T r too when
+        ``state`` = 2 (then the first step skips its dot products).  On return ``r`` holds the residual of the
+        final parameters."""
         n, m = at.shape
-        r = np.empty(m)
-        rn = np.empty(m)
-        for i in range(m):
-            r[i] = -y[i]
-        for j in range(n):
-            xj = pw(u[j], depth) - pw(v[j], depth)
-            a = at[j]
+        if state < 1:
             for i in range(m):
-                r[i] += xj * a[i]
+                r[i] = -y[i]
+            for j in range(n):
+                xj = pw(u[j], depth) - pw(v[j], depth)
+                a = at[j]
+                for i in range(m):
+                    r[i] += xj * a[i]
         c = float(depth)
         n4 = n - n % 4
         done = 0
+        swapped = False
+        cur, nxt = r, rn
         while True:
             s = 0.0
             for i in range(m):
-                s += r[i] * r[i]
+                s += cur[i] * cur[i]
             loss = 0.5 * s
             if not np.isfinite(loss) or loss > limit or (tol > 0 and loss <= tol) or done >= nsteps:
-                return done
+                break
+            have_g = done == 0 and state == 2
             for i in range(m):
-                rn[i] = -y[i]
+                nxt[i] = -y[i]
             # four coordinates at a time: their four dot products share the loads of r, their four updates of
             # the next residual share the loads and stores of rn
             for j in range(0, n4, 4):
                 a0, a1, a2, a3 = at[j], at[j + 1], at[j + 2], at[j + 3]
-                g0 = g1 = g2 = g3 = 0.0
-                for i in range(m):
-                    ri = r[i]
-                    g0 += a0[i] * ri
-                    g1 += a1[i] * ri
-                    g2 += a2[i] * ri
-                    g3 += a3[i] * ri
+                if have_g:
+                    g0, g1, g2, g3 = g[j], g[j + 1], g[j + 2], g[j + 3]
+                else:
+                    g0 = g1 = g2 = g3 = 0.0
+                    for i in range(m):
+                        ri = cur[i]
+                        g0 += a0[i] * ri
+                        g1 += a1[i] * ri
+                        g2 += a2[i] * ri
+                        g3 += a3[i] * ri
                 x0 = update(u, v, j, g0, c, lr, wd, depth)
                 x1 = update(u, v, j + 1, g1, c, lr, wd, depth)
                 x2 = update(u, v, j + 2, g2, c, lr, wd, depth)
                 x3 = update(u, v, j + 3, g3, c, lr, wd, depth)
                 for i in range(m):
-                    rn[i] += x0 * a0[i] + x1 * a1[i] + x2 * a2[i] + x3 * a3[i]
+                    nxt[i] += x0 * a0[i] + x1 * a1[i] + x2 * a2[i] + x3 * a3[i]
             for j in range(n4, n):
                 a0 = at[j]
-                g0 = 0.0
-                for i in range(m):
-                    g0 += a0[i] * r[i]
+                if have_g:
+                    g0 = g[j]
+                else:
+                    g0 = 0.0
+                    for i in range(m):
+                        g0 += a0[i] * cur[i]
                 x0 = update(u, v, j, g0, c, lr, wd, depth)
                 for i in range(m):
-                    rn[i] += x0 * a0[i]
-            r, rn = rn, r
+                    nxt[i] += x0 * a0[i]
+            cur, nxt = nxt, cur
+            swapped = not swapped
             done += 1
+        if swapped:
+            for i in range(m):
+                r[i] = cur[i]
+        return done
 
     _PM_KERNEL = kernel
     return kernel
 
 
 class PMPowerGD:
+    """Keeps the residual of the parameters it left (and their gradient once asked for): the next call, and the
+    record the engine takes in between, start from it instead of reading A again."""
+
     def __init__(self, model, problem, dtype):
         self.depth = model.depth
         self.at = np.ascontiguousarray(problem.data["A"].T, dtype=dtype)
         self.y = np.ascontiguousarray(problem.data["y"], dtype=dtype)
+        n, m = self.at.shape
+        self.r, self.rn, self.g = np.empty(m), np.empty(m), np.empty(n)
+        self._left = (np.empty(n, dtype), np.empty(n, dtype))  # the parameters the kernel left
+        self._state = 0  # 0: nothing kept; 1: r of those parameters; 2: and g = A^T r
+
+    def _kept(self, u, v) -> int:
+        """What is kept for parameters (u, v): 0 unless they are the ones the kernel left (then 1 or 2)."""
+        if self._state and np.array_equal(u, self._left[0]) and np.array_equal(v, self._left[1]):
+            return self._state
+        return 0
 
     def run(self, params, n: int, lr: float, wd: float, limit: float, tol: float) -> int:
         u, v = params
         # plain Python numbers of fixed types: one compiled signature per dtype
-        return int(_pm_kernel()(self.at, self.y, u, v, int(self.depth), float(lr), float(wd), int(n), float(limit),
-                                float(tol)))
+        done = int(_pm_kernel()(self.at, self.y, u, v, int(self.depth), float(lr), float(wd), int(n), float(limit),
+                                float(tol), self.r, self.rn, self.g, self._kept(u, v)))
+        np.copyto(self._left[0], u)
+        np.copyto(self._left[1], v)
+        self._state = 1
+        return done
+
+    def evaluate(self, params):
+        """(x, loss, gradients) at the parameters the kernel left, from its residual (one read of A for the
+        gradient, which the next step then reuses); None for other parameters."""
+        u, v = params
+        if not self._kept(u, v):
+            return None
+        if self._state < 2:
+            np.dot(self.at, self.r, out=self.g)
+            self._state = 2
+        n = self.depth
+        g = self.g.astype(u.dtype, copy=False)
+        if n == 1:
+            x, grads = u - v, [g.copy(), -g]
+        else:
+            un1, vn1 = u ** (n - 1), v ** (n - 1)
+            x, grads = un1 * u - vn1 * v, [(n * un1) * g, (-n * vn1) * g]
+        return x, 0.5 * float(self.r @ self.r), grads
 
 
 def make_fast_path(engine):

@@ -166,3 +166,17 @@ def test_runs_of_one_problem_share_its_triangular_factor():
     group = RunGroup(expand(cfg, parse_compare(["model.depth=2,3"])))
     a, b = group.engines
     assert a.head.bands is not None and a.head.bands is b.head.bands
+
+
+def test_pm_power_kernel_keeps_the_state_it_leaves_for_the_next_record():
+    e = Engine(build_config(overrides=PM + [("run.steps", 0)]))
+    e.step(137)
+    got = e._fast.evaluate(e.params)
+    assert got is not None
+    P, loss, grads = e._evaluate()  # the general path, from scratch
+    np.testing.assert_allclose(got[0], P, rtol=1e-12, atol=1e-15)
+    assert got[1] == pytest.approx(loss, rel=1e-10)
+    for a, b in zip(got[2], grads):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
+    e.params[0][3] += 1e-3  # parameters the kernel did not leave: nothing kept applies
+    assert e._fast.evaluate(e.params) is None
