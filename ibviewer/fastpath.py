@@ -12,7 +12,9 @@ message), and otherwise takes the gradient step.  It returns the number of updat
 * :class:`PMPowerGD` -- ``x = u^N - v^N`` on a least-squares loss (sparse recovery): a compiled kernel (numba)
   that reads the measurement matrix once per step instead of twice: for each coordinate j it forms
   ``g_j = <a_j, r>``, updates ``u_j, v_j`` and adds the new ``x_j a_j`` to the next residual while ``a_j`` is in
-  the L1 cache.  Without numba this fast path is off and the general loop runs.
+  the L1 cache.  It keeps the residual of the parameters it leaves, so that the record the engine takes there
+  (``evaluate(params)``: the state, loss and gradients, or None for other parameters) and the next call start
+  from it.  Without numba this fast path is off and the general loop runs.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ class ProductGD:
 
     def run(self, params, n: int, lr, wd: float, limit, tol) -> int:
         """Up to ``n`` steps; ``params`` (one run) are copied in and out; a stack (``params`` None) trains
-        :attr:`W` in place, with per-run arrays: ``lr`` shaped like :attr:`flat`, ``limit`` and ``tol`` (runs,)."""
+        :attr:`W` in place, with ``lr`` one number or an array shaped like :attr:`flat`, and per-run arrays
+        ``limit`` and ``tol`` (runs,)."""
         W, gW, rights, lefts, rightsT = self.W, self.gW, self.rights, self.lefts, self.rightsT
         stack = params is None
         depth = len(W)
