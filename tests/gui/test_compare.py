@@ -383,6 +383,10 @@ def test_exports_of_compared_runs_show_every_visible_run(qtbot, window, tmp_path
         return int((np.abs(img - np.array(rgb)).max(axis=-1) <= 6).sum())
 
     assert all(count(r.colour) > 100 for r in window.runs)
+    svg = rec.export_image(str(tmp_path / "both.svg"), panel="singular_values", format="svg", size=(600, 400))
+    assert svg is not None, window.messages[-1]
+    text = svg.read_text()
+    assert all("#%02x%02x%02x" % r.colour in text.lower() for r in window.runs)
     # a hidden run is left out, as in the window
     window.set_run_visible(window.runs[1].id, False)
     png = rec.export_image(str(tmp_path / "one.png"), panel="loss", size=(800, 500))
