@@ -446,14 +446,8 @@ class LossHead:
             G = (r @ A).reshape(P.shape)  # r @ A re-reads A while it is still in cache
             return 0.5 * scale * float(r @ r), G * scale if scale != 1.0 else G
         if kind in ("matrix_completion", "razin_cohen"):
-            if idx is None and self.M is not None:
-                G = P - self.M
-                G *= self.mask
-                sq = float(np.vdot(G, G))
-                if kind == "razin_cohen":  # mean over the observed entries: (1/|Omega|) sum r^2
-                    G *= 2.0 / self.n
-                    return sq / self.n, G
-                return 0.5 * sq, G
+            if idx is None and self.mask is not None:
+                return self._masked(P, lambda G: float(np.vdot(G, G)))
             flat = self.flat if idx is None else self.flat[idx]
             vals = d["values"] if idx is None else d["values"][idx]
             r = P.reshape(-1)[flat] - vals
@@ -492,6 +486,17 @@ class LossHead:
             return loss, (coef @ X)[None, :]
         raise ValueError(kind)  # pragma: no cover
 
+    def _masked(self, P, sum_sq):
+        """Full-batch completion loss and gradient from dense arrays: G = (P - M) * mask; ``sum_sq(G)`` sums the
+        squares (of one product, or per run of a stack)."""
+        G = P - self.M
+        G *= self.mask
+        sq = sum_sq(G)
+        if self.kind == "razin_cohen":  # mean over the observed entries: (1/|Omega|) sum r^2
+            G *= 2.0 / self.n
+            return sq / self.n, G
+        return 0.5 * sq, G
+
     def batched(self, P):
         """Full-batch loss of a stack of R runs (products stacked along axis 0): (losses (R,), dL/dP)."""
         d, kind = self.d, self.kind
@@ -502,13 +507,7 @@ class LossHead:
             return 0.5 * (r * r).sum(-1), (r @ A).reshape(P.shape)
         if kind in ("matrix_completion", "razin_cohen"):
             if self.mask is not None:
-                G = P - self.M
-                G *= self.mask
-                sq = np.einsum("rij,rij->r", G, G)
-                if kind == "razin_cohen":
-                    G *= 2.0 / self.n
-                    return sq / self.n, G
-                return 0.5 * sq, G
+                return self._masked(P, lambda G: np.einsum("rij,rij->r", G, G))
             r = P.reshape(R, -1)[:, self.flat] - d["values"]
             G = ops.zeros_like(P)
             c = 2.0 / self.n if kind == "razin_cohen" else 1.0
