@@ -918,8 +918,16 @@ class MainWindow(QMainWindow):
         for name, cfg in runs:
             self.runs.append(RunView(self._next_id, pretty_name(name), cfg, self._free_colour(self.runs)))
             self._next_id += 1
-        sel = self.runs[min(max(int(selected), 0), len(self.runs) - 1)]
-        self.selected_id = sel.id
+        self._adopt_runs(self.runs, self.runs[min(max(int(selected), 0), len(self.runs) - 1)].id)
+
+    def _adopt_runs(self, runs: list[RunView], selected_id: int | None = None) -> None:
+        """``runs`` become the window's; the selected run is ``selected_id`` (or stays), else the first."""
+        self.runs = runs
+        if selected_id is not None:
+            self.selected_id = int(selected_id)
+        if self.selected_run() is None:
+            self.selected_id = runs[0].id
+        sel = self.selected_run()
         self._cfg = sel.cfg
         self.mirror = sel.mirror
         self.runs_version += 1
@@ -938,13 +946,7 @@ class MainWindow(QMainWindow):
             r = old.get(rid) or RunView(rid, name, cfg, self._free_colour(runs))
             r.name, r.cfg = name, cfg.copy()
             runs.append(r)
-        self.runs = runs
-        if self.selected_run() is None:
-            self.selected_id = runs[0].id
-        sel = self.selected_run()
-        self._cfg = sel.cfg
-        self.mirror = sel.mirror
-        self.runs_version += 1
+        self._adopt_runs(runs)
 
     def _sync_runs(self, info: dict[str, Any]) -> None:
         """The runs the worker built (after "ready"): configs, names and references as it has them."""
@@ -963,15 +965,8 @@ class MainWindow(QMainWindow):
             r.entry = None
             r.product = None
             runs.append(r)
-        self.runs = runs
         self._next_id = max(self._next_id, max(r.id for r in runs) + 1)
-        self.selected_id = int(info.get("selected", runs[0].id))
-        if self.selected_run() is None:
-            self.selected_id = runs[0].id
-        sel = self.selected_run()
-        self._cfg = sel.cfg
-        self.mirror = sel.mirror
-        self.runs_version += 1
+        self._adopt_runs(runs, info.get("selected", runs[0].id))
         self.runs_list.set_runs(self.runs, self.selected_id)
         self.controls.set_config(self.cfg, self.preset)
         self._update_title()
