@@ -151,6 +151,23 @@ def _size_combo(default: str) -> QComboBox:
     return c
 
 
+def _theme_combo() -> QComboBox:
+    c = QComboBox()
+    for t in THEMES:
+        c.addItem(t, t)
+    return c
+
+
+def _scale_spin(lo: float, hi: float, step: float, tip: str) -> QDoubleSpinBox:
+    """Fonts and line widths x this factor (1 = the projector default)."""
+    b = QDoubleSpinBox()
+    b.setRange(lo, hi)
+    b.setSingleStep(step)
+    b.setValue(1.0)
+    b.setToolTip(tip)
+    return b
+
+
 class PanelList(QListWidget):
     """Checkable panel names, in order."""
 
@@ -245,14 +262,8 @@ class AnimationDialog(QDialog):
         i = self.x_axis.findData(getattr(window, "x_mode", "log_step"))
         self.x_axis.setCurrentIndex(max(i, 0))
         self.panels = PanelList(cfg, [n for n in default_panels(cfg)])
-        self.theme = QComboBox()
-        for t in THEMES:
-            self.theme.addItem(t, t)
-        self.font_scale = QDoubleSpinBox()
-        self.font_scale.setRange(0.5, 3.0)
-        self.font_scale.setSingleStep(0.1)
-        self.font_scale.setValue(1.0)
-        self.font_scale.setToolTip("Fonts and lines relative to the projector default")
+        self.theme = _theme_combo()
+        self.font_scale = _scale_spin(0.5, 3.0, 0.1, "Fonts and lines relative to the projector default")
         self.quality = QComboBox()
         for q in QUALITY:
             self.quality.addItem(q, q)
@@ -335,14 +346,9 @@ class ImageDialog(QDialog):
         self.format.addItem("PNG image", "png")
         self.format.addItem("SVG (vector, one panel)", "svg")
         self.size = _size_combo("1920x1080")
-        self.scale = QDoubleSpinBox()
-        self.scale.setRange(0.25, 8)
-        self.scale.setSingleStep(0.25)
-        self.scale.setValue(1.0)
-        self.scale.setToolTip("Fonts and line widths x this (2 at twice the size: the same picture, sharper)")
-        self.theme = QComboBox()
-        for t in THEMES:
-            self.theme.addItem(t, t)
+        self.scale = _scale_spin(0.25, 8, 0.25, "Fonts and line widths x this (2 at twice the size: the same "
+                                 "picture, sharper)")
+        self.theme = _theme_combo()
         self.caption = QCheckBox("caption (layout only)")
         self.caption.setChecked(True)
         self.step = step
