@@ -395,6 +395,12 @@ class ControlPanel(QScrollArea):
         self.rows[key] = (lab, widget)
         return widget
 
+    def _field(self, form: QFormLayout, key: str, label: str, widget: QWidget) -> QWidget:
+        """A labelled row for config key ``key`` whose edits are emitted as ``edited(key, value)``."""
+        self._row(form, key, label, widget)
+        self._connect_field(key, widget)
+        return widget
+
     def _connect_field(self, key: str, w: QWidget) -> None:
         if isinstance(w, QSpinBox):
             w.valueChanged.connect(lambda v, k=key: self.edited.emit(k, int(v)))
@@ -477,12 +483,10 @@ class ControlPanel(QScrollArea):
         steps = _spin("run.steps", 0, 2**31 - 1)
         steps.setSpecialValueText("no limit")
         steps.setSingleStep(1000)
-        self._row(form, "run.steps", "max steps", steps)
-        self._connect_field("run.steps", steps)
+        self._field(form, "run.steps", "max steps", steps)
         tol = FloatField("run.loss_tol")
         tol.setPlaceholderText("0 = off")
-        self._row(form, "run.loss_tol", "loss tol", tol)
-        self._connect_field("run.loss_tol", tol)
+        self._field(form, "run.loss_tol", "loss tol", tol)
 
     def _on_speed(self, pos: int) -> None:
         v = SPEEDS[pos]
@@ -505,36 +509,29 @@ class ControlPanel(QScrollArea):
         kind.setObjectName("problem.kind")
         for k in PROBLEM_KINDS:
             kind.addItem(KIND_LABELS.get(k, k), k)
-        self._row(form, "problem.kind", "kind", kind)
-        self._connect_field("problem.kind", kind)
+        self._field(form, "problem.kind", "kind", kind)
         for key, label, lo, hi in (("d", "size d", 1, 2000), ("n", "length n", 1, 100000), ("rank", "rank r", 1, 2000),
                                    ("measurements", "measurements m", 1, 10**7), ("sparsity", "sparsity s", 0, 100000),
                                    ("samples", "samples", 1, 10**7), ("test_samples", "test samples", 1, 10**7),
                                    ("outputs", "outputs", 0, 2000)):
             w = _spin("problem." + key, lo, hi)
-            self._row(form, "problem." + key, label, w)
-            self._connect_field("problem." + key, w)
+            self._field(form, "problem." + key, label, w)
         sv = ListField("problem.singular_values")
-        self._row(form, "problem.singular_values", "singular values", sv)
-        self._connect_field("problem.singular_values", sv)
+        self._field(form, "problem.singular_values", "singular values", sv)
         target = _combo()
         target.setObjectName("problem.target")
         for t in ("spectrum", "lowrank_noise"):
             target.addItem(t, t)
-        self._row(form, "problem.target", "target", target)
-        self._connect_field("problem.target", target)
+        self._field(form, "problem.target", "target", target)
         inputs = _combo()
         inputs.setObjectName("problem.inputs")
         for t in ("gaussian", "whitened"):
             inputs.addItem(t, t)
-        self._row(form, "problem.inputs", "inputs", inputs)
-        self._connect_field("problem.inputs", inputs)
+        self._field(form, "problem.inputs", "inputs", inputs)
         noise = FloatField("problem.noise")
-        self._row(form, "problem.noise", "noise σ", noise)
-        self._connect_field("problem.noise", noise)
+        self._field(form, "problem.noise", "noise σ", noise)
         seed = _spin("problem.seed", 0, 2**31 - 1)
-        self._row(form, "problem.seed", "data seed", seed)
-        self._connect_field("problem.seed", seed)
+        self._field(form, "problem.seed", "data seed", seed)
 
     def _build_model(self) -> None:
         form = self._group("Model")
@@ -542,39 +539,31 @@ class ControlPanel(QScrollArea):
         note.setStyleSheet("color: #666;")
         form.addRow(note)
         depth = _spin("model.depth", 1, 20)
-        self._row(form, "model.depth", "depth N", depth)
-        self._connect_field("model.depth", depth)
+        self._field(form, "model.depth", "depth N", depth)
         width = TextField("model.width")
         width.setPlaceholderText("0 = natural (d)")
-        self._row(form, "model.width", "width", width)
-        self._connect_field("model.width", width)
+        self._field(form, "model.width", "width", width)
         init = _combo()
         init.setObjectName("model.init")
-        self._row(form, "model.init", "init", init)
-        self._connect_field("model.init", init)
+        self._field(form, "model.init", "init", init)
         alpha = ExponentSlider("model.init_scale", -8, 1)
-        self._row(form, "model.init_scale", "α (scale)", alpha)
-        self._connect_field("model.init_scale", alpha)
+        self._field(form, "model.init_scale", "α (scale)", alpha)
         std = FloatField("model.init_std")
         std.setPlaceholderText("0 = use α")
-        self._row(form, "model.init_std", "init std", std)
-        self._connect_field("model.init_std", std)
+        self._field(form, "model.init_std", "init std", std)
         par = _combo()
         par.setObjectName("model.parametrization")
-        self._row(form, "model.parametrization", "parametrization", par)
-        self._connect_field("model.parametrization", par)
+        self._field(form, "model.parametrization", "parametrization", par)
         act = _combo()
         act.setObjectName("model.activation")
         for a in ACTIVATIONS:
             act.addItem(a, a)
-        self._row(form, "model.activation", "activation", act)
-        self._connect_field("model.activation", act)
+        self._field(form, "model.activation", "activation", act)
         for key, text in (("model.bias", "biases"), ("model.weight_norm", "weight normalization"),
                           ("model.center_output", "centred output f(w) − f(w₀)")):
             box = QCheckBox(text)
             box.setObjectName(key)
-            self._row(form, key, "", box)
-            self._connect_field(key, box)
+            self._field(form, key, "", box)
 
     def _build_optimizer(self) -> None:
         form = self._group("Optimizer")
@@ -585,21 +574,16 @@ class ControlPanel(QScrollArea):
         name.setObjectName("optimizer.name")
         for o in OPTIMIZERS:
             name.addItem(o, o)
-        self._row(form, "optimizer.name", "optimizer", name)
-        self._connect_field("optimizer.name", name)
+        self._field(form, "optimizer.name", "optimizer", name)
         lr = ExponentSlider("optimizer.lr", -6, 1, live=True)
-        self._row(form, "optimizer.lr", "learning rate η", lr)
-        self._connect_field("optimizer.lr", lr)
+        self._field(form, "optimizer.lr", "learning rate η", lr)
         mom = FloatField("optimizer.momentum")
-        self._row(form, "optimizer.momentum", "momentum β", mom)
-        self._connect_field("optimizer.momentum", mom)
+        self._field(form, "optimizer.momentum", "momentum β", mom)
         bs = _spin("optimizer.batch_size", 0, 10**7)
         bs.setSpecialValueText("full batch")
-        self._row(form, "optimizer.batch_size", "batch size", bs)
-        self._connect_field("optimizer.batch_size", bs)
+        self._field(form, "optimizer.batch_size", "batch size", bs)
         wd = FloatField("optimizer.weight_decay")
-        self._row(form, "optimizer.weight_decay", "weight decay λ", wd)
-        self._connect_field("optimizer.weight_decay", wd)
+        self._field(form, "optimizer.weight_decay", "weight decay λ", wd)
 
     # ------------------------------------------------------------------------------------------------ showing
     def set_config(self, cfg: Config, preset: str | None = None) -> None:
