@@ -8,7 +8,6 @@ to log10 and switching the axis to log ticks.
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
 
@@ -19,7 +18,7 @@ from PySide6.QtGui import QFont, QTransform
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer import metrics as M
-from ibviewer.gui.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, nice_ceil
+from ibviewer.gui.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, nice_ceil, symbols
 
 #: colours by index (readable on white and on a projector)
 PALETTE = [
@@ -229,7 +228,7 @@ class HtmlLegend:
         for item, name in self.entries:
             glyph, c = self._glyph(item)
             # wrap between entries, not inside one (Qt breaks lines at a hyphen even inside <nobr>)
-            label = html.escape(name).replace(" ", "&nbsp;").replace("-", "\u2011")
+            label = symbols(name).replace(" ", "&nbsp;").replace("-", "\u2011")
             parts.append(f'<nobr><span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{label}</nobr>')
         self.label.setText(f'<span style="font-size:{self.pt:g}pt">' + " &nbsp; ".join(parts) + "</span>")
         self.label.setVisible(bool(parts))
@@ -278,9 +277,9 @@ class PlotPanel(Panel):
         pi.getAxis("left").setWidth(70)
         lbl = {"font-size": f"{FONT_PT + 1}pt", "color": "#141414"}
         if self.y_label:
-            pi.setLabel("left", self.y_label, **lbl)
+            pi.setLabel("left", symbols(self.y_label), **lbl)
         if self.x_label:
-            pi.setLabel("bottom", self.x_label, **lbl)
+            pi.setLabel("bottom", symbols(self.x_label), **lbl)
         self._label_style = lbl
         self.xkeep = RangeKeeper(log=False, include_zero=True)
         self.ykeep = RangeKeeper(log=self.y_log, include_zero=self.y_zero)
@@ -466,7 +465,7 @@ class PlotPanel(Panel):
             self.empty_text.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def set_x_label(self, text: str) -> None:
-        self.plot.setLabel("bottom", text, **self._label_style)
+        self.plot.setLabel("bottom", symbols(text), **self._label_style)
 
     def apply_ranges(self, xb: tuple[float, float] | None, yb: tuple[float, float] | None) -> None:
         if self.manual:

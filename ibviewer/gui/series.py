@@ -7,7 +7,9 @@ curves) and axis ranges only change in 1-2-5 steps (whole decades on log axes).
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -286,3 +288,33 @@ def finite_bounds(*arrays: np.ndarray | None) -> tuple[float, float] | None:
     if lo > hi:
         return None
     return lo, hi
+
+
+# -------------------------------------------------------------------------------------------------- text
+# x_i, σ_i, W_{j+1}, ‖W‖_*, ‖W‖_F, ‖W‖_op, x_ℓ1: a subscript after a letter, a digit or a closing bar/bracket
+_SUB = re.compile(r"(?<=[\w‖)\]])_(\{[^}]*\}|\*|[A-Za-z0-9ℓ]+)")
+
+
+def symbols(text: str) -> str:
+    """Rich text with real subscripts: ``σ_i(W)`` → ``σ<sub>i</sub>(W)``, ``‖W‖_*`` → ``‖W‖<sub>*</sub>``."""
+    out = html.escape(text, quote=False)
+
+    def sub(m: re.Match) -> str:
+        s = m.group(1)
+        if s.startswith("{"):
+            s = s[1:-1]
+        return f"<sub>{s}</sub>"
+
+    return _SUB.sub(sub, out)
+
+
+def plain_symbols(text: str) -> str:
+    """The text without markup (for window titles, file names): subscripts as Unicode where they exist."""
+    table = str.maketrans("0123456789ijkn+-", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙ₊₋")
+
+    def sub(m: re.Match) -> str:
+        s = m.group(1).strip("{}")
+        t = s.translate(table)
+        return t if all(ch not in "abcdefghlmopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*ℓ" for ch in t) else "_" + s
+
+    return _SUB.sub(sub, text)

@@ -13,9 +13,7 @@ lines stay as thick at 4K as at 1080p when the scale grows with the size.
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +23,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ibviewer.gui.panels import BLACK, GREY, PALETTE, HeatmapPanel, PlotPanel, ThickCurve
+from ibviewer.gui.series import plain_symbols, symbols  # noqa: F401 - part of this module's interface
 
 THEMES = ("light", "dark")
 
@@ -116,35 +115,6 @@ def _css(rgb) -> str:
 
 # ====================================================================================================== text
 _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-# x_i, σ_i, W_{j+1}, ‖W‖_*, ‖W‖_F, ‖W‖_op, x_ℓ1: a subscript after a letter, a digit or a closing bar/bracket
-_SUB = re.compile(r"(?<=[\w‖)\]])_(\{[^}]*\}|\*|[A-Za-z0-9ℓ]+)")
-
-
-def symbols(text: str) -> str:
-    """Rich text with real subscripts: ``σ_i(W)`` → ``σ<sub>i</sub>(W)``, ``‖W‖_*`` → ``‖W‖<sub>*</sub>``."""
-    out = html.escape(text, quote=False)
-
-    def sub(m: re.Match) -> str:
-        s = m.group(1)
-        if s.startswith("{"):
-            s = s[1:-1]
-        return f"<sub>{s}</sub>"
-
-    return _SUB.sub(sub, out)
-
-
-def plain_symbols(text: str) -> str:
-    """The text without markup (for window titles, file names): subscripts as Unicode where they exist."""
-    table = str.maketrans("0123456789ijkn+-", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙ₊₋")
-
-    def sub(m: re.Match) -> str:
-        s = m.group(1).strip("{}")
-        t = s.translate(table)
-        return t if all(ch not in "abcdefghlmopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*ℓ" for ch in t) else "_" + s
-
-    return _SUB.sub(sub, text)
-
-
 def sci(v: float) -> str:
     """A number for a caption: 0.01, 10⁻³, 2·10⁻⁴, 1.5·10⁵."""
     if v == 0 or not math.isfinite(v):

@@ -42,7 +42,7 @@ from ibviewer.gui.client import WorkerClient
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.panels import PANEL_CLASSES, Panel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.runs import RUN_COLOURS, AddRunDialog, QtRunList, RunView, pretty_name, run_label, value_of
-from ibviewer.gui.series import X_MODES, Frame
+from ibviewer.gui.series import X_MODES, Frame, plain_symbols
 from ibviewer.gui.settings import FONT_SCALES, AppSettings, qsettings
 from ibviewer.io import atomic_write_text
 
@@ -401,7 +401,7 @@ class MainWindow(QMainWindow):
         names = [n for col in cols for n in col] + [t for t, _ in tabs]
         for name in names:
             panel = PANEL_CLASSES[name](self)
-            dock = QDockWidget(panel.title, self)
+            dock = QDockWidget(plain_symbols(panel.title), self)  # a dock title is plain text: σᵢ, not σ_i
             dock.setObjectName("dock_" + name)
             dock.setWidget(panel.widget)
             dock.setToolTip(panel.tooltip)

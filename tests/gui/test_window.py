@@ -304,3 +304,12 @@ def test_a_long_preset_description_is_shown_whole(qtbot):
         assert label.height() >= label.heightForWidth(label.width())  # no line cut off
     finally:
         win.close()
+
+
+def test_subscripts_are_typeset_in_labels_legends_and_dock_titles(qtbot, window):
+    sv = window.panels["singular_values"]
+    assert "σ<sub>i</sub>(W)" in sv.plot.getAxis("left").labelText
+    assert window.docks["singular_values"].windowTitle() == "Singular values σᵢ(W)"
+    norms = window.panels["norms"]
+    qtbot.waitUntil(lambda: "<sub>" in norms.legend_label.text(), timeout=TIMEOUT_MS)
+    assert "_F" not in norms.legend_label.text() and "_*" not in norms.legend_label.text()
