@@ -512,17 +512,24 @@ def _prepare(panel) -> None:
 
 
 def _restore_panel_state(panel, state: dict) -> None:
-    """The window's choices that change what a panel draws (effective-rank definition, layer)."""
+    """The window's choices that change what a panel draws (effective-rank definition, layer, theory overlay)."""
     combo = getattr(panel, "combo", None)
     if combo is not None and "combo" in state:
         i = combo.findData(state["combo"])
         if i >= 0:
             combo.setCurrentIndex(i)
+    if state.get("theory") and getattr(panel, "theory_box", None) is not None:
+        panel.set_theory(True)
 
 
 def panel_state(panel) -> dict:
+    out = {}
     combo = getattr(panel, "combo", None)
-    return {"combo": combo.currentData()} if combo is not None else {}
+    if combo is not None:
+        out["combo"] = combo.currentData()
+    if getattr(panel, "theory", False):
+        out["theory"] = True
+    return out
 
 
 # ====================================================================================================== animation

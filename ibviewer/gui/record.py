@@ -5,6 +5,7 @@
                     (--out FILE.mp4 | --out FILE.gif | --frames DIR) [--size 1920x1080] [--fps 30] [--seconds S]
                     [--steps N] [--schedule linear|log] [--panels NAME,...] [--theme light|dark]
                     [--quality draft|normal|high] [--x-axis step|log_step|time] [--font-scale F] [--no-caption]
+                    [--theory] [--compare KEY=V1,V2 ...] [--single] [--run NAME]
 
 The run is trained in this process (no worker), then ``fps x seconds`` frames are rendered from its history on a
 fixed schedule of steps (``linear``, or ``log``: after a small initialization the dynamics happen on a log time
@@ -53,6 +54,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--font-scale", type=float, default=1.0, metavar="F",
                    help="fonts and lines x F (default 1: sized for the frame height, as on a 1080p projector)")
     p.add_argument("--no-caption", action="store_true", help="no caption with the setting and the step counter")
+    p.add_argument("--theory", action="store_true",
+                   help="every panel's theory overlay (predicted singular values, half-times, reference lines)")
     p.add_argument("--title", metavar="TEXT", help="caption title (default: the preset's title)")
     p.add_argument("--compare", metavar="KEY=V1,V2", action="append", default=[],
                    help="train and overlay runs that differ in KEY (repeatable), e.g. --compare model.depth=1,2,3")
@@ -264,8 +267,11 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     w, h = args.size_px
     scale = args.font_scale * max(0.4, h / 1080)
     theme = get_theme(args.theme).scaled(scale)
+    from ibviewer.gui.export import available_panels
+
+    state = {name: {"theory": True} for name in available_panels(source.cfg)} if args.theory else None
     layout = ExportLayout(source, args.panel_names, (w, h), theme, x_mode=args.x_axis, caption=not args.no_caption,
-                          reveal="grow", title=args.title, compare=compare)
+                          reveal="grow", title=args.title, compare=compare, panel_state=state)
     try:
         total = max(e.step_count for _, e in runs)
         rows = layout.clock.schedule_rows(args.n_frames, args.schedule, total_steps=total)

@@ -232,3 +232,23 @@ def test_a_session_with_several_runs_is_recorded_with_all_of_them(qapp, tmp_path
     assert colour_pixels(last, RUN_COLOURS[0]) > 200 and colour_pixels(last, RUN_COLOURS[1]) > 200
     assert record_main(["--session", str(path), "--run", "nope", "--frames", str(tmp_path / "x"), *common]) == 2
     assert "--run 'nope' is not in the session" in capsys.readouterr().err
+
+
+def test_theory_overlays_reach_recordings_and_exports(qapp, tmp_path, engine):
+    from ibviewer.gui.export import panel_state
+
+    source = RunSource.from_engine(engine, "quick")
+    lay = ExportLayout(source, ["singular_values", "norms"], (800, 450), "light",
+                       panel_state={"singular_values": {"theory": True}, "norms": {"theory": True}})
+    try:
+        lay.show_row(source.n - 1)
+        sv = lay.panels["singular_values"]
+        assert sv.theory and any(len(c.getData()[0]) for c in sv.th_curves)
+        assert lay.panels["norms"].sum_curve.isVisible()
+        assert panel_state(sv) == {"theory": True}  # what the app hands an export from its window
+    finally:
+        lay.close_layout()
+    out = tmp_path / "th"
+    assert record_main(["--frames", str(out), "--size", "480x270", "--fps", "1", "--seconds", "2", "--theory",
+                        *QUICK]) == 0
+    assert len(list(out.iterdir())) == 2
