@@ -139,7 +139,6 @@ def _pm_kernel():
         u[j], v[j] = uj, vj
         return pw(uj, depth) - pw(vj, depth)
 
-    @numba.njit(fastmath=True, boundscheck=False, cache=True, nogil=True)
     def kernel(at, y, u, v, depth, lr, wd, nsteps, limit, tol, r, rn, g, state):  # pragma: no cover (compiled)
         """``r`` (in, out): the residual A x - y; valid on entry when ``state`` >= 1, and ``g`` = A^T r too when
         ``state`` = 2 (then the first step skips its dot products).  On return ``r`` holds the residual of the
@@ -207,8 +206,13 @@ def _pm_kernel():
                 r[i] = cur[i]
         return done
 
-    _PM_KERNEL = kernel
-    return kernel
+    options = dict(fastmath=True, boundscheck=False, nogil=True)
+    try:  # compiled once per machine: numba keeps it beside this file, or in the user's cache folder
+        compiled = numba.njit(cache=True, **options)(kernel)
+    except RuntimeError:  # no writable cache folder: compile in every process instead
+        compiled = numba.njit(**options)(kernel)
+    _PM_KERNEL = compiled
+    return compiled
 
 
 class PMPowerGD:

@@ -180,3 +180,23 @@ def test_pm_power_kernel_keeps_the_state_it_leaves_for_the_next_record():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
     e.params[0][3] += 1e-3  # parameters the kernel did not leave: nothing kept applies
     assert e._fast.evaluate(e.params) is None
+
+
+def test_pm_kernel_compiles_without_a_writable_cache(monkeypatch):
+    import numba
+
+    real = numba.njit
+
+    def njit(*args, cache=False, **kw):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(fastpath, "_PM_KERNEL", None)
+    monkeypatch.setattr(numba, "njit", njit)
+    kernel = fastpath._pm_kernel()
+    monkeypatch.setattr(numba, "njit", real)
+    assert kernel is not None
+    fast, general = _pair(PM, steps=50)
+    fast._fast.run(fast.params, 10, 0.05, 0.0, np.inf, 0.0)  # the uncached kernel runs
+    monkeypatch.setattr(fastpath, "_PM_KERNEL", None)  # later tests compile (from the cache) again
