@@ -211,6 +211,12 @@ def _pm_kernel():
         compiled = numba.njit(cache=True, **options)(kernel)
     except RuntimeError:  # no writable cache folder: compile in every process instead
         compiled = numba.njit(**options)(kernel)
+    try:  # compile (or load) now, for float64: a machine where that fails trains on the general loop
+        at, y = np.ones((4, 2)), np.ones(2)
+        compiled(at, y, np.ones(4), np.ones(4), 2, 0.1, 0.0, 1, np.inf, 0.0, np.zeros(2), np.zeros(2), np.zeros(4), 0)
+    except Exception:  # noqa: BLE001 - any compiler failure means: no fast path
+        _PM_KERNEL = False
+        return None
     _PM_KERNEL = compiled
     return compiled
 

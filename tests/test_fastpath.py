@@ -200,3 +200,21 @@ def test_pm_kernel_compiles_without_a_writable_cache(monkeypatch):
     fast, general = _pair(PM, steps=50)
     fast._fast.run(fast.params, 10, 0.05, 0.0, np.inf, 0.0)  # the uncached kernel runs
     monkeypatch.setattr(fastpath, "_PM_KERNEL", None)  # later tests compile (from the cache) again
+
+
+def test_a_kernel_that_does_not_compile_leaves_the_general_loop(monkeypatch):
+    import numba
+
+    def broken(*args, **kw):
+        def deco(fn):
+            def fail(*a):
+                raise numba.core.errors.TypingError("no compiler here")
+            return fail
+        return deco
+
+    monkeypatch.setattr(fastpath, "_PM_KERNEL", None)
+    monkeypatch.setattr(numba, "njit", broken)
+    e = Engine(build_config(overrides=PM + [("run.steps", 30)]))
+    assert e._fast is None
+    e.run()
+    assert e.step_count == 30
