@@ -183,7 +183,11 @@ def test_pm_power_kernel_keeps_the_state_it_leaves_for_the_next_record():
 
 
 def test_pm_kernel_compiles_without_a_writable_cache(monkeypatch):
+    import importlib
+
     import numba
+
+    from ibviewer import _pmkernel
 
     real = numba.njit
 
@@ -192,28 +196,29 @@ def test_pm_kernel_compiles_without_a_writable_cache(monkeypatch):
             raise RuntimeError("cannot cache function: no locator available")
         return real(*args, **kw)
 
-    monkeypatch.setattr(fastpath, "_PM_KERNEL", None)
     monkeypatch.setattr(numba, "njit", njit)
-    kernel = fastpath._pm_kernel()
-    monkeypatch.setattr(numba, "njit", real)
-    assert kernel is not None
-    fast, general = _pair(PM, steps=50)
-    fast._fast.run(fast.params, 10, 0.05, 0.0, np.inf, 0.0)  # the uncached kernel runs
-    monkeypatch.setattr(fastpath, "_PM_KERNEL", None)  # later tests compile (from the cache) again
+    try:
+        importlib.reload(_pmkernel)
+        monkeypatch.setattr(fastpath, "_PM_KERNEL", None)
+        assert fastpath._pm_kernel() is _pmkernel.kernel
+        fast, _general = _pair(PM, steps=50)
+        assert fast._fast.run(fast.params, 10, 0.05, 0.0, np.inf, 0.0) == 10  # the uncached kernel runs
+    finally:
+        monkeypatch.setattr(numba, "njit", real)
+        importlib.reload(_pmkernel)  # the cached kernel again for the tests that follow
+        monkeypatch.setattr(fastpath, "_PM_KERNEL", None)
 
 
 def test_a_kernel_that_does_not_compile_leaves_the_general_loop(monkeypatch):
     import numba
 
-    def broken(*args, **kw):
-        def deco(fn):
-            def fail(*a):
-                raise numba.core.errors.TypingError("no compiler here")
-            return fail
-        return deco
+    from ibviewer import _pmkernel
+
+    def fail(*args):
+        raise numba.core.errors.TypingError("no compiler here")
 
     monkeypatch.setattr(fastpath, "_PM_KERNEL", None)
-    monkeypatch.setattr(numba, "njit", broken)
+    monkeypatch.setattr(_pmkernel, "kernel", fail)
     e = Engine(build_config(overrides=PM + [("run.steps", 30)]))
     assert e._fast is None
     e.run()
