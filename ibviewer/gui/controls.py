@@ -366,7 +366,8 @@ class ControlPanel(QScrollArea):
         return QSize(body + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth() + 2, 200)
 
     # ------------------------------------------------------------------------------------------------ building
-    def _group(self, title: str, expanded: bool = True) -> QFormLayout:
+    def _group(self, title: str, expanded: bool = True, note: str = "") -> QFormLayout:
+        """A collapsible section of rows, under an optional italic note (what its changes do)."""
         col = QCollapsible(title)
         col.setDuration(0)
         f = col.toggleButton().font()
@@ -383,6 +384,10 @@ class ControlPanel(QScrollArea):
         else:
             col.collapse(animate=False)
         self.vbox.addWidget(col)
+        if note:
+            lab = QLabel(f"<i>{note}</i>")
+            lab.setStyleSheet("color: #666;")
+            form.addRow(lab)
         return form
 
     def _row(self, form: QFormLayout, key: str, label: str, widget: QWidget) -> QWidget:
@@ -501,10 +506,7 @@ class ControlPanel(QScrollArea):
         self.speed_label.setText("max" if v == 0 else f"{v}/frame")
 
     def _build_problem(self) -> None:
-        form = self._group("Problem")
-        note = QLabel("<i>changes here reset the run</i>")
-        note.setStyleSheet("color: #666;")
-        form.addRow(note)
+        form = self._group("Problem", note="changes here reset the run")
         kind = _combo()
         kind.setObjectName("problem.kind")
         for k in PROBLEM_KINDS:
@@ -534,10 +536,7 @@ class ControlPanel(QScrollArea):
         self._field(form, "problem.seed", "data seed", seed)
 
     def _build_model(self) -> None:
-        form = self._group("Model")
-        note = QLabel("<i>changes here reset the run</i>")
-        note.setStyleSheet("color: #666;")
-        form.addRow(note)
+        form = self._group("Model", note="changes here reset the run")
         depth = _spin("model.depth", 1, 20)
         self._field(form, "model.depth", "depth N", depth)
         width = TextField("model.width")
@@ -566,10 +565,7 @@ class ControlPanel(QScrollArea):
             self._field(form, key, "", box)
 
     def _build_optimizer(self) -> None:
-        form = self._group("Optimizer")
-        note = QLabel("<i>applies live, without a reset</i>")
-        note.setStyleSheet("color: #666;")
-        form.addRow(note)
+        form = self._group("Optimizer", note="applies live, without a reset")
         name = _combo()
         name.setObjectName("optimizer.name")
         for o in OPTIMIZERS:

@@ -605,14 +605,18 @@ class Recording(QObject):
         src, compare = window_sources(self.window, self.timeline)
         x_mode = getattr(self.window, "x_mode", "log_step")
         state = window_panel_state(self.window)
+        if format == "svg":
+            return self._report(lambda: export_svg(src, path, panel, size=size, theme=theme, x_mode=x_mode,
+                                                   step=step, panel_state=state, compare=compare))
+        return self._report(lambda: export_png(src, path, panels=[panel] if panel else None, size=size, scale=scale,
+                                               theme=theme, step=step, x_mode=x_mode,
+                                               caption=caption if not panel else False, panel_state=state,
+                                               compare=compare))
+
+    def _report(self, write) -> Path | None:
+        """Run one export; its path, said in the status bar, or None with a one-line error."""
         try:
-            if format == "svg":
-                out = export_svg(src, path, panel, size=size, theme=theme, x_mode=x_mode, step=step,
-                                 panel_state=state, compare=compare)
-            else:
-                out = export_png(src, path, panels=[panel] if panel else None, size=size, scale=scale, theme=theme,
-                                 step=step, x_mode=x_mode, caption=caption if not panel else False,
-                                 panel_state=state, compare=compare)
+            out = write()
         except (RecordingError, OSError) as exc:
             self.window.show_error(f"export failed: {exc}")
             return None
@@ -635,13 +639,7 @@ class Recording(QObject):
         self.export_history(path)
 
     def export_history(self, path: str | Path) -> Path | None:
-        try:
-            out = export_history(window_source(self.window), path)
-        except (RecordingError, OSError) as exc:
-            self.window.show_error(f"export failed: {exc}")
-            return None
-        self.window.show_info(f"wrote {out}")
-        return out
+        return self._report(lambda: export_history(window_source(self.window), path))
 
     # ------------------------------------------------------------------ live
     @Slot()
