@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment, preset_info, preset_names
-from ibviewer.io import check_writable_dir
+from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment, preset_info, preset_names
+from ibviewer.core.io import check_writable_dir
 
 EPILOG = f"""commands:
   ibviewer [gui options]   open the app on the default preset ({DEFAULT_PRESET})
@@ -48,7 +48,7 @@ def _resolve(args) -> "Config":  # noqa: F821
 
 
 def _write_run(out: Path, engine, summary: dict) -> None:
-    from ibviewer.io import write_history_csv, write_json, write_npz
+    from ibviewer.core.io import write_history_csv, write_json, write_npz
 
     write_json(out / "summary.json", summary)
     hist = engine.history.as_dict()
@@ -97,8 +97,8 @@ def _train(trainer, *, total: int | None, desc: str, quiet: bool, show_loss: boo
 def cmd_compare(args, cfg, name: str, out: Path) -> int:
     import re
 
-    from ibviewer.compare import RunGroup, expand, parse_compare
-    from ibviewer.io import write_json
+    from ibviewer.core.compare import RunGroup, expand, parse_compare
+    from ibviewer.core.io import write_json
 
     runs = expand(cfg, parse_compare(args.compare))
     group = RunGroup(runs)
@@ -127,13 +127,13 @@ def cmd_compare(args, cfg, name: str, out: Path) -> int:
 
 
 def cmd_run(args) -> int:
-    from ibviewer.engine import DIVERGED, Engine
+    from ibviewer.core.engine import DIVERGED, Engine
 
     cfg = _resolve(args)
     name = args.preset or (Path(args.config).stem if args.config else cfg.problem.kind)
     out = Path(args.out) if args.out else Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
     if args.compare:
-        from ibviewer.compare import expand, parse_compare
+        from ibviewer.core.compare import expand, parse_compare
 
         expand(cfg, parse_compare(args.compare))  # bad values fail before any folder is made
         check_writable_dir(out)
@@ -173,7 +173,7 @@ def cmd_bench(argv: list[str]) -> int:
         from ibviewer.gui.bench import main as gui_bench
 
         return gui_bench(argv[1:])
-    from ibviewer.bench import main as engine_bench
+    from ibviewer.core.bench import main as engine_bench
 
     return engine_bench(argv)
 

@@ -80,7 +80,7 @@ def test_module_entry_point_help():
 
 
 def test_engine_bench_prints_json_rows(capsys):
-    from ibviewer.bench import main as bench
+    from ibviewer.core.bench import main as bench
 
     assert bench(["--rows", "completion", "--block", "20", "--repeats", "1"]) == 0
     row = json.loads(capsys.readouterr().out.splitlines()[0])

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from ibviewer.cli import main
-from ibviewer.compare import RunGroup, expand, parse_compare
-from ibviewer.config import ConfigError, build_config
-from ibviewer.engine import DIVERGED, MAX_STEPS, Engine
+from ibviewer.core.compare import RunGroup, expand, parse_compare
+from ibviewer.core.config import ConfigError, build_config
+from ibviewer.core.engine import DIVERGED, MAX_STEPS, Engine
 
 
 def histories_equal(a, b):
@@ -160,8 +160,8 @@ def test_runs_of_another_model_never_share_a_stack(preset, axis):
 
 
 def _compared_presets():
-    from ibviewer.compare import preset_runs
-    from ibviewer.config import preset_names
+    from ibviewer.core.compare import preset_runs
+    from ibviewer.core.config import preset_names
 
     return [n for n in preset_names() if len(preset_runs(n)) > 1]
 
@@ -169,7 +169,7 @@ def _compared_presets():
 @pytest.mark.parametrize("preset", _compared_presets())
 def test_every_compared_preset_trains_its_runs_together_as_each_alone(preset):
     """Whatever stacks a preset's runs form, each run's history is the one it has alone."""
-    from ibviewer.compare import preset_runs
+    from ibviewer.core.compare import preset_runs
 
     runs = preset_runs(preset, [("run.steps", 150)])
     group = RunGroup(runs)

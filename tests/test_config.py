@@ -1,6 +1,6 @@
 import pytest
 
-from ibviewer.config import (
+from ibviewer.core.config import (
     DEFAULT_PRESET,
     KIND_PRESET,
     PROBLEM_KINDS,
@@ -26,7 +26,7 @@ def test_default_preset_exists_and_is_depth3_sensing():
 
 
 def test_presets_cover_at1_to_at11():
-    from ibviewer.config import preset_info
+    from ibviewer.core.config import preset_info
 
     experiments = {preset_info(n).get("experiment") for n in preset_names()}
     assert {f"AT{i}" for i in range(1, 12)} <= experiments

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from ibviewer.config import OPTIMIZERS, build_config
-from ibviewer.engine import CONVERGED, DIVERGED, MAX_STEPS, Engine
-from ibviewer.history import History
+from ibviewer.core.config import OPTIMIZERS, build_config
+from ibviewer.core.engine import CONVERGED, DIVERGED, MAX_STEPS, Engine
+from ibviewer.core.history import History
 
 SMALL = {
     "sensing": [("problem.kind", "matrix_sensing"), ("problem.d", 6), ("problem.rank", 2), ("problem.measurements", 30)],
@@ -217,7 +217,7 @@ def test_sgd_uses_minibatches():
 
 def test_blocked_measurement_products_match_the_plain_ones(monkeypatch):
     """Large measurement matrices are read in L2-sized row blocks; the loss and gradient are unchanged."""
-    import ibviewer.problems as problems
+    import ibviewer.core.problems as problems
 
     cfg = build_config(overrides=SMALL["sensing"] + [("run.steps", 0)])
     plain = Engine(cfg)

@@ -1,12 +1,12 @@
-"""The fast paths of full-batch GD (ibviewer.fastpath) take the engine's own steps: same iterates, same stops."""
+"""The fast paths of full-batch GD (ibviewer.core.fastpath) take the engine's own steps: same iterates, same stops."""
 
 import numpy as np
 import pytest
 
-from ibviewer import fastpath
-from ibviewer.config import build_config
-from ibviewer.engine import CONVERGED, DIVERGED, MAX_STEPS, Engine
-from ibviewer.problems import _TriangularLeastSquares
+from ibviewer.core import fastpath
+from ibviewer.core.config import build_config
+from ibviewer.core.engine import CONVERGED, DIVERGED, MAX_STEPS, Engine
+from ibviewer.core.problems import _TriangularLeastSquares
 
 PRODUCT = {
     "completion": [("problem.kind", "matrix_completion"), ("problem.d", 8), ("problem.rank", 2),
@@ -159,7 +159,7 @@ def test_float32_runs_take_the_fast_paths():
 
 
 def test_runs_of_one_problem_share_its_triangular_factor():
-    from ibviewer.compare import RunGroup, expand, parse_compare
+    from ibviewer.core.compare import RunGroup, expand, parse_compare
 
     cfg = build_config(overrides=[("problem.kind", "matrix_sensing"), ("problem.d", 30), ("problem.rank", 3),
                                   ("problem.measurements", 600), ("run.steps", 0)])
@@ -187,7 +187,7 @@ def test_pm_kernel_compiles_without_a_writable_cache(monkeypatch):
 
     import numba
 
-    from ibviewer import _pmkernel
+    from ibviewer.core import _pmkernel
 
     real = numba.njit
 
@@ -212,7 +212,7 @@ def test_pm_kernel_compiles_without_a_writable_cache(monkeypatch):
 def test_a_kernel_that_does_not_compile_leaves_the_general_loop(monkeypatch):
     import numba
 
-    from ibviewer import _pmkernel
+    from ibviewer.core import _pmkernel
 
     def fail(*args):
         raise numba.core.errors.TypingError("no compiler here")

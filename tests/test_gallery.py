@@ -2,8 +2,8 @@
 
 import pytest
 
-from ibviewer.compare import RunGroup, preset_runs
-from ibviewer.config import preset_info, preset_names
+from ibviewer.core.compare import RunGroup, preset_runs
+from ibviewer.core.config import preset_info, preset_names
 
 
 @pytest.mark.parametrize("name", preset_names())

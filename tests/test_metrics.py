@@ -1,4 +1,4 @@
-"""ibviewer.metrics against numpy/scipy on matrices with known answers."""
+"""ibviewer.core.metrics against numpy/scipy on matrices with known answers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import entropy
 
-from ibviewer import metrics as M
-from ibviewer.config import build_config
-from ibviewer.engine import Engine
+from ibviewer.core import metrics as M
+from ibviewer.core.config import build_config
+from ibviewer.core.engine import Engine
 
 
 def low_rank(d: int, s, seed: int = 0) -> np.ndarray:

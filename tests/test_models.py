@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from ibviewer.config import ConfigError, build_config
-from ibviewer.engine import Engine
-from ibviewer.metrics import balancedness
+from ibviewer.core.config import ConfigError, build_config
+from ibviewer.core.engine import Engine
+from ibviewer.core.metrics import balancedness
 
 SENSING = [("problem.kind", "matrix_sensing"), ("problem.d", 8), ("problem.rank", 2), ("problem.measurements", 40),
            ("run.steps", 0)]

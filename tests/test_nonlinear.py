@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from ibviewer.compare import preset_runs
-from ibviewer.config import ConfigError, build_config
-from ibviewer.engine import Engine
+from ibviewer.core.compare import preset_runs
+from ibviewer.core.config import ConfigError, build_config
+from ibviewer.core.engine import Engine
 
 TS = [("problem.kind", "teacher_student"), ("problem.samples", 30), ("problem.test_samples", 50),
       ("model.width", "[7, 5]"), ("run.steps", 0)]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from ibviewer.cli import main
-from ibviewer.config import ConfigError, build_config
-from ibviewer.engine import Engine
+from ibviewer.core.config import ConfigError, build_config
+from ibviewer.core.engine import Engine
 
 
 def engine_for(kind, path, **extra):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ibviewer.recording import FrameWriter, RecordingError, frame_schedule
+from ibviewer.core.recording import FrameWriter, RecordingError, frame_schedule
 
 
 def frames(n, w=64, h=48):
@@ -92,7 +92,7 @@ def test_outputs_get_ordinary_permissions(tmp_path):
     import os
     import stat
 
-    from ibviewer.io import FILE_MODE, write_json
+    from ibviewer.core.io import FILE_MODE, write_json
 
     with FrameWriter(tmp_path / "p.mp4", (64, 48)) as w:
         w.write(next(frames(1)))

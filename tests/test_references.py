@@ -1,4 +1,4 @@
-"""Reference solutions (ibviewer.references) on cases with known answers, against brute-force alternatives."""
+"""Reference solutions (ibviewer.core.references) on cases with known answers, against brute-force alternatives."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from ibviewer import references as R
-from ibviewer.config import build_config
-from ibviewer.problems import make_problem
+from ibviewer.core import references as R
+from ibviewer.core.config import build_config
+from ibviewer.core.problems import make_problem
 
 
 def sparse_problem(seed: int = 0, m: int = 40, n: int = 100, s: int = 5):

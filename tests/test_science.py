@@ -22,10 +22,10 @@ import os
 import numpy as np
 import pytest
 
-from ibviewer import metrics as M
-from ibviewer.config import build_config
-from ibviewer.engine import Engine
-from ibviewer.problems import make_problem
+from ibviewer.core import metrics as M
+from ibviewer.core.config import build_config
+from ibviewer.core.engine import Engine
+from ibviewer.core.problems import make_problem
 
 #: seeds of every seeded test; IBVIEWER_SCIENCE_SEEDS="2,3,4" sweeps others (the outcome must hold for any seed)
 SEEDS = [int(s) for s in os.environ.get("IBVIEWER_SCIENCE_SEEDS", "0,1").split(",")]

@@ -4,10 +4,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from ibviewer.compare import RunGroup, expand, parse_compare
-from ibviewer.config import build_config
-from ibviewer.engine import Engine
-from ibviewer.session import SessionError, load_session, save_session
+from ibviewer.core.compare import RunGroup, expand, parse_compare
+from ibviewer.core.config import build_config
+from ibviewer.core.engine import Engine
+from ibviewer.core.session import SessionError, load_session, save_session
 
 
 def same_history(a, b):

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from ibviewer.config import build_config
-from ibviewer.engine import Engine
-from ibviewer.metrics import half_times
-from ibviewer.theory import half_time, predicted_spectrum, saxe_trajectory, singular_value_trajectory
+from ibviewer.core.config import build_config
+from ibviewer.core.engine import Engine
+from ibviewer.core.metrics import half_times
+from ibviewer.core.theory import half_time, predicted_spectrum, saxe_trajectory, singular_value_trajectory
 
 
 def test_depth2_ode_solution_is_saxes_closed_form():
@@ -12,7 +12,7 @@ def test_depth2_ode_solution_is_saxes_closed_form():
     n2 = singular_value_trajectory(5.0, 1e-3, 2, t)
     np.testing.assert_allclose(n2, saxe_trajectory(5.0, 1e-3, t))
     # the numerical integrator agrees with the closed form when forced through the general path
-    from ibviewer import theory
+    from ibviewer.core import theory
 
     general = theory.solve_ivp(lambda _, z: 2 * np.exp(z) ** 0 * (5.0 - np.exp(z)) * 1.0, (0, 3), [np.log(1e-3)],
                                t_eval=t, rtol=1e-10, atol=1e-12)

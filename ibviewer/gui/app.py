@@ -17,8 +17,8 @@ import signal
 import sys
 from pathlib import Path
 
-from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
-from ibviewer.gui.series import X_MODES
+from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
+from ibviewer.live.series import X_MODES
 
 PROG = "ibviewer gui"
 
@@ -70,7 +70,7 @@ def parse(argv: list[str]):
             args.quit_after = 5.0
     overrides = [parse_assignment(s) for s in args.overrides]
     if args.session:
-        from ibviewer.session import peek_session
+        from ibviewer.core.session import peek_session
 
         peek_session(args.session)  # a file that is not a session (or of a newer format): one line, exit 2
         if args.compare or overrides:
@@ -79,11 +79,11 @@ def parse(argv: list[str]):
     cfg = build_config(preset=preset, config_file=args.config, overrides=overrides)
     args.runs = None
     if args.compare:
-        from ibviewer.compare import expand, parse_compare
+        from ibviewer.core.compare import expand, parse_compare
 
         args.runs = expand(cfg, parse_compare(args.compare))
     elif not args.single and not args.config and not args.session:
-        from ibviewer.compare import preset_runs
+        from ibviewer.core.compare import preset_runs
 
         runs = preset_runs(preset, overrides)
         if len(runs) > 1:

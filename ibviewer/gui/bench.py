@@ -22,7 +22,7 @@ import sys
 import time
 from contextlib import nullcontext
 
-from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
+from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
 
 PROG = "ibviewer bench gui"
 
@@ -57,10 +57,10 @@ def _one_thread():
 
 def headless_rate(cfg, seconds: float, runs=None) -> float:
     """Steps/s of the bare engine (chunks of 1000 steps, like a CLI run); with ``runs``, of a RunGroup."""
-    from ibviewer.engine import Engine
+    from ibviewer.core.engine import Engine
 
     if runs:
-        from ibviewer.compare import RunGroup
+        from ibviewer.core.compare import RunGroup
 
         with _one_thread():
             g = RunGroup(runs)
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--seconds and --headless-seconds must be > 0")
         runs = None
         if args.compare:
-            from ibviewer.compare import expand, parse_compare
+            from ibviewer.core.compare import expand, parse_compare
 
             runs = expand(cfg, parse_compare(args.compare))
     except (ValueError, ConfigError) as exc:

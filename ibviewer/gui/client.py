@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from ibviewer.gui.worker import THREAD_ENV, worker_main
+from ibviewer.live.worker import THREAD_ENV, worker_main
 
 
 class PipeReader(QThread):

@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible
 from superqt.utils import signals_blocked
 
-from ibviewer.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
+from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
 
 try:  # newer cores: MLP activations
-    from ibviewer.config import ACTIVATIONS
+    from ibviewer.core.config import ACTIVATIONS
 except ImportError:  # pragma: no cover
     ACTIVATIONS = ("relu", "tanh", "linear")
 

@@ -6,11 +6,11 @@ by a :mod:`~ibviewer.gui.themes` theme) in a grid at the export size, under an o
 setting and a step counter.  It is not a grab of the window, so a 1920x1080 video looks the same whatever the
 window's size.
 
-Rendering follows DESIGN.md's recipe: the panels are fed decimated data (:class:`~ibviewer.gui.series.Frame`),
+Rendering follows DESIGN.md's recipe: the panels are fed decimated data (:class:`~ibviewer.live.series.Frame`),
 their axis ranges are fitted once to the whole run before the first frame (no range change, hence no tick
 regeneration, while frames are made), pending LayoutRequest events are delivered before each frame, and every
 frame is rendered into one reused QImage whose BGRA bytes go to the encoder thread
-(:class:`~ibviewer.recording.FrameWriter`) without a copy on this side.
+(:class:`~ibviewer.core.recording.FrameWriter`) without a copy on this side.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
-from ibviewer.gui.series import BUCKETS, Frame
+from ibviewer.live.series import BUCKETS, Frame
 from ibviewer.gui.themes import (
     Theme,
     apply_theme,
@@ -41,7 +41,7 @@ from ibviewer.gui.themes import (
     style_title,
 )
 from ibviewer.gui.timeline import STATE_PANELS, Cursor, RunSource, cursor_x, is_time_panel
-from ibviewer.recording import FrameWriter, RecordingError
+from ibviewer.core.recording import FrameWriter, RecordingError
 
 X_MODES = ("step", "log_step", "time")
 
@@ -567,7 +567,7 @@ def render_animation(layout: ExportLayout, rows: Sequence[int], writer: FrameWri
 # ====================================================================================================== stills
 def render_widget_png(widget: QWidget, path: str | Path, size: tuple[int, int] | None = None) -> Path:
     """Render ``widget`` (laid out at ``size`` if given) to a PNG file, atomically."""
-    from ibviewer.io import atomic_write_bytes
+    from ibviewer.core.io import atomic_write_bytes
 
     if size is not None:
         widget.setFixedSize(QSize(*size))
@@ -609,7 +609,7 @@ def export_png(source: RunSource, path: str | Path, *, panels: Sequence[str] | N
     try:
         lay.show_row(lay.clock.n - 1 if step is None else lay.clock.index_of_step(step))
         img = lay.render_frame()
-        from ibviewer.io import atomic_write_bytes
+        from ibviewer.core.io import atomic_write_bytes
 
         return atomic_write_bytes(path, qimage_png_bytes(img))
     finally:
@@ -631,7 +631,7 @@ def export_svg(source: RunSource, path: str | Path, panel: str, *, size: tuple[i
     from PySide6.QtSvg import QSvgGenerator
 
     from ibviewer.gui.themes import vector_pens
-    from ibviewer.io import atomic_write_bytes
+    from ibviewer.core.io import atomic_write_bytes
 
     _check_target(path, ".svg")
     lay = ExportLayout(source, [panel], size, theme, x_mode=x_mode, caption=False,
@@ -709,7 +709,7 @@ def check_svg(data: bytes, colours: set[str] = frozenset()) -> None:
 
 def export_history(source: RunSource, path: str | Path) -> Path:
     """The run's history as CSV (scalar columns) or NPZ (every column), by the file's suffix; atomic."""
-    from ibviewer.io import write_history_csv, write_npz
+    from ibviewer.core.io import write_history_csv, write_npz
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -726,7 +726,7 @@ def export_history(source: RunSource, path: str | Path) -> Path:
 
 
 def _check_target(path: str | Path, suffix: str) -> Path:
-    from ibviewer.recording import check_output
+    from ibviewer.core.recording import check_output
 
     path = Path(path)
     if path.suffix.lower() != suffix:

@@ -51,7 +51,7 @@ from ibviewer.gui.export import (
 )
 from ibviewer.gui.themes import THEMES, get_theme, plain_symbols
 from ibviewer.gui.timeline import QtTimeline, RunSource, StateStore
-from ibviewer.recording import QUALITY, FrameWriter, RecordingError, output_kind
+from ibviewer.core.recording import QUALITY, FrameWriter, RecordingError, output_kind
 
 SIZES = ("1920x1080", "1280x720", "3840x2160", "1080x1080", "2560x1440")
 FORMATS = (("MP4 video (H.264)", "mp4"), ("GIF animation", "gif"), ("PNG frames (a folder)", "frames"))

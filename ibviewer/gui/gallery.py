@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ibviewer.config import preset_info, preset_names
-from ibviewer.resources import resources_dir
+from ibviewer.core.config import preset_info, preset_names
+from ibviewer.core.resources import resources_dir
 
 THUMB = QSize(240, 150)
 
@@ -169,8 +169,8 @@ def _telling_series(engine) -> tuple[np.ndarray, np.ndarray, str]:
 def make_thumbnail(name: str, path: Path, max_steps: int = 30000) -> None:
     import pyqtgraph as pg
 
-    from ibviewer.config import build_config
-    from ibviewer.engine import Engine
+    from ibviewer.core.config import build_config
+    from ibviewer.core.engine import Engine
 
     cfg = build_config(preset=name)
     if cfg.run.steps == 0 or cfg.run.steps > max_steps:

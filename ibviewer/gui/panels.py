@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QTransform
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ibviewer import metrics as M
-from ibviewer.gui.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, nice_ceil, symbols
+from ibviewer.core import metrics as M
+from ibviewer.live.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, nice_ceil, symbols
 
 #: colours by index (readable on white and on a projector)
 PALETTE = [
@@ -674,7 +674,7 @@ def time_to_x(t: np.ndarray, mirror, lr: float, mode: str) -> np.ndarray:
 
 
 class SpectrumTheory:
-    """Predicted singular values (:func:`ibviewer.theory.predicted_spectrum`) on a log grid of times, and their
+    """Predicted singular values (:func:`ibviewer.core.theory.predicted_spectrum`) on a log grid of times, and their
     half-times; cached per (depth, targets, initial values, horizon)."""
 
     POINTS = 300
@@ -703,7 +703,7 @@ class SpectrumTheory:
 
     def get(self, targets: np.ndarray, sigma0: np.ndarray, depth: int, lr: float, t_end: float):
         """(t, predicted σ (rows: times, columns: targets), half-times)."""
-        from ibviewer.theory import half_time, predicted_spectrum
+        from ibviewer.core.theory import half_time, predicted_spectrum
 
         t_end = 2.0 ** math.ceil(math.log2(max(t_end, 10 * lr)))  # horizons in powers of 2: few recomputations
         key = (int(depth), tuple(np.round(targets, 12)), tuple(np.round(np.log(sigma0), 6)), float(lr), t_end)

@@ -76,7 +76,7 @@ def _choice(flag: str, value: str, allowed) -> str:
 def parse(argv: list[str]):
     """Arguments checked before any work: raises UsageError / RecordingError / ConfigError (one line)."""
     from ibviewer.gui.export import parse_size
-    from ibviewer.recording import QUALITY, RecordingError, check_output, output_kind
+    from ibviewer.core.recording import QUALITY, RecordingError, check_output, output_kind
 
     args = make_parser().parse_args(argv)
     if not args.out and not args.frames:
@@ -131,7 +131,7 @@ def parse(argv: list[str]):
 
 
 def _config(args):
-    from ibviewer.config import DEFAULT_PRESET, build_config, parse_assignment
+    from ibviewer.core.config import DEFAULT_PRESET, build_config, parse_assignment
 
     overrides = [parse_assignment(s) for s in args.sets]
     if args.steps is not None:
@@ -143,7 +143,7 @@ def _config(args):
     # enough recorded rows for smooth frames: about two per frame (unless the user chose the cadence)
     chosen = any(k == "run.record_every" for k, _ in overrides) or cfg.run.record_every != 0
     if not chosen and cfg.run.steps > 0 and cfg.family != "mlp":
-        from ibviewer.engine import AUTO_STRIDE
+        from ibviewer.core.engine import AUTO_STRIDE
 
         auto = max(AUTO_STRIDE, cfg.run.steps // 8000)  # the engine's own cadence
         cfg.run.record_every = max(1, min(auto, cfg.run.steps // max(1, 2 * args.n_frames)))
@@ -188,10 +188,10 @@ def train(engine, desc: str, quiet: bool) -> None:
 def load_runs(args) -> tuple[list[tuple[str, object]], int, str]:
     """The runs to render, trained: ([(name, engine), ...], index of the shown run, title name).  Several runs
     (a preset that compares runs, --compare, a session with several) are overlaid in every panel."""
-    from ibviewer.engine import Engine
+    from ibviewer.core.engine import Engine
 
     if args.session:
-        from ibviewer.session import load_session
+        from ibviewer.core.session import load_session
 
         session = load_session(args.session)
         if not session.runs:
@@ -216,18 +216,18 @@ def load_runs(args) -> tuple[list[tuple[str, object]], int, str]:
     _check_panels(args, cfg)  # before any training
     specs = [("run", cfg)]
     if args.compare:
-        from ibviewer.compare import expand, parse_compare
+        from ibviewer.core.compare import expand, parse_compare
 
         specs = expand(cfg, parse_compare(args.compare))
     elif args.preset and not args.single:
-        from ibviewer.compare import preset_runs
+        from ibviewer.core.compare import preset_runs
 
         specs = preset_runs(args.preset, base=cfg)
     if len(specs) == 1:
         engine = Engine(specs[0][1])
         train(engine, name, args.quiet)
         return [(name, engine)], 0, name
-    from ibviewer.compare import RunGroup
+    from ibviewer.core.compare import RunGroup
     from ibviewer.gui.runs import pretty_name
 
     # as in the app: the shown run (its W, its setting) is the preset's own config, else the first
@@ -253,7 +253,7 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     from ibviewer.gui.runs import RUN_COLOURS
     from ibviewer.gui.themes import get_theme
     from ibviewer.gui.timeline import RunSource
-    from ibviewer.recording import FrameWriter, RecordingError
+    from ibviewer.core.recording import FrameWriter, RecordingError
 
     create_app()
     sources = [RunSource.from_engine(e, n) for n, e in runs]
@@ -285,11 +285,11 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from ibviewer.config import ConfigError
-    from ibviewer.recording import RecordingError
+    from ibviewer.core.config import ConfigError
+    from ibviewer.core.recording import RecordingError
 
     try:
-        from ibviewer.session import SessionError
+        from ibviewer.core.session import SessionError
     except ImportError:  # pragma: no cover
         SessionError = ValueError
     _ensure_display()
@@ -375,9 +375,9 @@ def bench_main(argv: list[str] | None = None) -> int:
     p.add_argument("--quality", default="normal")
     p.add_argument("--schedule", default="linear")
     p.add_argument("--keep", metavar="DIR", help="keep the videos in DIR (default: a temporary folder)")
-    from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config
+    from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config
     from ibviewer.gui.export import parse_size
-    from ibviewer.recording import RecordingError
+    from ibviewer.core.recording import RecordingError
 
     try:
         args = p.parse_args(argv)
@@ -401,12 +401,12 @@ def bench_main(argv: list[str] | None = None) -> int:
     _ensure_display()
     import resource
 
-    from ibviewer.engine import Engine
+    from ibviewer.core.engine import Engine
     from ibviewer.gui.app import create_app
     from ibviewer.gui.export import ExportLayout, render_animation
     from ibviewer.gui.themes import get_theme
     from ibviewer.gui.timeline import RunSource
-    from ibviewer.recording import FrameWriter
+    from ibviewer.core.recording import FrameWriter
 
     engine = Engine(cfg)
     t = time.perf_counter()

@@ -1,6 +1,6 @@
 """Runs side by side: the run list dock ("Runs"), the "Add run" dialog and what the window knows of each run.
 
-All runs share the problem and train together in the worker (:class:`~ibviewer.gui.group.LiveGroup`).  The
+All runs share the problem and train together in the worker (:class:`~ibviewer.live.group.LiveGroup`).  The
 window keeps one :class:`RunView` per run: its config, colour, visibility, history mirror and latest product.
 The selected run is the one the controls edit, the heatmap shows and the recording exports.
 """
@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ibviewer.config import OPTIMIZERS, PARAMETRIZATIONS, Config
-from ibviewer.gui.series import HistoryMirror
+from ibviewer.core.config import OPTIMIZERS, PARAMETRIZATIONS, Config
+from ibviewer.live.series import HistoryMirror
 
 #: run colours (Okabe-Ito, readable on white and on a projector; distinct for colour-blind viewers)
 RUN_COLOURS = [
@@ -83,7 +83,7 @@ def run_label(key: str, value: Any) -> str:
     return f"{short} {v}"
 
 
-#: short names of compared keys (as ibviewer.compare names runs: "depth=2, init_scale=0.1")
+#: short names of compared keys (as ibviewer.core.compare names runs: "depth=2, init_scale=0.1")
 _KEYS = {"depth": "model.depth", "init_scale": "model.init_scale", "lr": "optimizer.lr", "name": "optimizer.name",
          "parametrization": "model.parametrization", "seed": "run.seed", "weight_norm": "model.weight_norm"}
 

@@ -16,7 +16,7 @@ from typing import Any
 import tomli_w
 import tomllib
 
-from ibviewer.io import atomic_write_text
+from ibviewer.core.io import atomic_write_text
 
 ENV_DIR = "IBVIEWER_CONFIG_DIR"
 FILE = "settings.toml"

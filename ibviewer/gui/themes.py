@@ -23,7 +23,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ibviewer.gui.panels import BLACK, GREY, PALETTE, HeatmapPanel, PlotPanel, ThickCurve
-from ibviewer.gui.series import plain_symbols, symbols  # noqa: F401 - part of this module's interface
+from ibviewer.live.series import plain_symbols, symbols  # noqa: F401 - part of this module's interface
 
 THEMES = ("light", "dark")
 

@@ -3,11 +3,11 @@
 Data side (no widgets):
 
 - :class:`RunSource` -- a run's history columns, its panels' ``info`` and the product (the end-to-end W or x)
-  at any recorded row.  Built from an :class:`~ibviewer.engine.Engine` (headless recording: the history holds
+  at any recorded row.  Built from an :class:`~ibviewer.core.engine.Engine` (headless recording: the history holds
   the state of every row) or from the window (its history mirror; matrix products arrive with the snapshots
   only, so the window's source keeps them in a :class:`StateStore`).
 - :class:`HistoryView` -- the first rows of a source, shaped like the window's
-  :class:`~ibviewer.gui.series.HistoryMirror` so that the panels draw it unchanged.
+  :class:`~ibviewer.live.series.HistoryMirror` so that the panels draw it unchanged.
 
 Qt side: :class:`QtTimeline`, a bar under the plots with a slider over the recorded rows, a "live" toggle,
 replay (a chosen duration, linear or log in steps, loop) and a read-out of the step's values.  Dragging shows
@@ -29,8 +29,8 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from ibviewer.gui.panels import TimePanel, WNormPanel
-from ibviewer.gui.series import Frame
-from ibviewer.recording import frame_schedule
+from ibviewer.live.series import Frame
+from ibviewer.core.recording import frame_schedule
 
 #: memory the window may spend on past products (matrix models: the snapshots' W), bytes
 STATE_BUDGET = 64 * 2**20
@@ -133,7 +133,7 @@ class RunSource:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_engine(cls, engine, name: str | None = None) -> RunSource:
-        from ibviewer.gui.worker import _problem_info
+        from ibviewer.live.worker import _problem_info
 
         h = engine.history
         cols = {k: h[k] for k in h.columns}

@@ -2,7 +2,7 @@
 a status bar.
 
 Training runs in the worker process (:class:`~ibviewer.gui.client.WorkerClient`).  Every snapshot it sends is
-merged into each run's :class:`~ibviewer.gui.series.HistoryMirror`, drawn once by every visible panel, and
+merged into each run's :class:`~ibviewer.live.series.HistoryMirror`, drawn once by every visible panel, and
 then acknowledged, which lets the worker send the next one (backpressure: one snapshot in flight).
 
 Several runs on one problem train together (issue 5): the "Runs" dock lists them, every time panel overlays the
@@ -37,14 +37,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ibviewer.config import Config, ConfigError, build_config, config_from_dict, dumps_toml, set_key
+from ibviewer.core.config import Config, ConfigError, build_config, config_from_dict, dumps_toml, set_key
 from ibviewer.gui.client import WorkerClient
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.panels import PANEL_CLASSES, Panel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.runs import RUN_COLOURS, AddRunDialog, QtRunList, RunView, pretty_name, run_label, value_of
-from ibviewer.gui.series import X_MODES, Frame, plain_symbols
+from ibviewer.live.series import X_MODES, Frame, plain_symbols
 from ibviewer.gui.settings import FONT_SCALES, AppSettings, qsettings
-from ibviewer.io import atomic_write_text
+from ibviewer.core.io import atomic_write_text
 
 #: session files
 SESSION_SUFFIX = ".ibvs"
@@ -829,7 +829,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def load_preset(self, name: str) -> None:
         """Open a preset with all the runs it compares (its [meta] runs / compare)."""
-        from ibviewer.compare import preset_runs
+        from ibviewer.core.compare import preset_runs
 
         try:
             base = build_config(preset=name)
@@ -1328,7 +1328,7 @@ class MainWindow(QMainWindow):
         """Train on the data in ``path`` (problem.source): a matrix, A and y, a mask, a regression set.
         ``kind``: the problem kind it holds (default: the current kind if it reads files, else a guess from the
         file).  A file of the wrong shape or type gives one line and changes nothing."""
-        from ibviewer.problems import FILE_LAYOUT, make_problem
+        from ibviewer.core.problems import FILE_LAYOUT, make_problem
 
         path = Path(path)
         if path.suffix.lower() not in DATA_SUFFIXES:
@@ -1372,7 +1372,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def load_data_dialog(self) -> None:
-        from ibviewer.problems import FILE_LAYOUT
+        from ibviewer.core.problems import FILE_LAYOUT
 
         path, _ = QFileDialog.getOpenFileName(self, "Load data", self.settings.start_dir(),
                                               "Data (*.npy *.npz *.csv);;All files (*)")

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from ibviewer.config import DEFAULT_PRESET, build_config
+from ibviewer.core.config import DEFAULT_PRESET, build_config
 
 #: generous: this 2-core machine is shared with other work
 TIMEOUT_MS = 20000

@@ -7,8 +7,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from ibviewer.compare import RunGroup
-from ibviewer.config import DEFAULT_PRESET, build_config
+from ibviewer.core.compare import RunGroup
+from ibviewer.core.config import DEFAULT_PRESET, build_config
 
 from .conftest import TIMEOUT_MS, settle
 
@@ -318,9 +318,9 @@ def test_recent_files_and_settings_persist_in_a_new_window(qtbot, window, tmp_pa
 
 
 def test_command_line_runs_and_session(tmp_path):
-    from ibviewer.engine import Engine
+    from ibviewer.core.engine import Engine
     from ibviewer.gui.app import UsageError, parse
-    from ibviewer.session import SessionError, save_session
+    from ibviewer.core.session import SessionError, save_session
 
     args, _cfg, preset = parse(["--preset", "hadamard_l1_bias"])
     assert preset == "hadamard_l1_bias" and [n for n, _ in args.runs] == ["depth=1", "depth=2", "depth=3"]
@@ -343,9 +343,9 @@ def test_command_line_runs_and_session(tmp_path):
 
 
 def test_a_window_opens_on_a_session(qtbot, tmp_path):
-    from ibviewer.engine import Engine
+    from ibviewer.core.engine import Engine
     from ibviewer.gui.window import MainWindow
-    from ibviewer.session import save_session
+    from ibviewer.core.session import save_session
 
     cfg2 = base_cfg()
     cfg2.model.depth = 2

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ibviewer.config import DEFAULT_PRESET, build_config
-from ibviewer.engine import Engine
+from ibviewer.core.config import DEFAULT_PRESET, build_config
+from ibviewer.core.engine import Engine
 from ibviewer.gui.export import check_svg, export_history, export_png, export_svg, grid_shape
 from ibviewer.gui.export_ui import AnimationDialog, AnimationSettings, install_recording
 from ibviewer.gui.themes import caption_text, sci, symbols
 from ibviewer.gui.timeline import RunSource
-from ibviewer.recording import RecordingError
+from ibviewer.core.recording import RecordingError
 
 from .conftest import TIMEOUT_MS, settle
 

@@ -1,6 +1,6 @@
 """The gallery lists every preset with its thumbnail, filters, and hands the chosen preset on."""
 
-from ibviewer.config import preset_names
+from ibviewer.core.config import preset_names
 from ibviewer.gui.gallery import QtGallery, thumbnail, thumbnails_dir
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from ibviewer.config import DEFAULT_PRESET, ConfigError, build_config
-from ibviewer.engine import Engine
-from ibviewer.gui.group import LiveGroup
+from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config
+from ibviewer.core.engine import Engine
+from ibviewer.live.group import LiveGroup
 
 
 def cfg(**kw):
@@ -66,7 +66,7 @@ def test_another_optimizer_leaves_the_stack_with_its_state_and_remove_keeps_the_
 
 
 def test_synced_state_resumes_a_stacked_momentum_run_exactly(tmp_path):
-    from ibviewer.session import load_session, save_session
+    from ibviewer.core.session import load_session, save_session
 
     mk = lambda a: cfg(optimizer__name="momentum", optimizer__lr=0.002, model__init_scale=a)
     g = LiveGroup.build(specs(mk(1e-3), mk(1e-2)))
@@ -84,7 +84,7 @@ def test_synced_state_resumes_a_stacked_momentum_run_exactly(tmp_path):
 
 @pytest.mark.parametrize("name", ["adam", "gd"])
 def test_restored_runs_stack_again_and_go_on_as_if_never_saved(tmp_path, name):
-    from ibviewer.session import load_session, save_session
+    from ibviewer.core.session import load_session, save_session
 
     mk = lambda a: cfg(optimizer__name=name, optimizer__lr=1e-3 if name == "adam" else 0.01, model__init_scale=a)
     g = LiveGroup.build(specs(mk(1e-3), mk(1e-2), mk(1e-1)))

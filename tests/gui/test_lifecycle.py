@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Slot
 
-from ibviewer.config import DEFAULT_PRESET, build_config
+from ibviewer.core.config import DEFAULT_PRESET, build_config
 from ibviewer.gui.client import PipeReader
 from ibviewer.gui.window import MainWindow
 

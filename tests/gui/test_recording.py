@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ibviewer.config import DEFAULT_PRESET, build_config
-from ibviewer.engine import Engine
+from ibviewer.core.config import DEFAULT_PRESET, build_config
+from ibviewer.core.engine import Engine
 from ibviewer.gui.export import Cancelled, ExportLayout, render_animation
 from ibviewer.gui.record import main as record_main
 from ibviewer.gui.timeline import RunSource
-from ibviewer.recording import FrameWriter, RecordingError
+from ibviewer.core.recording import FrameWriter, RecordingError
 
 ROOT = Path(__file__).resolve().parents[2]
 #: short runs: the default preset's incremental learning happens within ~1000 steps
@@ -120,7 +120,7 @@ def test_frames_folder_with_other_files_is_refused(qapp, tmp_path, capsys):
 
 
 def test_session_is_rendered(qapp, tmp_path, engine):
-    from ibviewer.session import save_session
+    from ibviewer.core.session import save_session
 
     path = save_session(tmp_path / "s.ibvs", [("quick", engine)])
     out = tmp_path / "s.mp4"
@@ -189,7 +189,7 @@ def test_a_preset_that_compares_runs_is_recorded_with_all_of_them(qapp, tmp_path
 def test_compare_layout_has_a_legend_per_run_and_follows_the_longest_run(qapp):
     import re
 
-    from ibviewer.compare import RunGroup, expand, parse_compare
+    from ibviewer.core.compare import RunGroup, expand, parse_compare
     from ibviewer.gui.runs import RUN_COLOURS
 
     base = build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 400), ("run.record_every", 5)])
@@ -214,7 +214,7 @@ def test_compare_layout_has_a_legend_per_run_and_follows_the_longest_run(qapp):
 
 def test_a_session_with_several_runs_is_recorded_with_all_of_them(qapp, tmp_path, capsys):
     from ibviewer.gui.runs import RUN_COLOURS
-    from ibviewer.session import save_session
+    from ibviewer.core.session import save_session
 
     runs = []
     for lr in (0.01, 0.005):

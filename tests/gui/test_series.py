@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ibviewer.gui.series import BUCKETS, Frame, HistoryMirror
+from ibviewer.live.series import BUCKETS, Frame, HistoryMirror
 
 
 def mirror(steps, loss):

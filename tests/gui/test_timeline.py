@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from ibviewer.config import DEFAULT_PRESET, build_config
-from ibviewer.engine import Engine
+from ibviewer.core.config import DEFAULT_PRESET, build_config
+from ibviewer.core.engine import Engine
 from ibviewer.gui.export import ExportLayout
 from ibviewer.gui.export_ui import install_recording
 from ibviewer.gui.timeline import HistoryView, RunSource, StateStore

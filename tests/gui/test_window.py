@@ -8,7 +8,7 @@ import pytest
 import tomllib
 from PySide6.QtCore import Qt
 
-from ibviewer.config import DEFAULT_PRESET, build_config, set_key
+from ibviewer.core.config import DEFAULT_PRESET, build_config, set_key
 from ibviewer.gui.window import MainWindow
 
 from .conftest import TIMEOUT_MS, fresh, settle

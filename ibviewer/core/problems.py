@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer import ops
-from ibviewer.config import Config, ConfigError, ProblemConfig
+from ibviewer.core import ops
+from ibviewer.core.config import Config, ConfigError, ProblemConfig
 
 
 @dataclass
@@ -277,7 +277,7 @@ def make_problem(cfg: Config) -> Problem:
         return _logistic(p, rng, family)
 
     if kind in ("teacher_student", "digits"):
-        from ibviewer.nonlinear import make_digits, make_teacher_student
+        from ibviewer.core.nonlinear import make_digits, make_teacher_student
 
         return (make_teacher_student if kind == "teacher_student" else make_digits)(p, rng, family)
 

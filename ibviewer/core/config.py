@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ibviewer.resources import presets_dir
+from ibviewer.core.resources import presets_dir
 
 PROBLEM_KINDS = (
     "matrix_sensing",

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer.config import ConfigError, config_from_dict
-from ibviewer.engine import Engine
-from ibviewer.io import atomic_write_bytes
-from ibviewer.problems import make_problem
+from ibviewer.core.config import ConfigError, config_from_dict
+from ibviewer.core.engine import Engine
+from ibviewer.core.io import atomic_write_bytes
+from ibviewer.core.problems import make_problem
 
 FORMAT = "ibviewer-session"
 VERSION = 1
@@ -42,7 +42,7 @@ class Session:
 # ------------------------------------------------------------------------------------------ engine state
 def engine_state(e: Engine) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Everything that makes ``e`` continue exactly: (JSON-able counters, arrays)."""
-    from ibviewer.ops import to_numpy
+    from ibviewer.core.ops import to_numpy
 
     arrays: dict[str, np.ndarray] = {}
     for j, p in enumerate(e.params):

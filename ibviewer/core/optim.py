@@ -8,8 +8,8 @@ decay and the optimizer itself can change between steps; a change of optimizer s
 
 from __future__ import annotations
 
-from ibviewer import ops
-from ibviewer.config import OptimizerConfig
+from ibviewer.core import ops
+from ibviewer.core.config import OptimizerConfig
 
 
 class Optimizer:

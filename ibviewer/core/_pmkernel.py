@@ -1,4 +1,4 @@
-"""The compiled pm_power step of :mod:`ibviewer.fastpath` (numba; imported only when a run needs it).
+"""The compiled pm_power step of :mod:`ibviewer.core.fastpath` (numba; imported only when a run needs it).
 
 Module-level functions, so that numba's on-disk cache finds them again in the next process (a kernel made inside
 a function is compiled anew every time).

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ibviewer import ops
-from ibviewer.config import Config, ConfigError
-from ibviewer.problems import Problem
+from ibviewer.core import ops
+from ibviewer.core.config import Config, ConfigError
+from ibviewer.core.problems import Problem
 
 
 class ProductModel:
@@ -224,7 +224,7 @@ def make_model(cfg: Config, problem: Problem):
     if kind == "linear":
         return LinearVectorModel(cfg, problem)
     if kind == "mlp":
-        from ibviewer.nonlinear import MLPModel
+        from ibviewer.core.nonlinear import MLPModel
 
         return MLPModel(cfg, problem)
     raise ConfigError(f"model.parametrization = {kind!r} is not allowed")  # pragma: no cover

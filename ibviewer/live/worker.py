@@ -1,5 +1,5 @@
-"""The training worker: a spawned process that owns the runs (a :class:`~ibviewer.gui.group.LiveGroup` of
-:class:`~ibviewer.engine.Engine` objects on one shared problem, trained together, batched where they can be).
+"""The training worker: a spawned process that owns the runs (a :class:`~ibviewer.live.group.LiveGroup` of
+:class:`~ibviewer.core.engine.Engine` objects on one shared problem, trained together, batched where they can be).
 
 Qt-free on purpose: the process imports only numpy and ibviewer's core.  It reads commands from one pipe and
 writes messages to another.  Commands (tuples, first item the name)::
@@ -159,8 +159,8 @@ class Worker:
 
     def _build_runs(self, specs, gen: int, selected: int | None = None) -> bool:
         """Runs ``[(id, name, cfg_dict)]`` on one problem, all from step 0 (unchanged engines are reused)."""
-        from ibviewer.config import ConfigError
-        from ibviewer.gui.group import LiveGroup
+        from ibviewer.core.config import ConfigError
+        from ibviewer.live.group import LiveGroup
 
         try:
             group = LiveGroup.build([(int(i), str(n), c) for i, n, c in specs], self.group)
@@ -210,8 +210,8 @@ class Worker:
 
     # ------------------------------------------------------------------------------------------------ sessions
     def _open_session(self, path: str, gen: int) -> bool:
-        from ibviewer.gui.group import LiveGroup
-        from ibviewer.session import SessionError, load_session
+        from ibviewer.live.group import LiveGroup
+        from ibviewer.core.session import SessionError, load_session
 
         try:
             session = load_session(path)
@@ -235,7 +235,7 @@ class Worker:
         return True
 
     def _save_session(self, path: str, names: list[str] | None, view: dict[str, Any]) -> None:
-        from ibviewer.session import SessionError, save_session
+        from ibviewer.core.session import SessionError, save_session
 
         g = self.group
         if names is not None and len(names) == len(g.names):
@@ -341,7 +341,7 @@ class Worker:
 
     # ------------------------------------------------------------------------------------------------ commands
     def _handle(self, cmd) -> None:
-        from ibviewer.config import ConfigError
+        from ibviewer.core.config import ConfigError
 
         name = cmd[0]
         g = self.group

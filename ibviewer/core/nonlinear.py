@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ibviewer import ops
-from ibviewer.config import Config, ConfigError, ProblemConfig
-from ibviewer.problems import Problem
+from ibviewer.core import ops
+from ibviewer.core.config import Config, ConfigError, ProblemConfig
+from ibviewer.core.problems import Problem
 
 
 # ---------------------------------------------------------------------------------------------- problems

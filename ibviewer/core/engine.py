@@ -1,11 +1,11 @@
 """The training engine: ``reset(seed)``, ``step(k)``, ``snapshot()``, a bounded history and stop conditions.
 
-The engine trains one run of a :class:`~ibviewer.config.Config`.  On the CPU it uses the closed-form
-gradients of :mod:`ibviewer.models` on numpy arrays (the fastest here); on ``run.device = cuda`` (or
+The engine trains one run of a :class:`~ibviewer.core.config.Config`.  On the CPU it uses the closed-form
+gradients of :mod:`ibviewer.core.models` on numpy arrays (the fastest here); on ``run.device = cuda`` (or
 ``run.backend = torch``) the same code runs on torch tensors.  Metrics are computed at recorded steps only:
 every step for the first ~20 steps, then log-spaced, then every ``stride`` steps (``run.record_every``, or
 automatic), the stride doubling whenever the history thins itself.  Full-batch GD takes the steps between two
-records through :mod:`ibviewer.fastpath` (the same steps in fewer calls).
+records through :mod:`ibviewer.core.fastpath` (the same steps in fewer calls).
 
 A diverging run (NaN/Inf, or a loss above ``run.diverge_factor`` times its start) stops with
 ``status = "diverged"`` and a message; it never raises.
@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer import metrics as M
-from ibviewer.config import Config, ConfigError, set_key
-from ibviewer.fastpath import make_fast_path
-from ibviewer.history import History
-from ibviewer.models import make_model
-from ibviewer.ops import to_numpy
-from ibviewer.optim import Optimizer
-from ibviewer.problems import LossHead, Problem, make_problem
-from ibviewer.references import references
+from ibviewer.core import metrics as M
+from ibviewer.core.config import Config, ConfigError, set_key
+from ibviewer.core.fastpath import make_fast_path
+from ibviewer.core.history import History
+from ibviewer.core.models import make_model
+from ibviewer.core.ops import to_numpy
+from ibviewer.core.optim import Optimizer
+from ibviewer.core.problems import LossHead, Problem, make_problem
+from ibviewer.core.references import references
 
 #: the automatic recording stride (after the log-spaced early steps): smooth curves at a few percent of the cost
 AUTO_STRIDE = 25
@@ -301,7 +301,7 @@ class Engine:
         self._wall += time.perf_counter() - t0
         return done
 
-    # One step's bookkeeping, shared with the batched runs of ibviewer.compare.
+    # One step's bookkeeping, shared with the batched runs of ibviewer.core.compare.
     def _at_max_steps(self) -> bool:
         max_steps = self.cfg.run.steps
         if max_steps and self.step_count >= max_steps:

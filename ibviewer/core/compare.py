@@ -1,7 +1,7 @@
 """Several runs on the same problem, trained together.
 
-A :class:`RunGroup` holds one :class:`~ibviewer.engine.Engine` per run, all sharing one
-:class:`~ibviewer.problems.Problem` (the same data).  Runs whose parameter shapes and optimizer agree (they may
+A :class:`RunGroup` holds one :class:`~ibviewer.core.engine.Engine` per run, all sharing one
+:class:`~ibviewer.core.problems.Problem` (the same data).  Runs whose parameter shapes and optimizer agree (they may
 differ in α, seed, learning rate) are trained as one stack: every matrix product is a batched product over the
 runs, so the Python and call overhead is paid once per step for the whole stack.  Each run keeps its own history,
 metrics and stop conditions; a run that stops (diverges, converges, reaches its step limit) leaves the stack.
@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer.config import Config, ConfigError, set_key
-from ibviewer.engine import RUNNING, Engine
-from ibviewer.fastpath import ProductGD
-from ibviewer.optim import Optimizer
-from ibviewer.problems import make_problem
+from ibviewer.core.config import Config, ConfigError, set_key
+from ibviewer.core.engine import RUNNING, Engine
+from ibviewer.core.fastpath import ProductGD
+from ibviewer.core.optim import Optimizer
+from ibviewer.core.problems import make_problem
 
 #: optimizers whose update is the same elementwise formula for every run of a stack
 BATCHABLE = ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
@@ -79,7 +79,7 @@ def preset_runs(name: str, overrides: list[tuple[str, Any]] | None = None, *,
                 base: Config | None = None) -> list[tuple[str, Config]]:
     """The runs a preset compares (its [meta] ``runs`` list, or the product of its ``compare`` values), made from
     the preset with ``overrides`` (or from ``base``, a config already built from it)."""
-    from ibviewer.config import build_config, preset_info
+    from ibviewer.core.config import build_config, preset_info
 
     if base is None:
         base = build_config(preset=name, overrides=overrides)

@@ -30,7 +30,7 @@ def _stop(loss: float, limit: float, tol: float) -> bool:
 
 class ProductGD:
     """Full-batch GD on ``W_N ... W_1`` for one run, or for a stack of ``runs`` runs trained together
-    (:class:`ibviewer.compare.Batch`; every array then has a leading axis of runs)."""
+    (:class:`ibviewer.core.compare.Batch`; every array then has a leading axis of runs)."""
 
     def __init__(self, model, head, dtype, runs: int | None = None):
         self.model, self.head = model, head
@@ -112,13 +112,13 @@ _PM_KERNEL = None
 
 
 def _pm_kernel():
-    """The compiled pm_power kernel (:mod:`ibviewer._pmkernel`), or None without numba or where it does not
+    """The compiled pm_power kernel (:mod:`ibviewer.core._pmkernel`), or None without numba or where it does not
     compile.  Compiled on first use (about 2 s) and cached on disk by numba; later processes load it."""
     global _PM_KERNEL
     if _PM_KERNEL is not None:
         return _PM_KERNEL or None
     try:
-        from ibviewer._pmkernel import kernel
+        from ibviewer.core._pmkernel import kernel
     except ImportError:  # pragma: no cover (numba is a dependency; this keeps the engine usable without it)
         _PM_KERNEL = False
         return None

@@ -192,7 +192,7 @@ class FrameWriter:
         if self._error is not None:
             self._remove_tmp()
             raise RecordingError(f"the encoder failed: {self._error}")
-        from ibviewer.io import DIR_MODE, FILE_MODE
+        from ibviewer.core.io import DIR_MODE, FILE_MODE
 
         if self.kind == "frames":
             os.chmod(self._tmp, DIR_MODE)

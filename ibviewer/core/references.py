@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog, minimize
 
-from ibviewer.problems import Problem
+from ibviewer.core.problems import Problem
 
 
 # ------------------------------------------------------------------------------------------ vectors

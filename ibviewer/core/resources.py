@@ -9,11 +9,12 @@ from pathlib import Path
 @cache
 def resources_dir() -> Path:
     """The ``resources`` folder: inside the installed package, else beside it in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_resources", here.parent / "resources"):
+    package = Path(__file__).resolve().parents[1]  # ibviewer/ (this module is ibviewer/core/resources.py)
+    looked = (package / "_resources", package.parent / "resources")
+    for candidate in looked:
         if (candidate / "presets").is_dir():
             return candidate
-    raise FileNotFoundError(f"ibviewer's resources folder is missing (looked in {here / '_resources'} and {here.parent / 'resources'})")
+    raise FileNotFoundError(f"ibviewer's resources folder is missing (looked in {looked[0]} and {looked[1]})")
 
 
 def presets_dir() -> Path:

@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ibviewer.config import build_config
-from ibviewer.engine import Engine
+from ibviewer.core.config import build_config
+from ibviewer.core.engine import Engine
 
 ROWS: dict[str, list[tuple[str, Any]]] = {
     "sensing": [
@@ -161,7 +161,7 @@ def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> di
 
 def bench_compare(n_runs: int = 8, *, block: int = 300, repeats: int = 5) -> dict[str, Any]:
     """Cost of ``n_runs`` completion runs (d = 30, differing in alpha) trained together against one run."""
-    from ibviewer.compare import RunGroup, expand
+    from ibviewer.core.compare import RunGroup, expand
 
     base = build_config(overrides=list(ROWS["completion"]) + [("run.steps", 0)])
     alphas = [f"{a:.3g}" for a in np.logspace(-4, -1, n_runs)]

@@ -1,4 +1,4 @@
-"""The worker's runs (Qt-free): a :class:`~ibviewer.compare.RunGroup` whose runs carry ids and come and go.
+"""The worker's runs (Qt-free): a :class:`~ibviewer.core.compare.RunGroup` whose runs carry ids and come and go.
 
 The app compares runs on one problem: the worker process owns one :class:`LiveGroup`, trains it in chunks and
 streams each run's new history rows.  Runs are added (all restart together from step 0, so that they stay
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ibviewer.compare import Batch, RunGroup
-from ibviewer.config import ConfigError
+from ibviewer.core.compare import Batch, RunGroup
+from ibviewer.core.config import ConfigError
 
 
 class LiveGroup(RunGroup):
-    """The worker's runs: a :class:`~ibviewer.compare.RunGroup` whose runs carry ids and can be added,
+    """The worker's runs: a :class:`~ibviewer.core.compare.RunGroup` whose runs carry ids and can be added,
     removed, reset and retuned while it lives.
 
     All runs share one problem.  Runs whose shapes, optimizer and optimizer step counter agree (all new runs; the
@@ -39,9 +39,9 @@ class LiveGroup(RunGroup):
         """Runs ``(id, name, cfg_dict)`` on one problem, all at step 0.  An engine of ``old`` with the same id,
         problem and model is reused (reset with its new config): its reference solutions are not computed again.
         Raises ConfigError (and the numeric errors of a bad data file) before touching ``old``."""
-        from ibviewer.config import config_from_dict
-        from ibviewer.engine import Engine
-        from ibviewer.problems import make_problem
+        from ibviewer.core.config import config_from_dict
+        from ibviewer.core.engine import Engine
+        from ibviewer.core.problems import make_problem
 
         if not specs:
             raise ConfigError("a comparison needs at least one run")
