@@ -40,7 +40,8 @@ class ActionSpec:
     checkable: bool = False
     #: exclusive group (checkable actions of which one is on)
     group: str = ""
-    #: arguments the slot is called with (``triggered``'s own argument is dropped)
+    #: arguments the slot is called with (``triggered``'s own argument is dropped); a single one is also the
+    #: action's ``data()`` (the x-axis actions: their mode, which the window checks against)
     args: tuple[Any, ...] = ()
 
     @property
@@ -167,6 +168,8 @@ def build_actions(window: QWidget, specs: tuple[ActionSpec, ...] = ACTIONS
         if spec.icon:
             a.setIcon(window.style().standardIcon(getattr(QStyle.StandardPixmap, spec.icon)))
         a.setCheckable(spec.checkable)
+        if len(spec.args) == 1:
+            a.setData(spec.args[0])
         if spec.group:
             if spec.group not in groups:
                 groups[spec.group] = QActionGroup(window)

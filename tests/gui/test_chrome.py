@@ -41,6 +41,13 @@ def test_menus_toolbar_and_shortcuts_dialog_are_built_from_the_table(qtbot, wind
     tb = window.findChild(QToolBar, "toolbar_run")
     want = [s.key for sec in TOOLBAR for s in ACTIONS if s.toolbar == sec]
     assert _keys(tb.actions()) == want and "record_live" in want and "play" in want
+    # the x-axis entries follow the x axis however it is set
+    for mode in ("time", "step", "log_step"):
+        window.set_x_mode(mode)
+        assert [a.objectName() for a in window.x_group.actions() if a.isChecked()] == ["action_x_" + mode]
+    window.actions["x_time"].trigger()
+    assert window.x_mode == "time" and window.x_combo.currentData() == "time"
+    window.set_x_mode("log_step")
     # the dialog lists every action of the window that has a shortcut, the recording's ones included
     dlg = window.show_shortcuts()
     try:
