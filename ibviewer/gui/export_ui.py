@@ -466,7 +466,7 @@ class LiveRecorder(QObject):
         self.writer.cancel()
 
 
-# ====================================================================================================== install
+# ====================================================================================================== the feature
 class Recording(QObject):
     """The timeline, exports and live recording of one window (``window.recording``); built by the window
     (``MainWindow(..., recording=Recording)``) before its actions, which bind to its slots."""
