@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QTimer
 
+    from ibviewer.gui.export_ui import Recording
     from ibviewer.gui.window import MainWindow
 
     app = create_app()
@@ -163,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         base = cfg.to_dict()
         selected = next((i for i, (_, c) in enumerate(args.runs) if c.to_dict() == base), 0)
     win = MainWindow(cfg, preset=preset, play=args.play, speed=args.speed, x_mode=args.x_axis, runs=args.runs,
-                     selected=selected, session=args.session, restore_geometry=not args.screenshot)
+                     selected=selected, session=args.session, restore_geometry=not args.screenshot,
+                     recording=Recording)
     if args.theory:
         for p in win.panels.values():
             if getattr(p, "theory_box", None) is not None:

@@ -91,14 +91,14 @@ def gui_run(cfg, seconds: float, max_fps: float, runs=None) -> dict:
     from PySide6.QtGui import QGuiApplication
 
     from ibviewer.gui.app import create_app
+    from ibviewer.gui.export_ui import Recording
+    from ibviewer.gui.settings import AppSettings
     from ibviewer.gui.window import MainWindow
 
     app = create_app()
-    from ibviewer.gui.settings import AppSettings
-
-    # default looks, nothing written to the user's settings
+    # default looks, nothing written to the user's settings; with the timeline, as the app draws it
     win = MainWindow(cfg, preset=None, speed=0, max_fps=max_fps, runs=runs, restore_geometry=False,
-                     settings=AppSettings(persist=False))
+                     settings=AppSettings(persist=False), recording=Recording)
     win.show()
 
     def spin(ms: int, until=None) -> None:

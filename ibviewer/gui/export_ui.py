@@ -1,9 +1,11 @@
 """Recording and export in the app: the timeline bar, "Export animation…", "Export image…", "Export history…"
 and "Record live", in the File menu and the toolbar.
 
-One call wires everything into a window: ``install_recording(window)``.  It only adds to the window (a bottom
-toolbar with the timeline, menu entries, toolbar buttons, a status label) and listens to its ``drawn`` signal;
-exports draw fresh panels of their own (:class:`~ibviewer.gui.export.ExportLayout`), never the window's.
+A window is built with its :class:`Recording` (``MainWindow(..., recording=Recording)``): it adds a bottom
+toolbar with the timeline and a status label, and listens to the window's ``drawn`` signal; its actions (menu
+entries, toolbar buttons, shortcuts) are declared in the window's action table (:mod:`ibviewer.gui.actions`),
+bound to its slots.  Exports draw fresh panels of their own (:class:`~ibviewer.gui.export.ExportLayout`), never
+the window's.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -223,12 +225,17 @@ def _lay_out_dialog(dialog, form) -> QLabel:
     return note
 
 
-def _last_dir() -> str:
-    return str(QSettings("ibviewer", "ibviewer").value("last_dir", str(Path.home())))
+def _last_dir(window) -> str:
+    """Where an export's file dialog starts: the window's last folder (app settings), else home."""
+    settings = getattr(window, "settings", None)
+    return settings.start_dir() if settings is not None else str(Path.home())
 
 
-def _remember_dir(path: str) -> None:
-    QSettings("ibviewer", "ibviewer").setValue("last_dir", str(Path(path).parent))
+def _remember_dir(window, path: str) -> None:
+    settings = getattr(window, "settings", None)
+    if settings is not None:
+        settings.remember_dir(path)
+        settings.save()
 
 
 class AnimationDialog(QDialog):
@@ -271,7 +278,7 @@ class AnimationDialog(QDialog):
         self.caption = QCheckBox("caption with the setting and a step counter")
         self.caption.setChecked(True)
         name = (window.preset or window.cfg.problem.kind) + ".mp4"
-        self.path = PathField(str(Path(_last_dir()) / name), self._pick)
+        self.path = PathField(str(Path(_last_dir(window)) / name), self._pick)
         for label, w in (("Format", self.format), ("Size", self.size), ("Frames per second", self.fps),
                          ("Length", self.seconds), ("Schedule", self.schedule), ("x axis", self.x_axis),
                          ("Panels", self.panels), ("Theme", self.theme), ("Font scale", self.font_scale),
@@ -292,7 +299,7 @@ class AnimationDialog(QDialog):
     def _pick(self) -> None:
         kind = self.format.currentData()
         if kind == "frames":
-            path = QFileDialog.getExistingDirectory(self, "Folder for the PNG frames", _last_dir())
+            path = QFileDialog.getExistingDirectory(self, "Folder for the PNG frames", _last_dir(self.window_))
             if path:
                 path = str(Path(path) / "frames")
         else:
@@ -354,7 +361,7 @@ class ImageDialog(QDialog):
         self.step = step
         self.at = QLabel("the latest step" if step is None else f"step {step:,} (the timeline's)")
         name = (window.preset or window.cfg.problem.kind) + ".png"
-        self.path = PathField(str(Path(_last_dir()) / name), self._pick)
+        self.path = PathField(str(Path(_last_dir(window)) / name), self._pick)
         self.format.currentIndexChanged.connect(self._on_format)
         for label, w in (("Export", self.what), ("Format", self.format), ("Size", self.size), ("Scale", self.scale),
                          ("Theme", self.theme), ("", self.caption), ("Shows", self.at), ("Output", self.path)):
@@ -459,9 +466,10 @@ class LiveRecorder(QObject):
         self.writer.cancel()
 
 
-# ====================================================================================================== install
+# ====================================================================================================== the feature
 class Recording(QObject):
-    """Everything this module adds to one window (kept as ``window.recording``)."""
+    """The timeline, exports and live recording of one window (``window.recording``); built by the window
+    (``MainWindow(..., recording=Recording)``) before its actions, which bind to its slots."""
 
     def __init__(self, window):
         super().__init__(window)
@@ -477,7 +485,6 @@ class Recording(QObject):
         self.rec_label.setObjectName("recording_status")
         self.rec_label.setStyleSheet("color: #b00020; font-weight: bold;")
         window.statusBar().addPermanentWidget(self.rec_label)
-        self._build_actions()
         self._blink = QTimer(self)
         self._blink.setInterval(500)
         self._blink.timeout.connect(self._update_rec_label)
@@ -488,52 +495,10 @@ class Recording(QObject):
             self.shutdown()  # a live recording keeps what was captured
         return False
 
-    def _action(self, key: str, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        a = QAction(text, self.window)
-        a.setObjectName("action_" + key)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-        a.triggered.connect(slot)
-        self.window.addAction(a)
-        if hasattr(self.window, "actions") and isinstance(self.window.actions, dict):
-            self.window.actions[key] = a
-        return a
-
-    def _build_actions(self) -> None:
-        w = self.window
-        self.a_anim = self._action("export_animation", "Export animation…", self.export_animation_dialog, "Ctrl+E",
-                                   "Render an MP4, GIF or PNG frames of the run's history for a talk")
-        self.a_image = self._action("export_image", "Export image…", self.export_image_dialog, "Ctrl+Shift+E",
-                                    "Save a panel or the layout as PNG (any size) or a panel as SVG")
-        self.a_hist = self._action("export_history", "Export history…", self.export_history_dialog, None,
-                                   "Save the recorded history as CSV (scalars) or NPZ (every column)")
-        self.a_live = self._action("record_live", "Record live", self.toggle_live, "Ctrl+Shift+R",
-                                   "Capture the window as a video while you play, step and change parameters")
-        self.a_live.setCheckable(True)
-        file_menu = None
-        for act in w.menuBar().actions():
-            m = act.menu()
-            if m is not None and act.text().replace("&", "") == "File":
-                file_menu = m
-                break
-        if file_menu is not None:
-            quit_action = getattr(w, "actions", {}).get("quit") if isinstance(getattr(w, "actions", None), dict) else None
-            before = quit_action if quit_action in file_menu.actions() else None
-            if before is not None:
-                file_menu.insertSeparator(before)
-            for a in (self.a_anim, self.a_image, self.a_hist, self.a_live):
-                file_menu.insertAction(before, a) if before is not None else file_menu.addAction(a)
-            if before is not None:
-                file_menu.insertSeparator(before)
-        tb = w.findChild(QToolBar, "toolbar_run")
-        if tb is not None:
-            tb.addSeparator()
-            tb.addAction(self.a_anim)
-            tb.addAction(self.a_live)
+    @property
+    def a_live(self) -> QAction:
+        """The window's "Record live" action (declared in its action table), checked while recording."""
+        return self.window.actions["record_live"]
 
     # ------------------------------------------------------------------ animation
     @Slot()
@@ -544,7 +509,7 @@ class Recording(QObject):
         dlg = AnimationDialog(self.window)
         if dlg.exec() != QDialog.DialogCode.Accepted or dlg.result_settings is None:
             return
-        _remember_dir(dlg.result_settings.path)
+        _remember_dir(self.window, dlg.result_settings.path)
         self.export_animation(dlg.result_settings)
 
     def export_animation(self, settings: AnimationSettings, *, cancel_after: int | None = None) -> Path | None:
@@ -597,7 +562,7 @@ class Recording(QObject):
         dlg = ImageDialog(self.window, self.shown_step())
         if dlg.exec() != QDialog.DialogCode.Accepted or dlg.values is None:
             return
-        _remember_dir(dlg.values["path"])
+        _remember_dir(self.window, dlg.values["path"])
         self.export_image(**dlg.values)
 
     def export_image(self, path: str, panel: str = "", format: str = "png", size=(1920, 1080), scale: float = 1.0,
@@ -628,14 +593,14 @@ class Recording(QObject):
         if self.window.mirror.n == 0:
             self.window.show_error("nothing recorded yet: play or step the run first")
             return
-        start = str(Path(_last_dir()) / ((self.window.preset or "history") + ".csv"))
+        start = str(Path(_last_dir(self.window)) / ((self.window.preset or "history") + ".csv"))
         path, flt = QFileDialog.getSaveFileName(self.window, "Export history", start,
                                                 "CSV, scalar columns (*.csv);;NPZ, every column (*.npz)")
         if not path:
             return
         if not Path(path).suffix:
             path += ".npz" if "npz" in flt.lower() else ".csv"
-        _remember_dir(path)
+        _remember_dir(self.window, path)
         self.export_history(path)
 
     def export_history(self, path: str | Path) -> Path | None:
@@ -647,14 +612,14 @@ class Recording(QObject):
         if self.live is not None:
             self.stop_live()
             return
-        start = str(Path(_last_dir()) / f"ibviewer_live_{time.strftime('%Y%m%d-%H%M%S')}.mp4")
+        start = str(Path(_last_dir(self.window)) / f"ibviewer_live_{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         path, _ = QFileDialog.getSaveFileName(self.window, "Record live to", start, "MP4 video (*.mp4)")
         if not path:
             self.a_live.setChecked(False)
             return
         if not path.lower().endswith(".mp4"):
             path += ".mp4"
-        _remember_dir(path)
+        _remember_dir(self.window, path)
         self.start_live(path)
 
     def start_live(self, path: str | Path, fps: float = 15.0, quality: str = "normal") -> LiveRecorder | None:
@@ -706,13 +671,3 @@ class Recording(QObject):
         self.timeline.timer.stop()
         if self.live is not None:
             self.stop_live()
-
-
-def install_recording(window) -> Recording:
-    """Add the timeline, the export actions and "Record live" to ``window`` (a MainWindow); idempotent."""
-    rec = getattr(window, "recording", None)
-    if isinstance(rec, Recording):
-        return rec
-    rec = Recording(window)
-    window.recording = rec
-    return rec

@@ -20,16 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QInputDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QStyle,
@@ -37,19 +37,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ibviewer.core.config import Config, ConfigError, build_config, config_from_dict, dumps_toml, set_key
+from ibviewer.core.config import Config, ConfigError, build_config, config_from_dict, set_key
+from ibviewer.gui import data_files, files
+from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcut_lines
+from ibviewer.gui.appearance import Appearance
 from ibviewer.gui.client import WorkerClient
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.panels import PANEL_CLASSES, Panel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.runs import RUN_COLOURS, AddRunDialog, QtRunList, RunView, pretty_name, run_label, value_of
 from ibviewer.live.series import X_MODES, Frame, plain_symbols
-from ibviewer.gui.settings import FONT_SCALES, AppSettings, qsettings
-from ibviewer.core.io import atomic_write_text
+from ibviewer.gui.export_ui import Recording
+from ibviewer.gui.files import SESSION_SUFFIX
+from ibviewer.gui.settings import AppSettings
 
-#: session files
-SESSION_SUFFIX = ".ibvs"
-#: data files a problem can read (problem.source)
-DATA_SUFFIXES = (".npy", ".npz", ".csv")
+#: builds a window's recording feature (timeline, exports, live recording) from the window
+RecordingFactory = Callable[["MainWindow"], Recording]
 
 #: optimizer settings that apply live (the rest of a config change rebuilds the run)
 LIVE_OPTIMIZER = ("optimizer.name", "optimizer.lr", "optimizer.momentum", "optimizer.batch_size",
@@ -85,12 +87,16 @@ class MainWindow(QMainWindow):
     def __init__(self, cfg: Config, *, preset: str | None = None, play: bool = False, speed: int | None = None,
                  x_mode: str = "log_step", max_fps: float = 30.0, parent: QWidget | None = None,
                  runs: list[tuple[str, Config]] | None = None, selected: int = 0, session: str | None = None,
-                 settings: AppSettings | None = None, restore_geometry: bool = True):
+                 settings: AppSettings | None = None, restore_geometry: bool = True,
+                 recording: RecordingFactory | None = Recording):
         """``runs``: several runs on cfg's problem (name, config), ``selected`` the index of the one the controls
-        edit; ``session``: a session file to open instead (cfg is the fallback when it cannot be read)."""
+        edit; ``session``: a session file to open instead (cfg is the fallback when it cannot be read);
+        ``settings``: the app settings (default: the stored ones); ``recording``: builds the timeline, exports
+        and live recording for this window (None: a window without them, its actions left out)."""
         super().__init__(parent)
         setup_pyqtgraph()
         self.settings = settings if settings is not None else AppSettings.load()
+        self.appearance = Appearance(self, self.settings)
         self.runs: list[RunView] = []
         self.selected_id = 0
         self._next_id = 0
@@ -165,9 +171,11 @@ class MainWindow(QMainWindow):
         self._fit_timer.setInterval(0)
         self._fit_timer.timeout.connect(self._fit_docks)
 
+        self._build_status()
+        # before the actions: the table binds the recording's actions to it
+        self.recording: Recording | None = recording(self) if recording is not None else None
         self._build_actions()
         self._build_menus()
-        self._build_status()
         self.controls = ControlPanel(self.actions)
         self.controls.edited.connect(self._on_edited)
         self.controls.preset_chosen.connect(self.load_preset)
@@ -201,10 +209,6 @@ class MainWindow(QMainWindow):
         self._rebuild_panels(self.cfg)
         self._update_title()
         self.resize(1560, 940)
-        # issue 4 hook: timeline bar, File > Export animation/image/history, Record live (ibviewer.gui.export_ui)
-        from ibviewer.gui.export_ui import install_recording
-
-        install_recording(self)
         self._apply_settings()
 
         options = {"gen": self.gen, "speed": self.speed, "runs": self._specs(), "selected": self.selected_id}
@@ -219,126 +223,42 @@ class MainWindow(QMainWindow):
             self._sync_play_action()
 
     # ================================================================================================ building
-    def _act(self, key: str, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
-        a = QAction(text, self)
-        a.setObjectName("action_" + key)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        if tip:
-            a.setToolTip(f"{tip} ({QKeySequence(shortcut).toString()})" if shortcut else tip)
-            a.setStatusTip(tip)
-        if icon is not None:
-            a.setIcon(self.style().standardIcon(icon))
-        a.triggered.connect(slot)
-        self.addAction(a)
-        self.actions[key] = a
-        return a
-
     def _build_actions(self) -> None:
-        self.actions: dict[str, QAction] = {}
-        SP = QStyle.StandardPixmap
-        self._act("play", "Play", self.toggle_play, Qt.Key.Key_Space, "Play / pause the training", SP.SP_MediaPlay)
-        self._act("step1", "Step", self.step_once, Qt.Key.Key_Right, "Take exactly one step", SP.SP_MediaSeekForward)
-        self._act("stepn", "Step N", self._step_n_action, QKeySequence(Qt.Modifier.SHIFT | Qt.Key.Key_Right),
-                  "Take exactly N steps (N in the Run group)", SP.SP_MediaSkipForward)
-        self._act("reset", "Reset", self.reset_run, Qt.Key.Key_R, "Back to step 0 with the same seed",
-                  SP.SP_BrowserReload)
-        self._act("new_seed", "New seed", self.new_seed, None, "Draw a new initialization seed and reset")
-        self._act("open", "Open config…", self.open_config_dialog, QKeySequence.StandardKey.Open,
-                  "Open a TOML configuration", SP.SP_DialogOpenButton)
-        self._act("save", "Save config…", self.save_config_dialog, QKeySequence.StandardKey.Save,
-                  "Save the current configuration as TOML", SP.SP_DialogSaveButton)
-        self._act("quit", "Quit", self.close, QKeySequence.StandardKey.Quit, "Quit ibviewer")
-        self._act("fullscreen", "Full screen", self.toggle_full_screen, Qt.Key.Key_F11, "Toggle full screen")
-        self._act("fit", "Fit plots", self.fit_plots, Qt.Key.Key_A, "Rescale every plot to its data")
-        self._act("restart", "Restart worker", self.restart_worker, None, "Start a new training worker")
-        self._act("shortcuts", "Keyboard shortcuts", self.show_shortcuts, Qt.Key.Key_F1, "List the shortcuts")
-        self._act("add_run", "Add run…", self.add_run_dialog, QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_N),
-                  "Clone the selected run with one change (depth, α, optimizer, η, parametrization, seed); "
-                  "the runs train together on the same data")
-        self._act("save_session", "Save session…", self.save_session_dialog,
-                  QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_S),
-                  "Save every run (config, state, history) and the view to a session file (.ibvs)")
-        self._act("open_session", "Open session…", self.open_session_dialog,
-                  QKeySequence(Qt.Modifier.CTRL | Qt.Modifier.SHIFT | Qt.Key.Key_O),
-                  "Open a session file: the runs and the view as saved; training goes on from there")
-        self._act("gallery", "Gallery…", self.open_gallery, QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_G),
-                  "Browse the experiments of the literature; opening one sets up all its runs")
-        self._act("load_data", "Load data…", self.load_data_dialog, QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_L),
-                  "Train on your own data: a target matrix, A and y, a mask, or a regression data set "
-                  "(.npy, .npz, .csv)")
-        self._act("font_larger", "Larger text", lambda: self.step_font_scale(1),
-                  QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_Equal), "Larger text everywhere (for a projector)")
-        self._act("font_smaller", "Smaller text", lambda: self.step_font_scale(-1),
-                  QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_Minus), "Smaller text")
-        self._act("dark_theme", "Dark theme", self._on_dark_action, None, "Light text on a dark background")
-        self.actions["dark_theme"].setCheckable(True)
-        self.actions["fullscreen"].setCheckable(True)
-        self.x_group = QActionGroup(self)
-        for mode in X_MODES:
-            a = QAction(f"x axis: {X_MODE_TEXT[mode]}", self, checkable=True)
-            a.setObjectName("action_x_" + mode)
-            a.setData(mode)
-            a.setChecked(mode == self.x_mode)
-            self.x_group.addAction(a)
-        self.x_group.triggered.connect(self._on_x_action)
+        """The actions of the table in :mod:`ibviewer.gui.actions` (those of absent features left out)."""
+        self.actions, groups = build_actions(self)
+        self.x_group = groups["x_axis"]
+        self.actions["x_" + self.x_mode].setChecked(True)
 
     def _build_menus(self) -> None:
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        for k in ("gallery", "open", "save"):
-            m.addAction(self.actions[k])
-        m.addSeparator()
-        for k in ("open_session", "save_session"):
-            m.addAction(self.actions[k])
-        self.recent_menu = m.addMenu("Recent files")
-        self.recent_menu.setObjectName("recent_menu")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        m.addSeparator()
-        m.addAction(self.actions["load_data"])
-        m.addSeparator()
-        m.addAction(self.actions["quit"])
-        self.file_menu = m
-        m = mb.addMenu("&Run")
-        for k in ("play", "step1", "stepn", "reset", "new_seed"):
-            m.addAction(self.actions[k])
-        m.addSeparator()
-        m.addAction(self.actions["add_run"])
-        m.addSeparator()
-        m.addAction(self.actions["restart"])
-        self.view_menu = mb.addMenu("&View")
-        self._view_sep = self.view_menu.addSeparator()
-        for a in self.x_group.actions():
-            self.view_menu.addAction(a)
-        self.view_menu.addSeparator()
-        self.view_menu.addAction(self.actions["fit"])
-        self.view_menu.addAction(self.actions["fullscreen"])
-        self.view_menu.addSeparator()
-        for k in ("font_larger", "font_smaller", "dark_theme"):
-            self.view_menu.addAction(self.actions[k])
-        m = mb.addMenu("&Help")
-        m.addAction(self.actions["shortcuts"])
+        def recent(m: QMenu) -> None:
+            self.recent_menu = m.addMenu("Recent files")
+            self.recent_menu.setObjectName("recent_menu")
+            self.recent_menu.aboutToShow.connect(self._fill_recent)
+
+        def docks(m: QMenu) -> None:
+            self._view_sep = m.addSeparator()  # the docks' toggles go above it
+
+        menus = build_menus(self.menuBar(), self.actions, {("&File", "session"): recent, ("&View", "docks"): docks})
+        self.file_menu = menus["File"]
+        self.view_menu = menus["View"]
 
     def _build_toolbar(self) -> None:
+        def x_axis(tb: QToolBar) -> None:
+            tb.addWidget(QLabel(" x axis: "))
+            self.x_combo = QComboBox()
+            self.x_combo.setObjectName("x_axis")
+            for mode in X_MODES:
+                self.x_combo.addItem(X_MODE_TEXT[mode], mode)
+            self.x_combo.setToolTip("x axis of the plots over time: step k, log10 k (shows plateaus), or η·k")
+            self.x_combo.setCurrentIndex(self.x_combo.findData(self.x_mode))
+            self.x_combo.activated.connect(self._on_x_combo)
+            tb.addWidget(self.x_combo)
+
         tb = QToolBar("Run")
         tb.setObjectName("toolbar_run")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for k in ("play", "step1", "stepn", "reset"):
-            tb.addAction(self.actions[k])
-        tb.addSeparator()
-        tb.addWidget(QLabel(" x axis: "))
-        self.x_combo = QComboBox()
-        self.x_combo.setObjectName("x_axis")
-        for mode in X_MODES:
-            self.x_combo.addItem(X_MODE_TEXT[mode], mode)
-        self.x_combo.setToolTip("x axis of the plots over time: step k, log10 k (shows plateaus), or η·k")
-        self.x_combo.setCurrentIndex(self.x_combo.findData(self.x_mode))
-        self.x_combo.activated.connect(self._on_x_combo)
-        tb.addWidget(self.x_combo)
-        tb.addSeparator()
-        tb.addAction(self.actions["fit"])
+        build_toolbar(tb, self.actions, {"x_axis": x_axis})
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
 
     def _build_status(self) -> None:
@@ -363,12 +283,7 @@ class MainWindow(QMainWindow):
             sb.addPermanentWidget(w)
 
     def _style_dock(self, dock: QDockWidget) -> None:
-        f = QFont(self.font())  # from the window's font: restyling (a new font scale) does not compound
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() + 1)
-        dock.setFont(f)
-        if dock.widget() is not None:
-            dock.widget().setFont(QFont(self.font()))
+        self.appearance.style_dock(dock)
 
     # ================================================================================================ panels
     def _layout_for(self, cfg: Config):
@@ -846,40 +761,18 @@ class MainWindow(QMainWindow):
         self.set_speed(auto_speed(base))
 
     def save_config(self, path: str | Path) -> bool:
-        try:
-            atomic_write_text(path, dumps_toml(self.cfg))
-        except OSError as exc:
-            self.show_error(f"cannot save {path}: {exc.strerror or exc}")
-            return False
-        self.show_info(f"configuration saved to {path}")
-        self._remember(path)
-        return True
+        return files.save_config(self, path)
 
     def open_config(self, path: str | Path) -> bool:
-        try:
-            cfg = build_config(config_file=path)
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            return False
-        self.apply_config(cfg, f"opened {path}: the run restarts")
-        self._remember(path)
-        return True
+        return files.open_config(self, path)
 
     @Slot()
     def save_config_dialog(self) -> None:
-        start = str(Path(self.settings.start_dir()) / "ibviewer.toml")
-        path, _ = QFileDialog.getSaveFileName(self, "Save configuration", start, "TOML (*.toml);;All files (*)")
-        if path:
-            if not path.endswith(".toml") and "." not in Path(path).name:
-                path += ".toml"
-            self.save_config(path)
+        files.save_config_dialog(self)
 
     @Slot()
     def open_config_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open configuration", self.settings.start_dir(),
-                                              "TOML (*.toml);;All files (*)")
-        if path:
-            self.open_config(path)
+        files.open_config_dialog(self)
 
     # ================================================================================================ runs
     @property
@@ -1033,7 +926,7 @@ class MainWindow(QMainWindow):
             snap["product"] = run.product
             self.last_snap = snap
         self._last_status = None
-        tl = getattr(getattr(self, "recording", None), "timeline", None)
+        tl = self.recording.timeline if self.recording is not None else None
         if tl is not None:  # its stored products belong to the previously selected run
             tl.states.clear()
             tl.go_live()
@@ -1171,7 +1064,7 @@ class MainWindow(QMainWindow):
                 view["panels"][name] = {"form": p.form}
             elif hasattr(p, "layer"):
                 view["panels"][name] = {"layer": p.layer}
-        tl = getattr(getattr(self, "recording", None), "timeline", None)
+        tl = self.recording.timeline if self.recording is not None else None
         if tl is not None:
             live = bool(getattr(tl, "live", True))
             step = None
@@ -1282,7 +1175,7 @@ class MainWindow(QMainWindow):
 
     def _restore_late(self, view: dict[str, Any]) -> None:
         """After the first snapshot of an opened session: the timeline where it was."""
-        tl = getattr(getattr(self, "recording", None), "timeline", None)
+        tl = self.recording.timeline if self.recording is not None else None
         t = view.get("timeline") or {}
         if tl is not None and not t.get("live", True) and t.get("step") is not None and self.mirror.n:
             try:
@@ -1325,109 +1218,33 @@ class MainWindow(QMainWindow):
 
     # ================================================================================================ own data
     def load_data(self, path: str | Path, kind: str | None = None) -> bool:
-        """Train on the data in ``path`` (problem.source): a matrix, A and y, a mask, a regression set.
-        ``kind``: the problem kind it holds (default: the current kind if it reads files, else a guess from the
-        file).  A file of the wrong shape or type gives one line and changes nothing."""
-        from ibviewer.core.problems import FILE_LAYOUT, make_problem
-
-        path = Path(path)
-        if path.suffix.lower() not in DATA_SUFFIXES:
-            self.show_error(f"{path.name}: not a data file; use .npy, .npz or .csv")
-            return False
-        if not path.is_file():
-            self.show_error(f"data file {str(path)!r} does not exist")
-            return False
-        if kind is None:
-            kind = guess_kind(path, prefer=self.cfg.problem.kind)
-        if kind not in FILE_LAYOUT:
-            self.show_error(f"problem kind {kind!r} does not read data files; kinds that do: {', '.join(FILE_LAYOUT)}")
-            return False
-        same_kind = kind == self.cfg.problem.kind
-        try:
-            trial = self.cfg.copy() if same_kind else build_config(overrides=[("problem.kind", kind)])
-            set_key(trial, "problem.source", str(path.resolve()))
-            if kind == "matrix_factorization":
-                set_key(trial, "problem.target", "file")
-            trial.validate()
-            make_problem(trial)  # read and check the file here: a bad one is refused at once, in one line
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            return False
-        except (ValueError, OSError) as exc:
-            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.show_error(f"{path.name} cannot be used for {kind}: {text}")
-            return False
-        if same_kind and self.comparing:
-            runs = []
-            for r in self.runs:
-                c = r.cfg.copy()
-                c.problem = trial.problem
-                runs.append((r.name, c))
-            sel = next((i for i, r in enumerate(self.runs) if r.id == self.selected_id), 0)
-            self.apply_runs(runs, f"training on {path.name} ({kind}): the runs restart", selected=sel)
-        else:
-            self.apply_config(trial, f"training on {path.name} ({kind}): the run restarts")
-        self._remember(path)
-        return True
+        """Train on the data in ``path`` (see :func:`ibviewer.gui.data_files.load_data`)."""
+        return data_files.load_data(self, path, kind)
 
     @Slot()
     def load_data_dialog(self) -> None:
-        from ibviewer.core.problems import FILE_LAYOUT
-
-        path, _ = QFileDialog.getOpenFileName(self, "Load data", self.settings.start_dir(),
-                                              "Data (*.npy *.npz *.csv);;All files (*)")
-        if not path:
-            return
-        kinds = list(FILE_LAYOUT)
-        guess = guess_kind(Path(path), prefer=self.cfg.problem.kind)
-        items = [f"{k}: {FILE_LAYOUT[k]}" for k in kinds]
-        item, ok = QInputDialog.getItem(self, "Load data", f"What does {Path(path).name} hold?", items,
-                                        kinds.index(guess) if guess in kinds else 0, False)
-        if ok:
-            self.load_data(path, kinds[items.index(item)])
+        data_files.load_data_dialog(self)
 
     # ================================================================================================ settings
     def _remember(self, path: str | Path) -> None:
         self.settings.add_recent(path)
         self.settings.save()
 
-    def _fill_recent(self) -> None:
-        m = self.recent_menu
-        m.clear()
-        recent = self.settings.existing_recent()
-        if not recent:
-            a = m.addAction("(none yet)")
-            a.setEnabled(False)
-            return
-        for i, p in enumerate(recent):
-            a = m.addAction(f"&{i + 1}  {Path(p).name}" if i < 9 else Path(p).name)
-            a.setToolTip(p)
-            a.setStatusTip(p)
-            a.setData(p)
-            a.triggered.connect(self._on_recent)
-
     @Slot()
-    def _on_recent(self) -> None:
-        a = self.sender()
-        if isinstance(a, QAction) and a.data():
-            self.open_path(a.data())
+    def _fill_recent(self) -> None:
+        files.fill_recent(self.recent_menu, self.settings, self.open_path)
 
     def open_path(self, path: str | Path) -> bool:
         """Open a recent file by its type: a session, a configuration or a data file."""
-        p = Path(path)
-        if p.suffix == SESSION_SUFFIX:
-            return self.open_session(p)
-        if p.suffix.lower() in DATA_SUFFIXES:
-            return self.load_data(p)
-        return self.open_config(p)
+        return files.open_path(self, path)
 
     def _apply_settings(self) -> None:
         s = self.settings
         if s.note:
             self.show_error(s.note)
-        geometry = qsettings().value("geometry") if self._restore_geometry else None
+        geometry = s.geometry_bytes() if self._restore_geometry else None
         if geometry is not None:
-            self.restoreGeometry(geometry)
+            self.restoreGeometry(QByteArray(geometry))
         self.set_theme(s.theme)
         self.set_font_scale(s.font_scale)
 
@@ -1436,9 +1253,7 @@ class MainWindow(QMainWindow):
         if not self.settings.persist:
             return
         self._remember_layout()
-        q = qsettings()
-        q.setValue("geometry", self.saveGeometry())
-        q.sync()
+        self.settings.set_geometry(bytes(self.saveGeometry()))
         self.settings.save()
 
     def _remember_layout(self) -> None:
@@ -1447,16 +1262,7 @@ class MainWindow(QMainWindow):
 
     def set_font_scale(self, scale: float) -> None:
         """Every text of the window (controls, panels' axes and legends) at ``scale`` times its size."""
-        self.settings.font_scale = min(3.0, max(0.5, float(scale)))
-        app = QApplication.instance()
-        base = app.font() if app is not None else QFont()
-        f = QFont(self.font())
-        if base.pointSizeF() > 0:
-            f.setPointSizeF(base.pointSizeF() * self.settings.font_scale)
-        self.setFont(f)
-        for dock in [self.controls_dock, self.runs_dock, *self.docks.values()]:
-            self._style_dock(dock)
-        self._apply_fonts()
+        self.appearance.set_font_scale(scale)
 
     def _apply_fonts(self) -> None:
         """The panels' fonts and theme (new panels after a layout change too)."""
@@ -1468,13 +1274,7 @@ class MainWindow(QMainWindow):
                 p.set_dark(True)
 
     def step_font_scale(self, direction: int) -> None:
-        cur = self.settings.font_scale
-        if direction > 0:
-            nxt = next((v for v in FONT_SCALES if v > cur + 1e-9), FONT_SCALES[-1])
-        else:
-            nxt = next((v for v in reversed(FONT_SCALES) if v < cur - 1e-9), FONT_SCALES[0])
-        self.set_font_scale(nxt)
-        self.show_info(f"text at {nxt:g}×")
+        self.show_info(f"text at {self.appearance.step_font_scale(direction):g}×")
 
     @Slot()
     def _on_dark_action(self) -> None:
@@ -1482,17 +1282,7 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, name: str) -> None:
         """Light (default) or dark: the window's widgets and the plots' backgrounds."""
-        name = name if name in ("light", "dark") else "light"
-        self.settings.theme = name
-        self.actions["dark_theme"].setChecked(name == "dark")
-        pal = QPalette() if name == "light" else dark_palette()
-        if name == "light":
-            app = QApplication.instance()
-            pal = app.palette() if app is not None else QPalette()
-        self.setPalette(pal)
-        for p in self.panels.values():
-            if hasattr(p, "set_dark"):
-                p.set_dark(name == "dark")
+        self.appearance.set_theme(name)
 
     def _update_title(self) -> None:
         title = (self.cfg.meta or {}).get("title") if self.preset else None
@@ -1516,10 +1306,6 @@ class MainWindow(QMainWindow):
     def _on_x_combo(self, _i: int) -> None:
         self.set_x_mode(self.x_combo.currentData())
 
-    @Slot(QAction)
-    def _on_x_action(self, action: QAction) -> None:
-        self.set_x_mode(action.data())
-
     @Slot()
     def fit_plots(self) -> None:
         for p in self.panels.values():
@@ -1529,20 +1315,17 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def toggle_full_screen(self) -> None:
-        if self.isFullScreen():
-            self.showNormal()
-        else:
-            self.showFullScreen()
-        self.actions["fullscreen"].setChecked(self.isFullScreen())
+        self.appearance.toggle_full_screen()
 
     @Slot()
-    def show_shortcuts(self) -> None:
-        QMessageBox.information(self, "Keyboard shortcuts", "\n".join((  # noqa: FLY002
-            "Space\tplay / pause", "Right\tstep 1", "Shift+Right\tstep N", "R\treset (same seed)",
-            "A\tfit plots", "Ctrl+S\tsave the configuration", "Ctrl+O\topen a configuration", "F11\tfull screen",
-            "Ctrl+N\tadd a run (one change)", "Ctrl+G\tgallery of experiments", "Ctrl+L\tload data",
-            "Ctrl+Shift+S\tsave the session", "Ctrl+Shift+O\topen a session", "Ctrl+= / Ctrl+-\ttext size",
-            "Ctrl+Q\tquit")))
+    def show_shortcuts(self) -> QMessageBox:
+        """Every shortcut of the window's actions (from the action table), in a dialog that does not block."""
+        dlg = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(shortcut_lines(self.actions)),
+                          QMessageBox.StandardButton.Ok, self)
+        dlg.setObjectName("shortcuts_dialog")
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+        return dlg
 
     def show_error(self, text: str) -> None:
         text = " ".join(str(text).split())
@@ -1596,49 +1379,3 @@ class MainWindow(QMainWindow):
         for t in (self._ack_timer, self._config_timer, self._redraw_timer, self._fit_timer):
             t.stop()
         self.client.stop()
-
-
-def guess_kind(path: Path, prefer: str = "") -> str:
-    """The problem kind a data file most likely holds (by its arrays' names and shapes); ``prefer`` (the current
-    kind) decides between kinds the file fits equally (A and y: sensing or sparse recovery)."""
-    import numpy as np
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                keys = set(z.files)
-                if {"X", "labels"} <= keys:
-                    return "logistic_separable"
-                if {"X", "Y"} <= keys:
-                    return "linear_regression"
-                if {"A", "y"} <= keys:
-                    a = z["A"]
-                    if "W" in keys or a.ndim == 3:
-                        return "matrix_sensing"
-                    if "x" in keys:
-                        return "sparse_recovery"
-                    square = a.ndim == 2 and round(a.shape[1] ** 0.5) ** 2 == a.shape[1]
-                    return "matrix_sensing" if square and prefer == "matrix_sensing" else "sparse_recovery"
-                if "mask" in keys or ("M" in keys and np.isnan(np.asarray(z["M"], float)).any()):
-                    return "matrix_completion"
-                return "matrix_factorization"
-        m = np.load(path, allow_pickle=False) if suffix == ".npy" else np.genfromtxt(path, delimiter=",")
-        if np.issubdtype(np.asarray(m).dtype, np.floating) and np.isnan(m).any():
-            return "matrix_completion"
-    except (OSError, ValueError):
-        pass
-    return "matrix_factorization"
-
-
-def dark_palette() -> QPalette:
-    pal = QPalette()
-    base, text, mid = QColor(30, 32, 36), QColor(228, 228, 228), QColor(48, 51, 57)
-    for role, c in ((QPalette.ColorRole.Window, mid), (QPalette.ColorRole.WindowText, text),
-                    (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, mid),
-                    (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, mid),
-                    (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
-                    (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(60, 120, 200)),
-                    (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))):
-        pal.setColor(role, c)
-    return pal

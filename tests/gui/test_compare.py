@@ -294,16 +294,15 @@ def test_recent_files_and_settings_persist_in_a_new_window(qtbot, window, tmp_pa
     stored = AppSettings.load()
     assert stored.font_scale == 1.3 and stored.theme == "dark" and stored.recent == [str(cfg_path.resolve())]
     assert stored.last_dir == str(tmp_path.resolve()) and stored.layouts
-    from ibviewer.gui.settings import qsettings
-
-    assert qsettings().value("geometry") is not None
+    # one store: the geometry is in the same file, nothing beside it
+    assert stored.geometry_bytes() and [p.name for p in (tmp_path / "settings").iterdir()] == ["settings.toml"]
     win2 = MainWindow(base_cfg(), speed=0)
     win2.show()
     try:
         assert win2.settings.font_scale == 1.3 and win2.actions["dark_theme"].isChecked()
-        # the geometry came back through QSettings (the offscreen screen clamps it to its own small size)
+        # the geometry came back from the settings file (the offscreen screen clamps it to its own small size)
         assert (win2.width(), win2.height()) != (1560, 940)
-        win2._fill_recent()
+        win2.recent_menu.aboutToShow.emit()
         entries = [a.data() for a in win2.recent_menu.actions()]
         assert entries == [str(cfg_path.resolve())]
         assert win2.open_path(entries[0])
@@ -372,10 +371,10 @@ def test_a_window_opens_on_a_session(qtbot, tmp_path):
 def test_exports_of_compared_runs_show_every_visible_run(qtbot, window, tmp_path):
     from PIL import Image
 
-    from ibviewer.gui.export_ui import AnimationSettings, install_recording
+    from ibviewer.gui.export_ui import AnimationSettings
 
     two_runs(qtbot, window, "model.depth", 2, 200)
-    rec = install_recording(window)
+    rec = window.recording
     png = rec.export_image(str(tmp_path / "both.png"), panel="loss", size=(800, 500))
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
 

@@ -9,11 +9,12 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtGui import QAction
 
 from ibviewer.core.config import DEFAULT_PRESET, build_config
 from ibviewer.core.engine import Engine
 from ibviewer.gui.export import check_svg, export_history, export_png, export_svg, grid_shape
-from ibviewer.gui.export_ui import AnimationDialog, AnimationSettings, install_recording
+from ibviewer.gui.export_ui import AnimationDialog, AnimationSettings, Recording
 from ibviewer.gui.themes import caption_text, sci, symbols
 from ibviewer.gui.timeline import RunSource
 from ibviewer.core.recording import RecordingError
@@ -102,12 +103,13 @@ def test_text_for_slides():
 
 # ---------------------------------------------------------------------------------------------------- in the app
 def test_app_actions_exist(qtbot, window):
-    rec = install_recording(window)
-    names = {a.objectName() for a in window.findChildren(type(rec.a_anim))}
+    rec = window.recording
+    assert isinstance(rec, Recording)
+    names = {a.objectName() for a in window.findChildren(QAction)}
     for key in ("action_export_animation", "action_export_image", "action_export_history", "action_record_live"):
         assert key in names
     file_menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File")
-    assert rec.a_anim in file_menu.actions() and rec.a_live in file_menu.actions()
+    assert window.actions["export_animation"] in file_menu.actions() and rec.a_live in file_menu.actions()
     dlg = AnimationDialog(window)
     dlg.size.setCurrentText("640x360")
     dlg.path.edit.setText("/tmp/x.mp4")
@@ -130,7 +132,7 @@ def _ensure_history(qtbot, window):
 
 
 def test_app_export_animation_and_cancel(qtbot, window, tmp_path):
-    rec = install_recording(window)
+    rec = window.recording
     _ensure_history(qtbot, window)
     s = AnimationSettings(path=str(tmp_path / "app.mp4"), size=(480, 270), fps=10, seconds=1.5,
                           panels=["loss", "heatmap"], theme="dark")
@@ -149,7 +151,7 @@ def test_app_export_animation_and_cancel(qtbot, window, tmp_path):
 
 
 def test_app_stills_and_history(qtbot, window, tmp_path):
-    rec = install_recording(window)
+    rec = window.recording
     _ensure_history(qtbot, window)
     png = rec.export_image(str(tmp_path / "w.png"), panel="", size=(960, 540))
     assert png is not None and Image.open(png).size == (960, 540)
@@ -161,7 +163,7 @@ def test_app_stills_and_history(qtbot, window, tmp_path):
 
 
 def test_record_live(qtbot, window, tmp_path):
-    rec = install_recording(window)
+    rec = window.recording
     live = rec.start_live(tmp_path / "live.mp4", fps=10)
     assert live is not None and rec.a_live.isChecked()
     window.play()

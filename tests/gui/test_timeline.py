@@ -8,7 +8,7 @@ import pytest
 from ibviewer.core.config import DEFAULT_PRESET, build_config
 from ibviewer.core.engine import Engine
 from ibviewer.gui.export import ExportLayout
-from ibviewer.gui.export_ui import install_recording
+from ibviewer.gui.export_ui import Recording
 from ibviewer.gui.timeline import HistoryView, RunSource, StateStore
 
 from .conftest import TIMEOUT_MS, fresh, settle
@@ -86,9 +86,9 @@ def test_sparse_stems_at_step_k(qapp):
 
 
 def test_window_timeline_scrubs_while_training(qtbot, window):
-    rec = install_recording(window)
+    rec = window.recording
     tl = rec.timeline
-    assert install_recording(window) is rec  # idempotent
+    assert isinstance(rec, Recording)  # built with the window, not attached later
     fresh(qtbot, window)
     tl.go_live()
     # a reference run of the same config, to know W at a recorded step
@@ -129,7 +129,7 @@ def test_window_timeline_scrubs_while_training(qtbot, window):
 
 
 def test_replay_loops_through_the_history(qtbot, window):
-    rec = install_recording(window)
+    rec = window.recording
     tl = rec.timeline
     if window.mirror.n < 20:
         window.play()
@@ -176,7 +176,7 @@ def test_fast_frames_match_full_renders(qapp, engine):
 
 def test_scrubbing_compared_runs_shows_every_run_as_of_the_step(qtbot, window):
     """The stems of every compared run follow the timeline (not only the selected run's)."""
-    rec = install_recording(window)
+    rec = window.recording
     tl = rec.timeline
     window.load_preset("hadamard_l1_bias")
     qtbot.waitUntil(lambda: window.worker_ready and len(window.runs) == 3 and window.last_snap is not None,

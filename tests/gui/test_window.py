@@ -233,8 +233,11 @@ def test_keyboard_shortcuts(qtbot, window):
     settle(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_R)
     settle(qtbot, window, 0)
-    assert window.actions["save"].shortcut().toString() == "Ctrl+S"
-    assert window.actions["open"].shortcut().toString() == "Ctrl+O"
+    # Ctrl+S / Ctrl+O keep the whole session (a lecturer's history); the bare config is Ctrl+Shift+S / O
+    assert window.actions["save_session"].shortcut().toString() == "Ctrl+S"
+    assert window.actions["open_session"].shortcut().toString() == "Ctrl+O"
+    assert window.actions["save_config"].shortcut().toString() == "Ctrl+Shift+S"
+    assert window.actions["open_config"].shortcut().toString() == "Ctrl+Shift+O"
     assert window.actions["fullscreen"].shortcut().toString() == "F11"
 
 

@@ -1,0 +1,84 @@
+"""Training on your own data: which problem kind a data file holds, and the configuration that trains on it.
+
+Qt-free, so the app's "Load data…" and any script decide the same way; the window only asks which kind the
+file holds (offering :func:`guess_kind` first) and applies the configuration :func:`config_for_data` returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ibviewer.core.config import Config, ConfigError, build_config, set_key
+
+#: data files a problem can read (problem.source)
+DATA_SUFFIXES = (".npy", ".npz", ".csv")
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be trained on: one line saying why."""
+
+
+def guess_kind(path: str | Path, prefer: str = "") -> str:
+    """The problem kind a data file most likely holds (by its arrays' names and shapes); ``prefer`` (the current
+    kind) decides between kinds the file fits equally (A and y: sensing or sparse recovery).  A file that cannot
+    be read is guessed a plain matrix (reading it for real then says what is wrong)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                keys = set(z.files)
+                if {"X", "labels"} <= keys:
+                    return "logistic_separable"
+                if {"X", "Y"} <= keys:
+                    return "linear_regression"
+                if {"A", "y"} <= keys:
+                    a = z["A"]
+                    if "W" in keys or a.ndim == 3:
+                        return "matrix_sensing"
+                    if "x" in keys:
+                        return "sparse_recovery"
+                    square = a.ndim == 2 and round(a.shape[1] ** 0.5) ** 2 == a.shape[1]
+                    return "matrix_sensing" if square and prefer == "matrix_sensing" else "sparse_recovery"
+                if "mask" in keys or ("M" in keys and np.isnan(np.asarray(z["M"], float)).any()):
+                    return "matrix_completion"
+                return "matrix_factorization"
+        m = np.load(path, allow_pickle=False) if suffix == ".npy" else np.genfromtxt(path, delimiter=",")
+        if np.issubdtype(np.asarray(m).dtype, np.floating) and np.isnan(m).any():
+            return "matrix_completion"
+    except (OSError, ValueError):
+        pass
+    return "matrix_factorization"
+
+
+def config_for_data(cfg: Config, path: str | Path, kind: str | None = None) -> tuple[Config, str]:
+    """The configuration that trains on ``path`` and the kind it was read as: ``cfg`` with the file as its source
+    when ``kind`` is cfg's kind, else the defaults of ``kind``.  ``kind`` None: cfg's kind when the file fits it
+    as well as any other, else :func:`guess_kind`'s.  The file is read and checked here, so a bad one is refused
+    before anything changes (:class:`DataFileError`, one line)."""
+    from ibviewer.core.problems import FILE_LAYOUT, make_problem
+
+    path = Path(path)
+    if path.suffix.lower() not in DATA_SUFFIXES:
+        raise DataFileError(f"{path.name}: not a data file; use {', '.join(DATA_SUFFIXES)}")
+    if not path.is_file():
+        raise DataFileError(f"data file {str(path)!r} does not exist")
+    if kind is None:
+        kind = guess_kind(path, prefer=cfg.problem.kind)
+    if kind not in FILE_LAYOUT:
+        raise DataFileError(f"problem kind {kind!r} does not read data files; kinds that do: {', '.join(FILE_LAYOUT)}")
+    try:
+        trial = cfg.copy() if kind == cfg.problem.kind else build_config(overrides=[("problem.kind", kind)])
+        set_key(trial, "problem.source", str(path.resolve()))
+        if kind == "matrix_factorization":
+            set_key(trial, "problem.target", "file")
+        trial.validate()
+        make_problem(trial)
+    except ConfigError as exc:
+        raise DataFileError(" ".join(str(exc).split())) from None
+    except (ValueError, OSError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataFileError(f"{path.name} cannot be used for {kind}: {text}") from None
+    return trial, kind

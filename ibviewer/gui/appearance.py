@@ -1,0 +1,102 @@
+"""How the window looks: light or dark theme, the text size (for a projector) and full screen.
+
+A small part the window composes (``window.appearance``): it keeps the choices in the app settings, so the next
+window opens looking the same, and applies them to the window's widgets, docks and panels.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
+
+from ibviewer.gui.settings import FONT_SCALES, THEMES, AppSettings, clamp_font_scale
+
+
+def dark_palette() -> QPalette:
+    """Light text on dark grey: the widgets' side of the dark theme (the plots follow the panels' own)."""
+    pal = QPalette()
+    base, text, mid = QColor(30, 32, 36), QColor(228, 228, 228), QColor(48, 51, 57)
+    for role, c in ((QPalette.ColorRole.Window, mid), (QPalette.ColorRole.WindowText, text),
+                    (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, mid),
+                    (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, mid),
+                    (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
+                    (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(60, 120, 200)),
+                    (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))):
+        pal.setColor(role, c)
+    return pal
+
+
+def next_font_scale(current: float, direction: int) -> float:
+    """The next step of :data:`FONT_SCALES` up (direction > 0) or down from ``current`` (clamped at the ends)."""
+    if direction > 0:
+        return next((v for v in FONT_SCALES if v > current + 1e-9), FONT_SCALES[-1])
+    return next((v for v in reversed(FONT_SCALES) if v < current - 1e-9), FONT_SCALES[0])
+
+
+class Appearance:
+    """Theme, text size and full screen of one window (``window``: a MainWindow: its ``actions``, ``panels``,
+    ``docks``, ``controls_dock``, ``runs_dock`` and ``_apply_fonts``)."""
+
+    def __init__(self, window: QMainWindow, settings: AppSettings):
+        self.window = window
+        self.settings = settings
+
+    @property
+    def dark(self) -> bool:
+        return self.settings.theme == "dark"
+
+    # ------------------------------------------------------------------ theme
+    def set_theme(self, name: str) -> None:
+        """Light (the default, also for an unknown name) or dark: the widgets' palette and the plots."""
+        w = self.window
+        name = name if name in THEMES else "light"
+        self.settings.theme = name
+        w.actions["dark_theme"].setChecked(name == "dark")
+        if name == "dark":
+            pal = dark_palette()
+        else:
+            app = QApplication.instance()
+            pal = app.palette() if app is not None else QPalette()
+        w.setPalette(pal)
+        for p in w.panels.values():
+            if hasattr(p, "set_dark"):
+                p.set_dark(name == "dark")
+
+    # ------------------------------------------------------------------ text size
+    def set_font_scale(self, scale: float) -> None:
+        """Every text of the window (controls, panels' axes and legends) at ``scale`` times the app's size."""
+        w = self.window
+        self.settings.font_scale = clamp_font_scale(scale)
+        app = QApplication.instance()
+        base = app.font() if app is not None else QFont()
+        f = QFont(w.font())
+        if base.pointSizeF() > 0:
+            f.setPointSizeF(base.pointSizeF() * self.settings.font_scale)
+        w.setFont(f)
+        for dock in [w.controls_dock, w.runs_dock, *w.docks.values()]:
+            self.style_dock(dock)
+        w._apply_fonts()
+
+    def step_font_scale(self, direction: int) -> float:
+        """One step larger (direction > 0) or smaller; the new scale."""
+        nxt = next_font_scale(self.settings.font_scale, direction)
+        self.set_font_scale(nxt)
+        return nxt
+
+    def style_dock(self, dock: QDockWidget) -> None:
+        """A dock's title a little larger and bold, its contents at the window's font."""
+        f = QFont(self.window.font())  # from the window's font: restyling (a new font scale) does not compound
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() + 1)
+        dock.setFont(f)
+        if dock.widget() is not None:
+            dock.widget().setFont(QFont(self.window.font()))
+
+    # ------------------------------------------------------------------ full screen
+    def toggle_full_screen(self) -> None:
+        w = self.window
+        if w.isFullScreen():
+            w.showNormal()
+        else:
+            w.showFullScreen()
+        w.actions["fullscreen"].setChecked(w.isFullScreen())
