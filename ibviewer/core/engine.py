@@ -41,7 +41,7 @@ _THREADS_LIMITED = False
 
 
 def limit_threads() -> None:
-    """One BLAS thread and one torch thread: on this 2-core machine two threads stall at random (DESIGN.md)."""
+    """One BLAS thread and one torch thread: on two cores shared with the GUI, two threads per process stall at random."""
     global _THREADS_LIMITED
     if _THREADS_LIMITED:
         return

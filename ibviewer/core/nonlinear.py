@@ -6,7 +6,7 @@ Problems: ``teacher_student`` (regression on Gaussian inputs labelled by a small
 (W = g * V / ||V|| per row, Salimans & Kingma).
 
 The gradient is written out (backpropagation by hand) once for numpy and torch arrays alike, as for the linear
-models: on this machine it runs faster than torch autograd for networks of this size, and it is checked
+models: on a 2-core CPU it runs faster than torch autograd for networks of this size, and it is checked
 against torch autograd in the tests.  Losses are means over the samples: (1/2n) sum ||f(x) - y||^2 for
 regression, mean cross-entropy for classification.
 """

@@ -3,7 +3,7 @@
 A :class:`Problem` holds numpy arrays (the reference copy of the data).  Its loss is written once, for numpy or
 torch arrays alike (:class:`LossHead`), as a function of the end-to-end product ``P`` (a matrix for the
 factorization families, a vector for diagonal models) returning the loss and ``dL/dP``.  Conventions follow
-SCIENCE.md: sum losses for sensing, completion, factorization, sparse recovery and logistic regression; mean
+docs/science.md: sum losses for sensing, completion, factorization, sparse recovery and logistic regression; mean
 losses for regression and the Razin-Cohen completion.
 """
 
@@ -315,7 +315,7 @@ def _logistic(p: ProblemConfig, rng: np.random.Generator, family: str) -> Proble
 
 
 # ---------------------------------------------------------------------------------------------- losses
-#: size of a row block of a large measurement matrix (bytes): well inside a core's L2 cache (2 MB here)
+#: size of a row block of a large measurement matrix (bytes): well inside a core's L2 cache (1-2 MB on current CPUs)
 BLOCK_BYTES = 1 << 20
 #: a measurement matrix is replaced by its triangular QR factor when that stores at most this share of its entries
 QR_SHARE = 0.8

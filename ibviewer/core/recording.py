@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 FORMATS = ("mp4", "gif", "frames")
-#: x264 presets by quality name: fast enough to keep up with rendering (medium was 26 frames/s here)
+#: x264 presets by quality name: fast enough to keep up with rendering (medium managed 26 frames/s on a 2-core CPU)
 QUALITY = {"draft": ("ultrafast", 28), "normal": ("veryfast", 20), "high": ("veryfast", 16)}
 
 

@@ -1,7 +1,7 @@
 """Qt-free helpers of the views: the GUI's mirror of the history, min/max decimation, 1-2-5 axis ranges.
 
 Drawing cost in software rendering is dominated by the number of points and by tick regeneration on every
-range change (DESIGN.md), so every frame decimates each column once to 500 min/max buckets (shared by all
+range change, so every frame decimates each column once to 500 min/max buckets (shared by all
 curves) and axis ranges only change in 1-2-5 steps (whole decades on log axes).
 """
 
