@@ -100,7 +100,7 @@ def test_cuda_without_a_gpu_is_a_clear_error():
     import torch
 
     if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
+        pytest.skip("a CUDA device is present: the error cannot be shown")
     with pytest.raises(ConfigError, match="no CUDA device"):
         Engine(build_config(overrides=SENSING + [("run.device", "cuda")]))
     assert Engine(build_config(overrides=SENSING + [("run.device", "auto")])).device == "cpu"

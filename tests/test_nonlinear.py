@@ -1,4 +1,4 @@
-"""Nonlinear networks (issue 6): gradients against torch autograd, and the presets' outcomes on several seeds."""
+"""Nonlinear networks: gradients against torch autograd, and the presets' outcomes on several seeds."""
 
 import numpy as np
 import pytest

@@ -1,10 +1,10 @@
-"""Acceptance experiments AT1-AT11 of SCIENCE.md: the real training of every preset, outcome within tolerance.
+"""Acceptance experiments AT1-AT11 (docs/science.md): the real training of every preset, outcome within tolerance.
 
 Each test trains its preset (with overrides for the other arms of the experiment) and asserts the outcome
-SCIENCE.md states.  Two seeds are used where a run is cheap.  Runs are shortened only where the science allows;
+that docs/science.md states.  Two seeds are used where a run is cheap.  Runs are shortened only where the science allows;
 each shortening says why.  Tests above ~5 s on one core are marked ``slow`` (they still run by default).
 
-SCIENCE.md says the outcomes hold for any seed.  Sweeping seeds 0-15 (IBVIEWER_SCIENCE_SEEDS) shows three that
+The outcomes are claimed for any seed.  Sweeping seeds 0-15 (IBVIEWER_SCIENCE_SEEDS) shows three that
 do not, for every implementation: a plain numpy GD loop from the engine's initialization reproduces the engine's
 iterates to 1e-14 in each case, so these are properties of the experiments, not bugs:
 * AT5 (problem seed 1, init seed 1): depth 3 ends at a rank-3 interpolant, relative error 0.11 (about 1 in 16
