@@ -1,9 +1,10 @@
 """The main window: controls and the run list on the left, plot panels as docks, run actions with shortcuts,
 a status bar.
 
-Training runs in the worker process (:class:`~ibviewer.gui.client.WorkerClient`).  Every snapshot it sends is
-merged into each run's :class:`~ibviewer.live.series.HistoryMirror`, drawn once by every visible panel, and
-then acknowledged, which lets the worker send the next one (backpressure: one snapshot in flight).
+The runs, the training worker and session files are the
+:class:`~ibviewer.gui.session_controller.SessionController`'s (``window.controller``): it merges every snapshot
+into each run's :class:`~ibviewer.live.series.HistoryMirror`; the window draws it once on every visible panel,
+and the controller then acknowledges it, which lets the worker send the next one (one snapshot in flight).
 
 Several runs on one problem train together (issue 5): the "Runs" dock lists them, every time panel overlays the
 visible ones in their colours, and the selected run is the one the controls edit (``window.cfg``,
