@@ -2,8 +2,9 @@
 
 A :class:`PipeReader` (a QThread) blocks on the worker's output pipe and emits every message; the
 :class:`WorkerClient` (a QObject living in the GUI thread) receives them in a method slot -- a queued connection,
-so they arrive on the GUI thread -- and re-emits them as signals, looked up by the message's type in one table.  Commands (the dataclasses of
-:mod:`ibviewer.live.protocol`) go straight down the command pipe from the GUI thread (small, they never block).
+so they arrive on the GUI thread -- and re-emits them as signals, looked up by the message's type in one table
+(:attr:`WorkerClient.RELAY`).  Commands (the dataclasses of :mod:`ibviewer.live.protocol`) go straight down the
+command pipe from the GUI thread (small, they never block).
 """
 
 from __future__ import annotations

@@ -649,7 +649,8 @@ class MainWindow(QMainWindow):
     selected_id = property(lambda self: self.controller.runs.selected_id, doc="The selected run's id.")
     mirror = property(lambda self: self.controller.mirror, doc="The selected run's history mirror.")
     info = property(lambda self: self.controller.info, doc="The selected run's info (panels draw against it).")
-    last_snap = property(lambda self: self.controller.last_snap, doc="The latest snapshot, as the selected run sees it.")
+    last_snap = property(lambda self: self.controller.last_snap,
+                         doc="The latest snapshot, as the selected run sees it.")
     gen = property(lambda self: self.controller.gen)
     worker_ready = property(lambda self: self.controller.worker_ready)
     worker_dead = property(lambda self: self.controller.worker_dead)
