@@ -2,8 +2,9 @@
 
 A :class:`PipeReader` (a QThread) blocks on the worker's output pipe and emits every message; the
 :class:`WorkerClient` (a QObject living in the GUI thread) receives them in a method slot -- a queued connection,
-so they arrive on the GUI thread -- and re-emits them as typed signals.  Commands go straight down the command
-pipe from the GUI thread (small tuples, they never block).
+so they arrive on the GUI thread -- and re-emits them as signals, looked up by the message's type in one table
+(:attr:`WorkerClient.RELAY`).  Commands (the dataclasses of :mod:`ibviewer.live.protocol`) go straight down the
+command pipe from the GUI thread (small, they never block).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from ibviewer.live import protocol as msg
 from ibviewer.live.worker import THREAD_ENV, worker_main
 
 
@@ -43,7 +45,7 @@ class PipeReader(QThread):
                     self.closed.emit(type(exc).__name__)
                 return
             except Exception as exc:  # noqa: BLE001  # pragma: no cover - an unpicklable message: report, keep reading
-                self.message.emit(("error", f"could not read a message from the worker: {exc}"))
+                self.message.emit(msg.Error(f"could not read a message from the worker: {exc}"))
                 continue
             self.message.emit(msg)
 
@@ -51,12 +53,12 @@ class PipeReader(QThread):
 class WorkerClient(QObject):
     """Owns the worker process: ``start``, ``send``, ``ack``, ``shutdown``; relays messages as signals."""
 
-    ready = Signal(object)  # info dict of a (new) run
-    snapshot = Signal(object)  # snapshot dict
+    ready = Signal(object)  # protocol.Ready: the (new) runs are built
+    snapshot = Signal(object)  # protocol.Snapshot
     error = Signal(str)  # one-line refusal of a command
     config_error = Signal(str, int)  # a config (of that generation) could not be built
     died = Signal(str)  # the worker ended unexpectedly: the reason
-    session = Signal(object)  # a session file was opened: {path, gen, view, version}
+    session = Signal(object)  # protocol.Session: a session file was opened
     session_error = Signal(str, int)  # a session could not be opened (gen) or saved (-1): one line
     saved = Signal(str, int)  # a session file was written: path, step
 
@@ -112,7 +114,7 @@ class WorkerClient(QObject):
         self._watch.stop()
         proc, self.process = self.process, None
         if proc is not None:
-            self._send_raw(("quit",))
+            self._send_raw(msg.Quit())
             proc.join(timeout)
             if proc.is_alive():
                 proc.terminate()
@@ -146,8 +148,8 @@ class WorkerClient(QObject):
         return self.process is not None and self.process.is_alive()
 
     # ------------------------------------------------------------------------------------------------ commands
-    def send(self, *cmd: Any) -> bool:
-        """Send a command tuple, e.g. ``send("step", 10)``; False (and ``died``) if the worker is gone."""
+    def send(self, cmd: msg.Command) -> bool:
+        """Send a command, e.g. ``send(Step(10))``; False (and ``died``) if the worker is gone."""
         if self.process is None:
             return False
         ok = self._send_raw(cmd)
@@ -156,7 +158,7 @@ class WorkerClient(QObject):
         return ok
 
     def ack(self, seq: int) -> None:
-        self.send("ack", seq)
+        self.send(msg.Ack(seq))
 
     def _send_raw(self, cmd) -> bool:
         if self._cmd is None:
@@ -168,27 +170,27 @@ class WorkerClient(QObject):
             return False
 
     # ------------------------------------------------------------------------------------------------ relay
+    #: what each message becomes: the method that relays it (a signal, or the death report of a Fatal)
+    RELAY = {
+        msg.Snapshot: lambda self, m: self.snapshot.emit(m),
+        msg.Ready: lambda self, m: self._relay_ready(m),
+        msg.Error: lambda self, m: self.error.emit(str(m.text)),
+        msg.ConfigError: lambda self, m: self.config_error.emit(str(m.text), int(m.gen)),
+        msg.Session: lambda self, m: self.session.emit(m),
+        msg.SessionError: lambda self, m: self.session_error.emit(str(m.text), -1 if m.gen is None else int(m.gen)),
+        msg.Saved: lambda self, m: self.saved.emit(str(m.path), int(m.step)),
+        msg.Fatal: lambda self, m: self._report_death(f"the training worker failed: {_last_line(m.traceback)}"),
+    }
+
     @Slot(object)
-    def _on_message(self, msg) -> None:
-        kind = msg[0]
-        if kind == "snapshot":
-            self.snapshot.emit(msg[1])
-        elif kind == "ready":
-            self.is_ready = True
-            self.ready.emit(msg[1])
-        elif kind == "error":
-            self.error.emit(str(msg[1]))
-        elif kind == "config_error":
-            self.config_error.emit(str(msg[1]), int(msg[2]))
-        elif kind == "session":
-            self.session.emit(msg[1])
-        elif kind == "session_error":
-            self.session_error.emit(str(msg[1]), -1 if msg[2] is None else int(msg[2]))
-        elif kind == "saved":
-            self.saved.emit(str(msg[1]), int(msg[2]))
-        elif kind == "fatal":
-            last = [line for line in str(msg[1]).strip().splitlines() if line.strip()]
-            self._report_death(f"the training worker failed: {last[-1] if last else 'unknown error'}")
+    def _on_message(self, message) -> None:
+        relay = self.RELAY.get(type(message))
+        if relay is not None:  # anything else is not from this version of the worker: ignored
+            relay(self, message)
+
+    def _relay_ready(self, ready: msg.Ready) -> None:
+        self.is_ready = True
+        self.ready.emit(ready)
 
     @Slot(str)
     def _on_closed(self, _why: str) -> None:
@@ -212,3 +214,8 @@ class WorkerClient(QObject):
                 code = self.process.exitcode
             reason = "the training worker stopped unexpectedly" + (f" (exit code {code})" if code is not None else "")
         self.died.emit(reason)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"

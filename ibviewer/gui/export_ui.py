@@ -89,7 +89,7 @@ def window_sources(window, timeline: QtTimeline | None = None):
         else:
             m = r.mirror
             cols = {k: np.array(v[: m.n]) for k, v in m.cols.items()}
-            src = RunSource(cols, m.n, window._run_info(r), r.cfg, name=r.name, current=r.product)
+            src = RunSource(cols, m.n, window.controller.run_info(r), r.cfg, name=r.name, current=r.product)
         compare.append((src, r.name, r.colour))
     if all(src is not source for src, _, _ in compare):  # the selected run is hidden: show the first visible one
         source = compare[0][0]

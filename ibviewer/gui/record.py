@@ -228,7 +228,7 @@ def load_runs(args) -> tuple[list[tuple[str, object]], int, str]:
         train(engine, name, args.quiet)
         return [(name, engine)], 0, name
     from ibviewer.core.compare import RunGroup
-    from ibviewer.gui.runs import pretty_name
+    from ibviewer.live.runs import pretty_name
 
     # as in the app: the shown run (its W, its setting) is the preset's own config, else the first
     base = cfg.to_dict()
@@ -250,7 +250,7 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     ``args`` ask; returns the output path."""
     from ibviewer.gui.app import create_app
     from ibviewer.gui.export import ExportLayout, render_animation
-    from ibviewer.gui.runs import RUN_COLOURS
+    from ibviewer.live.runs import RUN_COLOURS
     from ibviewer.gui.themes import get_theme
     from ibviewer.gui.timeline import RunSource
     from ibviewer.core.recording import FrameWriter, RecordingError

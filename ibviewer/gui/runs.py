@@ -1,14 +1,12 @@
-"""Runs side by side: the run list dock ("Runs"), the "Add run" dialog and what the window knows of each run.
+"""Runs side by side, the Qt part: the run list dock ("Runs") and the "Add run" dialog.
 
-All runs share the problem and train together in the worker (:class:`~ibviewer.live.group.LiveGroup`).  The
-window keeps one :class:`RunView` per run: its config, colour, visibility, history mirror and latest product.
-The selected run is the one the controls edit, the heatmap shows and the recording exports.
+What the GUI knows of each run (:class:`~ibviewer.live.runs.RunView`: config, colour, visibility, history
+mirror, latest product) and the rules for adding, removing, renaming and selecting runs live in the Qt-free
+:mod:`ibviewer.live.runs`; these widgets show a :class:`~ibviewer.live.runs.RunCollection` and report what
+the user asked for as signals.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -26,105 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ibviewer.core.config import OPTIMIZERS, PARAMETRIZATIONS, Config
-from ibviewer.live.series import HistoryMirror
-
-#: run colours (Okabe-Ito, readable on white and on a projector; distinct for colour-blind viewers)
-RUN_COLOURS = [
-    (0, 114, 178), (213, 94, 0), (0, 158, 115), (204, 121, 167), (230, 159, 0), (86, 180, 233),
-    (90, 90, 90), (140, 86, 75),
-]
-
-#: what "Add run" may change, with the label shown
-CHANGES = (
-    ("model.depth", "depth N"),
-    ("model.init_scale", "α (initialization scale)"),
-    ("optimizer.name", "optimizer"),
-    ("optimizer.lr", "learning rate η"),
-    ("model.parametrization", "parametrization"),
-    ("run.seed", "initialization seed"),
-)
-SHORT = {"model.depth": "depth", "model.init_scale": "α", "optimizer.name": "", "optimizer.lr": "η",
-         "model.parametrization": "", "run.seed": "seed", "model.weight_norm": "weight norm"}
-
-
-@dataclass(eq=False)
-class RunView:
-    """The window's view of one run."""
-
-    id: int
-    name: str
-    cfg: Config
-    colour: tuple[int, int, int]
-    visible: bool = True
-    mirror: HistoryMirror = field(default_factory=HistoryMirror)
-    entry: dict[str, Any] | None = None  # the run's part of the last snapshot
-    refs: dict[str, Any] = field(default_factory=dict)
-    product: Any = None  # its latest product, when the worker sends it
-    said: int | None = None  # the step at which its divergence was reported
-
-
-def fmt_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "on" if v else "off"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
-def run_label(key: str, value: Any) -> str:
-    """A run's name from what tells it apart: 'depth 2', 'α = 0.001', 'adam', 'seed 3'."""
-    short = SHORT.get(key, key.split(".", 1)[-1])
-    v = fmt_value(value)
-    if not short:
-        return v
-    if short in ("α", "η"):
-        return f"{short} = {v}"
-    return f"{short} {v}"
-
-
-#: short names of compared keys (as ibviewer.core.compare names runs: "depth=2, init_scale=0.1")
-_KEYS = {"depth": "model.depth", "init_scale": "model.init_scale", "lr": "optimizer.lr", "name": "optimizer.name",
-         "parametrization": "model.parametrization", "seed": "run.seed", "weight_norm": "model.weight_norm"}
-
-
-def pretty_name(name: str) -> str:
-    """'depth=2, init_scale=0.1' -> 'depth 2, α = 0.1' (names that are not key=value lists stay)."""
-    parts = [p.strip() for p in str(name).split(",")]
-    if not parts or not all("=" in p for p in parts):
-        return str(name)
-    out = []
-    for p in parts:
-        k, v = (x.strip() for x in p.split("=", 1))
-        if k not in _KEYS:
-            return str(name)
-        if v in ("True", "False"):
-            v = "on" if v == "True" else "off"
-        out.append(run_label(_KEYS[k], v))
-    return ", ".join(out)
-
-
-def value_of(cfg: Config, key: str) -> Any:
-    table, name = key.split(".", 1)
-    return getattr(getattr(cfg, table), name)
-
-
-def suggestions(cfg: Config, key: str) -> list[str]:
-    """Values offered for ``key`` in the Add run dialog, the most likely first."""
-    v = value_of(cfg, key)
-    if key == "model.depth":
-        return [str(d) for d in (v + 1, v - 1, 1, 2, 3, 4) if d >= 1 and d != v][:5] or ["2"]
-    if key == "model.init_scale":
-        return [f"{v * f:g}" for f in (0.1, 10, 0.01, 100)]
-    if key == "optimizer.lr":
-        return [f"{v * f:g}" for f in (0.5, 2, 0.1, 0.25)]
-    if key == "optimizer.name":
-        return [o for o in OPTIMIZERS if o != v]
-    if key == "model.parametrization":
-        return [p for p in PARAMETRIZATIONS.get(cfg.family, ()) if p != cfg.parametrization] or ["auto"]
-    if key == "run.seed":
-        return [str(v + i) for i in (1, 2, 3)]
-    return [fmt_value(v)]
+from ibviewer.core.config import PARAMETRIZATIONS, Config
+from ibviewer.live.runs import CHANGES, RunView, describe, fmt_value, suggestions, value_of
 
 
 def swatch(c: tuple[int, int, int], size: int = 14) -> QIcon:
@@ -233,6 +134,28 @@ class QtRunList(QWidget):
         finally:
             self._filling = False
 
+    def update_run(self, run: RunView) -> None:
+        """One run's line again (its name, whether it is shown), without reporting that as the user's edit."""
+        it = self.item(run.id)
+        if it is None:
+            return
+        want = Qt.CheckState.Checked if run.visible else Qt.CheckState.Unchecked
+        if it.text() == run.name and it.checkState() == want:
+            return
+        self._filling = True
+        try:
+            it.setText(run.name)
+            it.setCheckState(want)
+            it.setToolTip(f"{run.name}: {describe(run.cfg)}")
+        finally:
+            self._filling = False
+
+    def set_current(self, rid: int) -> None:
+        """Run ``rid``'s line becomes the current one (as the user selecting it would)."""
+        it = self.item(rid)
+        if it is not None and self.list.currentItem() is not it:
+            self.list.setCurrentItem(it)
+
     def item(self, rid: int) -> QListWidgetItem | None:
         for i in range(self.list.count()):
             it = self.list.item(i)
@@ -261,8 +184,3 @@ class QtRunList(QWidget):
         if it is not None:
             self.remove_requested.emit(int(it.data(Qt.ItemDataRole.UserRole)))
 
-
-def describe(cfg: Config) -> str:
-    o = cfg.optimizer
-    return (f"depth {cfg.model.depth}, α = {cfg.model.init_scale:g}, {cfg.parametrization}, {o.name}, "
-            f"η = {o.lr:g}, seed {cfg.run.seed}")

@@ -1,9 +1,10 @@
 """The main window: controls and the run list on the left, plot panels as docks, run actions with shortcuts,
 a status bar.
 
-Training runs in the worker process (:class:`~ibviewer.gui.client.WorkerClient`).  Every snapshot it sends is
-merged into each run's :class:`~ibviewer.live.series.HistoryMirror`, drawn once by every visible panel, and
-then acknowledged, which lets the worker send the next one (backpressure: one snapshot in flight).
+The runs, the training worker and session files are the
+:class:`~ibviewer.gui.session_controller.SessionController`'s (``window.controller``): it merges every snapshot
+into each run's :class:`~ibviewer.live.series.HistoryMirror`; the window draws it once on every visible panel,
+and the controller then acknowledges it, which lets the worker send the next one (one snapshot in flight).
 
 Several runs on one problem train together (issue 5): the "Runs" dock lists them, every time panel overlays the
 visible ones in their colours, and the selected run is the one the controls edit (``window.cfg``,
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ibviewer.core.config import Config, ConfigError, build_config, config_from_dict, set_key
+from ibviewer.core.config import Config
 from ibviewer.gui import data_files, files
 from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcut_lines
 from ibviewer.gui.appearance import Appearance
-from ibviewer.gui.client import WorkerClient
+from ibviewer.gui.session_controller import STATUS_TEXT, SessionController
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.panels import PANEL_CLASSES, Panel, panel_layout, setup_pyqtgraph
-from ibviewer.gui.runs import RUN_COLOURS, AddRunDialog, QtRunList, RunView, pretty_name, run_label, value_of
+from ibviewer.gui.runs import AddRunDialog, QtRunList
+from ibviewer.live.runs import RunView
 from ibviewer.live.series import X_MODES, Frame, plain_symbols
 from ibviewer.gui.export_ui import Recording
 from ibviewer.gui.files import SESSION_SUFFIX
@@ -53,11 +53,7 @@ from ibviewer.gui.settings import AppSettings
 #: builds a window's recording feature (timeline, exports, live recording) from the window
 RecordingFactory = Callable[["MainWindow"], Recording]
 
-#: optimizer settings that apply live (the rest of a config change rebuilds the run)
-LIVE_OPTIMIZER = ("optimizer.name", "optimizer.lr", "optimizer.momentum", "optimizer.batch_size",
-                  "optimizer.weight_decay")
 X_MODE_TEXT = {"step": "step", "log_step": "log step", "time": "time η·k"}
-STATUS_TEXT = {"converged": "converged", "max_steps": "finished", "diverged": "diverged"}
 
 
 def fmt_num(v: float) -> str:
@@ -97,39 +93,22 @@ class MainWindow(QMainWindow):
         setup_pyqtgraph()
         self.settings = settings if settings is not None else AppSettings.load()
         self.appearance = Appearance(self, self.settings)
-        self.runs: list[RunView] = []
-        self.selected_id = 0
-        self._next_id = 0
+        # the runs, the worker and session files: the window shows what the controller says
+        self.controller = SessionController(runs or [("run", cfg)], selected=selected, preset=preset,
+                                            speed=auto_speed(cfg) if speed is None else int(speed),
+                                            max_fps=max_fps, parent=self)
+        self.client = self.controller.client
         self.run_frames: list[tuple[RunView, Frame]] = []
-        self.runs_version = 0
-        self.base_info: dict[str, Any] = {}
         self._pending_view: dict[str, Any] | None = None
         self._restore_geometry = restore_geometry
-        self._session_open: tuple[int, int, str] | None = None  # (gen, gen before, path) while one opens
-        self._cfg = cfg
-        self._set_runs(runs or [("run", cfg)], selected)
-        self.accepted_cfg = self.cfg
-        self.accepted_runs = self._specs_copy()
-        self.preset = preset
         self.x_mode = x_mode
-        self.speed = auto_speed(cfg) if speed is None else int(speed)
-        self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
-        self.gen = 0
-        self.info: dict[str, Any] = {}
-        self.worker_ready = False
-        self.worker_dead = False
-        self.last_snap: dict[str, Any] | None = None
-        self.snap_count = 0
         self.frames_drawn = 0
-        self.playing = False
         self.messages: list[str] = []
         self.panel_errors: list[str] = []
         self.panels: dict[str, Panel] = {}
         self.docks: dict[str, QDockWidget] = {}
         self._layout = None
         self._last_status = None
-        self._ack_seq: int | None = None
-        self._last_ack = 0.0
         self._closed = False
 
         self.setWindowTitle("ibviewer")
@@ -144,23 +123,22 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(placeholder)
         placeholder.hide()
 
-        self.client = WorkerClient(self)
-        self.client.ready.connect(self._on_ready)
-        self.client.snapshot.connect(self._on_snapshot)
-        self.client.error.connect(self._on_error)
-        self.client.config_error.connect(self._on_config_error)
-        self.client.died.connect(self._on_died)
-        self.client.session.connect(self._on_session)
-        self.client.session_error.connect(self._on_session_error)
-        self.client.saved.connect(self._on_saved)
-
-        self._ack_timer = QTimer(self)
-        self._ack_timer.setSingleShot(True)
-        self._ack_timer.timeout.connect(self._send_ack)
-        self._config_timer = QTimer(self)
-        self._config_timer.setSingleShot(True)
-        self._config_timer.setInterval(350)
-        self._config_timer.timeout.connect(self._send_config)
+        c = self.controller
+        c.ready.connect(self._on_ready)
+        c.snapshot_merged.connect(self._on_snapshot)
+        c.runs_changed.connect(self._on_runs_changed)
+        c.run_updated.connect(self._on_run_updated)
+        c.selection_changed.connect(self._on_selection_changed)
+        c.panels_stale.connect(self._on_panels_stale)
+        c.status_reset.connect(self._on_status_reset)
+        c.playing_changed.connect(self._on_playing)
+        c.worker_status.connect(self._set_worker_label)
+        c.error.connect(self.show_error)
+        c.info_message.connect(self.show_info)
+        c.died.connect(self._on_died)
+        c.loss_tol_changed.connect(self._on_loss_tol)
+        c.session_opened.connect(self._on_session)
+        c.session_saved.connect(self._on_saved)
         # deferred work on timers the window owns (they die with it; no free-standing single shots)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
@@ -177,7 +155,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self.controls = ControlPanel(self.actions)
-        self.controls.edited.connect(self._on_edited)
+        self.controls.edited.connect(self.controller.edit)
         self.controls.preset_chosen.connect(self.load_preset)
         self.controls.speed_changed.connect(self.set_speed)
         self.controls.new_seed.connect(self.new_seed)
@@ -211,16 +189,7 @@ class MainWindow(QMainWindow):
         self.resize(1560, 940)
         self._apply_settings()
 
-        options = {"gen": self.gen, "speed": self.speed, "runs": self._specs(), "selected": self.selected_id}
-        if session:
-            self._session_open = (self.gen, self.gen, str(session))
-            options["session"] = str(session)
-        self.client.start(self.cfg.to_dict(), options)
-        self._set_worker_label("starting the training worker…", "#8a6d00")
-        if play:
-            self.client.send("play")
-            self.playing = True
-            self._sync_play_action()
+        self.controller.start(session, play)
 
     # ================================================================================================ building
     def _build_actions(self) -> None:
@@ -393,75 +362,32 @@ class MainWindow(QMainWindow):
     # ================================================================================================ worker
     @Slot(object)
     def _on_ready(self, info: dict[str, Any]) -> None:
-        if info.get("gen") != self.gen:
-            return
-        self.base_info = info
-        self._sync_runs(info)
-        self.info = self._run_info(self.selected_run())
-        self.worker_ready = True
-        self.worker_dead = False
-        self.accepted_cfg = self.cfg
-        self.accepted_runs = self._specs_copy()
-        self.last_snap = None
+        """The runs of the current generation are built: the panels get their static arrays."""
         self._rebuild_panels(self.cfg)
         for p in self.panels.values():
-            self._guard(p, p.set_info, self.info)
-        backend = info.get("backend", "")
-        label = f"worker ready ({backend})" if backend else "worker ready"
-        if info.get("n_params"):
-            # overparameterization at a glance: trainable parameters against training data
-            label = f"{info['n_params']:,} parameters vs n = {info['n_samples']:,}  ·  {label}"
-        self._set_worker_label(label, "#1a7f37")
+            self._guard(p, p.set_info, info)
         self.btn_restart.hide()
 
-    @Slot(object)
-    def _on_snapshot(self, snap: dict[str, Any]) -> None:
-        self._ack_seq = snap["seq"]
-        if snap.get("gen") == self.gen and not self._closed and self.runs:
-            snap = self._merge_snapshot(snap)
-            if snap["replaced_any"]:
-                for p in self.panels.values():
-                    p.reset()
-            self.last_snap = snap
-            self.snap_count += 1
-            self.playing = bool(snap["playing"])
-            self._sync_play_action()
-            panels = self.visible_panels()
-            frame = self._frame(panels)
-            for p in panels:
-                self._guard(p, p.update, frame, snap)
-            self.frames_drawn += 1
-            self._show_progress(snap)
-            self.drawn.emit()
-            if self._pending_view is not None:
-                view, self._pending_view = self._pending_view, None
-                self._restore_late(view)
-        # acknowledge after this frame is painted, at most max_fps times a second
-        wait = max(0.0, self._last_ack + self.min_interval - time.monotonic())
-        self._ack_timer.start(int(wait * 1000))
-
-    @Slot()
-    def _send_ack(self) -> None:
-        if self._ack_seq is not None:
-            self._last_ack = time.monotonic()
-            self.client.ack(self._ack_seq)
-            self._ack_seq = None
-
-    def _note_other_runs(self) -> None:
-        """With several runs: say once when a run other than the selected one diverges."""
-        for r in self.runs:
-            en = r.entry
-            if en is None or r.id == self.selected_id:
-                continue
-            if en["status"] == "diverged" and r.said != en["step"]:
-                r.said = en["step"]
-                self.show_error(f"run '{r.name}': {en['message']}")
-            elif en["status"] != "diverged":
-                r.said = None
+    @Slot(object, bool)
+    def _on_snapshot(self, snap: dict[str, Any], replaced: bool) -> None:
+        """Draw the merged snapshot once on every visible panel (the controller acknowledges it afterwards)."""
+        if self._closed:
+            return
+        if replaced:
+            for p in self.panels.values():
+                p.reset()
+        panels = self.visible_panels()
+        frame = self._frame(panels)
+        for p in panels:
+            self._guard(p, p.update, frame, snap)
+        self.frames_drawn += 1
+        self._show_progress(snap)
+        self.drawn.emit()
+        if self._pending_view is not None:
+            view, self._pending_view = self._pending_view, None
+            self._restore_late(view)
 
     def _show_progress(self, snap: dict[str, Any]) -> None:
-        if self.comparing:
-            self._note_other_runs()
         self.lbl_step.setText(f"step {snap['step']:,}")
         self.lbl_loss.setText(f"loss {fmt_num(snap['loss'])}")
         rate = snap.get("rate", 0.0)
@@ -490,51 +416,37 @@ class MainWindow(QMainWindow):
         self.lbl_worker.setStyleSheet(f"color: {color};")
 
     @Slot(str)
-    def _on_error(self, text: str) -> None:
-        self.show_error(text)
-
-    @Slot(str, int)
-    def _on_config_error(self, text: str, gen: int) -> None:
-        if gen != self.gen:
-            return
-        self.show_error(f"{text} (the previous settings were restored)")
-        self._restore_runs(self.accepted_runs)
-        self.controls.set_config(self.cfg, self.preset)
-        self.runs_list.set_runs(self.runs, self.selected_id)
-        self._rebuild_panels(self.cfg)
-        self._send_config()
-
-    @Slot(str)
     def _on_died(self, reason: str) -> None:
         if self._closed:
             return
-        self.worker_ready = False
-        self.worker_dead = True
-        self.playing = False
-        self._sync_play_action()
-        self._set_worker_label("worker stopped", "#b00020")
         self.btn_restart.show()
         self.show_error(f"{reason}; press 'Restart worker' to start a new one")
 
-    def _new_generation(self) -> None:
-        """A new config generation: what the worker sends for older ones is dropped, the mirrors start empty."""
-        self.gen += 1
-        self.worker_ready = False
-        for r in self.runs:
-            r.mirror.clear()
-        self.last_snap = None
+    @Slot()
+    def _on_panels_stale(self) -> None:
+        """The histories were cleared or the runs shown changed: every panel draws from scratch."""
+        for p in self.panels.values():
+            p.reset()
+        self.redraw()
+
+    @Slot()
+    def _on_status_reset(self) -> None:
         self._last_status = None
+        self._set_run_label("", None)
+
+    @Slot(bool)
+    def _on_playing(self, _playing: bool) -> None:
+        self._sync_play_action()
+
+    @Slot(float)
+    def _on_loss_tol(self, tol: float) -> None:
+        if "loss" in self.panels:
+            self.panels["loss"].set_tol(tol)
 
     @Slot()
     def restart_worker(self) -> None:
-        self._new_generation()
-        self.worker_dead = False
-        self._ack_seq = None
         self.btn_restart.hide()
-        self._set_worker_label("starting the training worker…", "#8a6d00")
-        self.client.start(self.cfg.to_dict(), {"gen": self.gen, "speed": self.speed, "runs": self._specs(),
-                                               "selected": self.selected_id})
-        self.redraw()
+        self.controller.restart_worker()
 
     # ================================================================================================ run actions
     @Slot()
@@ -543,70 +455,39 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def play(self) -> None:
-        status = self._play_status()
-        if status == "diverged":
-            self.show_info(f"the run has stopped ({self.last_snap['message']}); press R to reset")
-            return
-        if status in ("converged", "max_steps"):
-            # the worker goes on if max steps or the loss tolerance were changed, else it stays paused
-            hint = "raise max steps" if status == "max_steps" else "lower the loss tolerance"
-            self.show_info(f"{STATUS_TEXT[status]}: {self.last_snap['message']}; {hint} to go on, or press R to reset")
-            self.client.send("play")
-            return
-        self.playing = True
-        self._sync_play_action()
-        self.client.send("play")
+        self.controller.play()
 
     @Slot()
     def pause(self) -> None:
-        self.playing = False
-        self._sync_play_action()
-        self.client.send("pause")
+        self.controller.pause()
 
     @Slot()
     def step_once(self) -> None:
-        self.playing = False
-        self._sync_play_action()
-        self.client.send("step", 1)
+        self.controller.step(1)
 
     @Slot()
     def _step_n_action(self) -> None:  # triggered(bool) must not reach step_n's n
         self.step_n()
 
     def step_n(self, n: int | None = None) -> None:
-        n = int(self.controls.widgets["step_n"].value() if n is None else n)
-        self.playing = False
-        self._sync_play_action()
-        self.client.send("step", n)
+        """``n`` steps (default: the controls' "step N" value), then paused."""
+        self.controller.step(int(self.controls.widgets["step_n"].value() if n is None else n))
 
     @Slot()
     def reset_run(self) -> None:
-        self.playing = False
-        self._sync_play_action()
-        self._last_status = None
-        self._set_run_label("", None)
-        self.client.send("reset", None)
+        self.controller.reset()
 
     @Slot()
     def new_seed(self) -> None:
-        seed = random.randrange(1, 100000)
-        self.cfg.run.seed = seed
-        self.accepted_cfg.run.seed = seed
-        self.controls.set_config(self.cfg, self.preset)
-        self.playing = False
-        self._sync_play_action()
-        self._last_status = None
-        self.client.send("reset", seed, self.selected_id)
-        self.show_info(f"new initialization seed {seed}: the run was reset" + self._together())
+        self.controller.new_seed()
 
     @Slot(int)
     def set_speed(self, steps_per_frame: int) -> None:
-        self.speed = int(steps_per_frame)
-        self.client.send("speed", self.speed)
+        self.controller.set_speed(steps_per_frame)
 
     def set_lr(self, lr: float) -> None:
         """Change the learning rate live (as the lr control does)."""
-        self._on_edited("optimizer.lr", lr)
+        self.controller.edit("optimizer.lr", lr)
         self.controls.set_config(self.cfg, self.preset)
 
     def _sync_play_action(self) -> None:
@@ -616,114 +497,6 @@ class MainWindow(QMainWindow):
         a.setIcon(self.style().standardIcon(SP.SP_MediaPause if self.playing else SP.SP_MediaPlay))
 
     # ================================================================================================ config
-    @Slot(str, object)
-    def _on_edited(self, key: str, value: Any) -> None:
-        others: dict[int, Config] = {}
-        try:
-            if key == "problem.kind":
-                trial = build_config(overrides=[("problem.kind", value)])
-            else:
-                trial = self.cfg.copy()
-                set_key(trial, key, value)
-                trial.validate()
-                if key.startswith("problem.") or key in ("run.steps", "run.loss_tol"):
-                    # runs share the problem and train to the same limits: the change applies to every run
-                    for r in self.runs:
-                        if r.id != self.selected_id:
-                            c = r.cfg.copy()
-                            set_key(c, key, value)
-                            others[r.id] = c.validate()
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            self.controls.set_config(self.cfg, self.preset)
-            return
-        if key in LIVE_OPTIMIZER:
-            self.cfg = trial
-            self.accepted_cfg.optimizer = trial.optimizer
-            name = key.split(".", 1)[1]
-            self.client.send("set_optimizer", {name: getattr(trial.optimizer, name)}, self.selected_id)
-            self._rename_for(self.selected_run(), key, value)
-            who = f" to '{self.selected_run().name}'" if self.comparing else ""
-            self.show_info((f"{key} = {value:g} applied live" if isinstance(value, float)
-                            else f"{key} = {value} applied live") + who)
-            return
-        if key in ("run.steps", "run.loss_tol"):
-            self.cfg = trial
-            for r in self.runs:
-                if r.id in others:
-                    r.cfg = others[r.id]
-            for _, _, c in self.accepted_runs:
-                setattr(c.run, key.split(".", 1)[1], getattr(trial.run, key.split(".", 1)[1]))
-            if key == "run.steps":
-                self.accepted_cfg.run.steps = trial.run.steps
-                self.client.send("set_max_steps", trial.run.steps)
-            else:
-                self.accepted_cfg.run.loss_tol = trial.run.loss_tol
-                self.client.send("set_loss_tol", trial.run.loss_tol)
-                if "loss" in self.panels:
-                    self.panels["loss"].set_tol(trial.run.loss_tol)
-            self._last_status = None
-            return
-        if key == "run.seed":
-            self.cfg = trial
-            self.accepted_cfg.run.seed = trial.run.seed
-            self.playing = False
-            self._sync_play_action()
-            self._last_status = None
-            self._rename_for(self.selected_run(), key, value)
-            self.client.send("reset", trial.run.seed, self.selected_id)
-            self.show_info(f"initialization seed {trial.run.seed}: the run was reset" + self._together())
-            return
-        # problem / model: a new run (a new kind: one run of that kind)
-        if key == "problem.kind" and self.comparing:
-            self._set_runs([("run", trial)])
-        else:
-            old = value_of(self.cfg, key) if "." in key else None
-            self.cfg = trial
-            for r in self.runs:
-                if r.id in others:
-                    r.cfg = others[r.id]
-            if key.startswith(("model.", "optimizer.")):
-                self._rename_for(self.selected_run(), key, value, old)
-        self.preset = None
-        self.controls.set_config(trial, None)
-        self.runs_list.set_runs(self.runs, self.selected_id)
-        self._update_title()
-        self._rebuild_panels(trial)
-        self.show_info(f"{key} changed: the run restarts from step 0" + self._together())
-        if key == "problem.kind":
-            self._send_config()
-        else:
-            self._config_timer.start()
-
-    def _together(self) -> str:
-        return " (all runs restart together)" if self.comparing else ""
-
-    def _rename_for(self, run: RunView | None, key: str, value: Any, old: Any = None) -> None:
-        """A run named after the value that was just changed takes the new value's name."""
-        if run is None:
-            return
-        old = value_of(run.cfg, key) if old is None else old
-        short = key.split(".", 1)[1]
-        names = {run_label(key, old), f"{short}={old}"}
-        if run.name in names:
-            run.name = run_label(key, value_of(run.cfg, key))
-            self.runs_version += 1
-            self.runs_list.set_runs(self.runs, self.selected_id)
-            self.client.send("rename", run.id, run.name)
-
-    @Slot()
-    def _send_config(self) -> None:
-        self._config_timer.stop()
-        self._new_generation()
-        self.playing = False
-        self._set_run_label("", None)
-        self._sync_play_action()
-        self.client.send("runs", self._specs(), self.gen, self.selected_id)
-        for p in self.panels.values():
-            p.reset()
-        self.redraw()
-
     def apply_config(self, cfg: Config, note: str = "", preset: str | None = None) -> None:
         """Replace the configuration (preset, opened file) with one run: it restarts."""
         self.apply_runs([("run", cfg)], note, preset)
@@ -731,34 +504,15 @@ class MainWindow(QMainWindow):
     def apply_runs(self, runs: list[tuple[str, Config]], note: str = "", preset: str | None = None,
                    selected: int = 0) -> None:
         """Replace the runs (a preset's, a session's): they start together from step 0."""
-        self._set_runs(runs, selected)
-        self.preset = preset
-        self.controls.set_config(self.cfg, preset)
-        self.runs_list.set_runs(self.runs, self.selected_id)
-        self._update_title()
-        self._rebuild_panels(self.cfg)
-        self._send_config()
-        if note:
-            self.show_info(note)
+        self.controller.apply_runs(runs, note, preset, selected)
 
     @Slot(str)
     def load_preset(self, name: str) -> None:
-        """Open a preset with all the runs it compares (its [meta] runs / compare)."""
-        from ibviewer.core.compare import preset_runs
-
-        try:
-            base = build_config(preset=name)
-            runs = preset_runs(name)
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            return
-        # the controls edit the run that is the preset's own config (else the first)
-        base_d = base.to_dict()
-        selected = next((i for i, (_, c) in enumerate(runs) if c.to_dict() == base_d), 0)
-        what = f"{len(runs)} runs restart" if len(runs) > 1 else "the run restarts"
-        self.apply_runs(runs, f"preset '{name}' loaded: {what}", preset=name, selected=selected)
-        self.controls.set_speed(auto_speed(base))
-        self.set_speed(auto_speed(base))
+        """Open a preset with all the runs it compares (its [meta] runs / compare), at its own speed."""
+        base = self.controller.load_preset(name)
+        if base is not None:
+            self.controls.set_speed(auto_speed(base))
+            self.set_speed(auto_speed(base))
 
     def save_config(self, path: str | Path) -> bool:
         return files.save_config(self, path)
@@ -778,154 +532,60 @@ class MainWindow(QMainWindow):
     @property
     def cfg(self) -> Config:
         """The selected run's configuration (the one the controls show and edit)."""
-        return self._cfg
-
-    @cfg.setter
-    def cfg(self, value: Config) -> None:
-        self._cfg = value
-        run = self.selected_run()
-        if run is not None:
-            run.cfg = value
+        return self.controller.cfg
 
     @property
     def comparing(self) -> bool:
         """Several runs: the panels overlay them, colour-coded."""
-        return len(self.runs) > 1
+        return self.controller.comparing
+
+    # the controller's state, as the panels, the recording and the tests read it from the window
+    runs = property(lambda self: self.controller.runs.runs, doc="The runs (RunView), in list order.")
+    selected_id = property(lambda self: self.controller.runs.selected_id, doc="The selected run's id.")
+    mirror = property(lambda self: self.controller.mirror, doc="The selected run's history mirror.")
+    info = property(lambda self: self.controller.info, doc="The selected run's info (panels draw against it).")
+    last_snap = property(lambda self: self.controller.last_snap,
+                         doc="The latest snapshot, as the selected run sees it.")
+    gen = property(lambda self: self.controller.gen)
+    worker_ready = property(lambda self: self.controller.worker_ready)
+    worker_dead = property(lambda self: self.controller.worker_dead)
+    playing = property(lambda self: self.controller.playing)
+    snap_count = property(lambda self: self.controller.snap_count)
+    speed = property(lambda self: self.controller.speed)
+
+    @property
+    def preset(self) -> str | None:
+        return self.controller.preset
+
+    @preset.setter
+    def preset(self, name: str | None) -> None:
+        self.controller.preset = name
+
+    @property
+    def runs_version(self) -> int:
+        """Bumped at every change of the runs (the panels cache what they drew of them by it)."""
+        return self.controller.runs.version
+
+    @runs_version.setter
+    def runs_version(self, value: int) -> None:
+        self.controller.runs.version = int(value)
 
     def selected_run(self) -> RunView | None:
-        for r in getattr(self, "runs", ()):
-            if r.id == self.selected_id:
-                return r
-        return None
+        controller = getattr(self, "controller", None)
+        return None if controller is None else controller.runs.by_id(controller.runs.selected_id)
 
     def run_by_id(self, rid: int) -> RunView | None:
-        return next((r for r in self.runs if r.id == rid), None)
-
-    def _free_colour(self, taken: list[RunView]) -> tuple[int, int, int]:
-        used = {r.colour for r in taken}
-        return next((c for c in RUN_COLOURS if c not in used), RUN_COLOURS[len(taken) % len(RUN_COLOURS)])
-
-    def _set_runs(self, runs: list[tuple[str, Config]], selected: int = 0) -> None:
-        """New runs (fresh ids and colours, empty histories); ``selected`` is an index."""
-        self.runs = []
-        for name, cfg in runs:
-            self.runs.append(RunView(self._next_id, pretty_name(name), cfg, self._free_colour(self.runs)))
-            self._next_id += 1
-        self._adopt_runs(self.runs, self.runs[min(max(int(selected), 0), len(self.runs) - 1)].id)
-
-    def _adopt_runs(self, runs: list[RunView], selected_id: int | None = None) -> None:
-        """``runs`` become the window's; the selected run is ``selected_id`` (or stays), else the first."""
-        self.runs = runs
-        if selected_id is not None:
-            self.selected_id = int(selected_id)
-        if self.selected_run() is None:
-            self.selected_id = runs[0].id
-        sel = self.selected_run()
-        self._cfg = sel.cfg
-        self.mirror = sel.mirror
-        self.runs_version += 1
-
-    def _specs(self) -> list[tuple[int, str, dict[str, Any]]]:
-        return [(r.id, r.name, r.cfg.to_dict()) for r in self.runs]
-
-    def _specs_copy(self) -> list[tuple[int, str, Config]]:
-        return [(r.id, r.name, r.cfg.copy()) for r in self.runs]
-
-    def _restore_runs(self, specs: list[tuple[int, str, Config]]) -> None:
-        """Back to the runs the worker last accepted (ids, names and configs; colours kept where they can be)."""
-        old = {r.id: r for r in self.runs}
-        runs = []
-        for rid, name, cfg in specs:
-            r = old.get(rid) or RunView(rid, name, cfg, self._free_colour(runs))
-            r.name, r.cfg = name, cfg.copy()
-            runs.append(r)
-        self._adopt_runs(runs)
-
-    def _sync_runs(self, info: dict[str, Any]) -> None:
-        """The runs the worker built (after "ready"): configs, names and references as it has them."""
-        listed = info.get("runs") or [{"id": self.selected_id, "name": getattr(self.selected_run(), "name", "run"),
-                                       "cfg": info["cfg"], "refs": info.get("refs", {})}]
-        old = {r.id: r for r in self.runs}
-        runs: list[RunView] = []
-        for item in listed:
-            cfg = config_from_dict(item["cfg"])
-            r = old.get(item["id"])
-            if r is None:
-                r = RunView(int(item["id"]), str(item["name"]), cfg, self._free_colour(runs))
-            r.cfg, r.name = cfg, str(item["name"])
-            r.refs = dict(item.get("refs", {}))
-            r.mirror.clear()
-            r.entry = None
-            r.product = None
-            runs.append(r)
-        self._next_id = max(self._next_id, max(r.id for r in runs) + 1)
-        self._adopt_runs(runs, info.get("selected", runs[0].id))
-        self.runs_list.set_runs(self.runs, self.selected_id)
-        self.controls.set_config(self.cfg, self.preset)
-        self._update_title()
-
-    def _run_info(self, run: RunView | None) -> dict[str, Any]:
-        """The problem's info with ``run``'s own config and references (what the panels draw against)."""
-        info = dict(self.base_info)
-        if run is not None:
-            info.update(cfg=run.cfg.to_dict(), refs=run.refs, parametrization=run.cfg.parametrization,
-                        family=run.cfg.family, selected=run.id)
-        return info
-
-    def _merge_snapshot(self, snap: dict[str, Any]) -> dict[str, Any]:
-        """Every run's rows into its mirror; returns the snapshot as the selected run sees it."""
-        entries = snap.get("runs") or [dict(snap, id=self.selected_id)]
-        replaced = False
-        own = None
-        for en in entries:
-            r = self.run_by_id(en["id"])
-            if r is None:
-                continue
-            r.mirror.update(en["rows"], en["replace"], en.get("tail"))
-            r.entry = en
-            if en.get("product") is not None:
-                r.product = en["product"]
-            replaced = replaced or bool(en["replace"])
-            if r.id == self.selected_id:
-                own = en
-        out = dict(snap)
-        if own is not None:
-            out.update(own)
-        out["replaced_any"] = replaced
-        return out
-
-    def _play_status(self) -> str | None:
-        """The selected run's stop status, when every run has stopped (else None: play goes on)."""
-        if self.last_snap is None:
-            return None
-        status = self.last_snap["status"]
-        if self.comparing:
-            stopped = ("converged", "max_steps", "diverged")
-            if any(r.entry is None or r.entry["status"] not in stopped for r in self.runs):
-                return None
-        return status
+        return self.controller.runs.by_id(rid)
 
     @Slot(int)
     def select_run(self, rid: int) -> None:
         """The run the controls edit, the heatmap shows and the recording exports."""
-        run = self.run_by_id(rid)
-        if run is None or rid == self.selected_id:
-            return
-        self.selected_id = rid
-        self._cfg = run.cfg
-        self.mirror = run.mirror
-        self.info = self._run_info(run)
-        self.client.send("select", rid)
+        self.controller.select(rid)
+
+    @Slot(int)
+    def _on_selection_changed(self, rid: int) -> None:
         self.controls.set_config(self.cfg, self.preset)
-        item = self.runs_list.item(rid)
-        if item is not None and self.runs_list.list.currentItem() is not item:
-            self.runs_list.list.setCurrentItem(item)
-        if self.last_snap is not None and run.entry is not None:
-            snap = dict(self.last_snap)
-            snap.update(run.entry)
-            snap["product"] = run.product
-            self.last_snap = snap
-        self._last_status = None
+        self.runs_list.set_current(rid)
         tl = self.recording.timeline if self.recording is not None else None
         if tl is not None:  # its stored products belong to the previously selected run
             tl.states.clear()
@@ -938,78 +598,34 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.redraw()
 
-    @Slot(int, bool)
-    def set_run_visible(self, rid: int, visible: bool) -> None:
-        run = self.run_by_id(rid)
-        if run is not None and run.visible != visible:
-            run.visible = bool(visible)
-            self.runs_version += 1
-            item = self.runs_list.item(rid)
-            if item is not None:
-                want = Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
-                if item.checkState() != want:
-                    self.runs_list._filling = True
-                    item.setCheckState(want)
-                    self.runs_list._filling = False
-            for p in self.panels.values():
-                p.reset()
-            self.redraw()
+    @Slot()
+    def _on_runs_changed(self) -> None:
+        """The runs or the selected run's config changed: the list, the controls, the title, the panels."""
+        self.runs_list.set_runs(self.runs, self.selected_id)
+        self.controls.set_config(self.cfg, self.preset)
+        self._update_title()
+        self._rebuild_panels(self.cfg)
 
-    @Slot(int, str)
-    def rename_run(self, rid: int, name: str) -> None:
+    @Slot(int)
+    def _on_run_updated(self, rid: int) -> None:
         run = self.run_by_id(rid)
-        name = " ".join(str(name).split())
-        if run is None or name == run.name:
-            return
-        if not name:
-            self.runs_list.set_runs(self.runs, self.selected_id)
-            self.show_error("a run needs a name")
-            return
-        run.name = name
-        self.runs_version += 1
-        self.client.send("rename", rid, name)
-        item = self.runs_list.item(rid)
-        if item is not None and item.text() != name:
-            self.runs_list._filling = True
-            item.setText(name)
-            self.runs_list._filling = False
+        if run is not None:
+            self.runs_list.update_run(run)
         self._update_title()
         self.redraw()
 
+    @Slot(int, bool)
+    def set_run_visible(self, rid: int, visible: bool) -> None:
+        self.controller.set_visible(rid, visible)
+
+    @Slot(int, str)
+    def rename_run(self, rid: int, name: str) -> None:
+        self.controller.rename(rid, name)
+
     def add_run(self, key: str, value: Any, name: str | None = None) -> RunView | None:
-        """A copy of the selected run with ``key`` set to ``value``; every run restarts from step 0 (they train
-        together).  Returns the new run, or None (with a one-line message) when the value is refused."""
-        if key.startswith("problem."):
-            self.show_error(f"{key}: runs of a comparison share the problem; change the model, optimizer or seed")
-            return None
-        base = self.selected_run()
-        try:
-            cfg = base.cfg.copy()
-            set_key(cfg, key, value)
-            cfg.validate()
-        except ConfigError as exc:
-            self.show_error(str(exc))
-            return None
-        new_value = value_of(cfg, key)
-        if new_value == value_of(base.cfg, key):
-            self.show_error(f"{key} is {new_value} already; choose another value")
-            return None
-        if len(self.runs) == 1 and base.name == "run":
-            base.name = run_label(key, value_of(base.cfg, key))  # name the first run by what tells it apart
-        names = {r.name for r in self.runs}
-        name = name or run_label(key, new_value)
-        stem, i = name, 2
-        while name in names:
-            name, i = f"{stem} ({i})", i + 1
-        run = RunView(self._next_id, name, cfg, self._free_colour(self.runs))
-        self._next_id += 1
-        self.runs.append(run)
-        self.runs_version += 1
-        self.runs_list.set_runs(self.runs, self.selected_id)
-        self._rebuild_panels(self.cfg)
-        self._send_config()
-        self.show_info(f"run '{name}' added: {len(self.runs)} runs restart together from step 0")
-        return run
+        """A copy of the selected run with ``key`` set to ``value``; every run restarts from step 0.  Returns the
+        new run, or None (with a one-line message) when the value is refused."""
+        return self.controller.add_run(key, value, name)
 
     @Slot()
     def add_run_dialog(self) -> None:
@@ -1022,27 +638,7 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def remove_run(self, rid: int) -> bool:
         """Drop a run (the others go on where they are)."""
-        run = self.run_by_id(rid)
-        if run is None:
-            return False
-        if len(self.runs) == 1:
-            self.show_error("the last run cannot be removed; open another preset or configuration instead")
-            return False
-        self.runs.remove(run)
-        self.accepted_runs = [s for s in self.accepted_runs if s[0] != rid]
-        self.client.send("remove_run", rid)
-        self.runs_version += 1
-        if rid == self.selected_id:
-            nxt = self.runs[0]
-            self.selected_id = -1
-            self.runs_list.set_runs(self.runs, None)
-            self.select_run(nxt.id)
-        self.runs_list.set_runs(self.runs, self.selected_id)
-        for p in self.panels.values():
-            p.reset()
-        self.show_info(f"run '{run.name}' removed")
-        self.redraw()
-        return True
+        return self.controller.remove_run(rid)
 
     # ================================================================================================ sessions
     def view_state(self) -> dict[str, Any]:
@@ -1076,17 +672,7 @@ class MainWindow(QMainWindow):
     def save_session(self, path: str | Path) -> bool:
         """Ask the worker to write every run (config, state, history) and the view to ``path`` (.ibvs),
         atomically; ``session_saved`` follows (or a one-line error)."""
-        path = Path(path)
-        if path.suffix != SESSION_SUFFIX:
-            path = path.with_name(path.name + SESSION_SUFFIX)
-        if not path.parent.is_dir():
-            self.show_error(f"cannot save the session: the folder {str(path.parent)!r} does not exist")
-            return False
-        if self.worker_dead or self.client.process is None:
-            self.show_error("cannot save the session: the training worker is not running")
-            return False
-        self.client.send("save_session", str(path), [r.name for r in self.runs], self.view_state())
-        return True
+        return self.controller.save_session(path, self.view_state())
 
     @Slot(str, int)
     def _on_saved(self, path: str, step: int) -> None:
@@ -1097,49 +683,20 @@ class MainWindow(QMainWindow):
     def open_session(self, path: str | Path) -> bool:
         """Open a session: its runs continue where they stopped, its view comes back.  A bad file leaves the
         current runs as they are and says why in one line."""
-        path = Path(path)
-        if not path.is_file():
-            self.show_error(f"session file {str(path)!r} does not exist")
-            return False
-        before = self.gen
-        self.gen += 1
-        self._session_open = (self.gen, before, str(path))
-        self.worker_ready = False
-        self._config_timer.stop()
-        self.client.send("open_session", str(path), self.gen)
-        self._set_worker_label(f"opening {path.name}…", "#8a6d00")
-        return True
+        return self.controller.open_session(path)
 
-    @Slot(object)
-    def _on_session(self, info: dict[str, Any]) -> None:
-        if info.get("gen") != self.gen:
-            return
-        self._session_open = None
-        view = dict(info.get("view") or {})
-        self.preset = view.get("preset") if isinstance(view.get("preset"), str) else None
+    @Slot(str, object)
+    def _on_session(self, path: str, view: dict[str, Any]) -> None:
         self.controls.set_config(self.cfg, self.preset)
         self._update_title()
         self._restore_view(view)
         self._pending_view = view  # the timeline position once the histories have arrived
-        self._remember(info["path"])
-        self.show_info(f"opened session {info['path']} at step {self.selected_step():,}")
-        self.session_opened.emit(info["path"])
-
-    @Slot(str, int)
-    def _on_session_error(self, text: str, gen: int) -> None:
-        if self._session_open is not None and gen == self._session_open[0]:
-            # the worker kept the runs it had (and their generation): listen to them again
-            self.gen = self._session_open[1]
-            self._session_open = None
-            self.worker_ready = self.client.is_ready
-            self._set_worker_label("worker ready", "#1a7f37")
-        self.show_error(text)
+        self._remember(path)
+        self.show_info(f"opened session {path} at step {self.selected_step():,}")
+        self.session_opened.emit(path)
 
     def selected_step(self) -> int:
-        run = self.selected_run()
-        if run is None or run.entry is None:
-            return int(run.mirror["step"][-1]) if run is not None and run.mirror.n else 0
-        return int(run.entry["step"])
+        return self.controller.runs.selected_step()
 
     def _restore_view(self, view: dict[str, Any]) -> None:
         import base64
@@ -1376,6 +933,6 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        for t in (self._ack_timer, self._config_timer, self._redraw_timer, self._fit_timer):
+        for t in (self._redraw_timer, self._fit_timer):
             t.stop()
-        self.client.stop()
+        self.controller.shutdown()

@@ -2,36 +2,15 @@
 :class:`~ibviewer.core.engine.Engine` objects on one shared problem, trained together, batched where they can be).
 
 Qt-free on purpose: the process imports only numpy and ibviewer's core.  It reads commands from one pipe and
-writes messages to another.  Commands (tuples, first item the name)::
-
-    ("play",) ("pause",) ("step", n) ("speed", steps_per_frame) ("ack", seq) ("quit",)
-    ("config", cfg_dict, gen)              one run (id 0) of this config
-    ("runs", [(id, name, cfg_dict)], gen, selected)   these runs, all from step 0 (unchanged engines reused)
-    ("reset", seed_or_None[, id])          every run back to step 0; the seed is the given (or selected) run's
-    ("set_optimizer", {key: value}[, id])  live, for one run (the selected one by default)
-    ("set_max_steps", n) ("set_loss_tol", tol)  for every run
-    ("select", id) ("remove_run", id) ("rename", id, name)
-    ("save_session", path, names, view) ("open_session", path, gen)
-
-Messages::
-
-    ("ready", info)      the runs are built (info: the problem's static arrays, see _problem_info, for the
-                         selected run, and ``runs``: id, name, config and references of every run)
-    ("snapshot", snap)   progress: every run's new history rows since the last snapshot (all of them when
-                         "replace") in ``runs``, the selected run's also at the top level; when paused between
-                         recorded steps a provisional "tail" row of the current metrics
-    ("error", text)      a command was refused (one line, e.g. a ConfigError); the runs go on unchanged
-    ("config_error", text, gen)  the runs of generation ``gen`` cannot be built; the previous runs go on
-    ("session", info)    a session file was opened (after its "ready"): path, the saved view
-    ("session_error", text, gen_or_None)  a session cannot be opened or saved (one line); the runs go on
-    ("saved", path, step)  a session file was written
-    ("fatal", text)      an unexpected exception (traceback); the worker exits
+writes messages to another; both are the frozen dataclasses of :mod:`ibviewer.live.protocol` (a
+:class:`~ibviewer.live.protocol.Runs` builds runs, a :class:`~ibviewer.live.protocol.Snapshot` reports progress,
+...), dispatched with ``match`` on their type.
 
 ``gen`` numbers the configs: ready messages and snapshots carry the generation of the runs they come from,
 so that the GUI can drop what belongs to runs it has replaced.
 
 Backpressure: at most one snapshot is in flight; the next is sent only after the GUI acknowledged the last one
-(``("ack", seq)``), so the GUI never builds a backlog and the worker never waits for the GUI.
+(``Ack(seq)``), so the GUI never builds a backlog and the worker never waits for the GUI.
 """
 
 from __future__ import annotations
@@ -42,6 +21,8 @@ import sys
 import time
 import traceback
 from typing import Any
+
+from ibviewer.live import protocol as msg
 
 #: environment for the worker's numeric libraries: one thread each (2 threads stalled badly on 2 cores)
 THREAD_ENV = {
@@ -69,7 +50,7 @@ def worker_main(cmd_conn, out_conn, cfg_dict: dict[str, Any], options: dict[str,
         pass  # the GUI went away
     except Exception:  # noqa: BLE001  # pragma: no cover - reported to the GUI, which offers a restart
         try:
-            out_conn.send(("fatal", traceback.format_exc()))
+            out_conn.send(msg.Fatal(traceback.format_exc()))
         except Exception:  # noqa: BLE001, S110 - the GUI is gone
             pass
     finally:
@@ -94,7 +75,7 @@ def _limit_threads() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def _problem_info(engine) -> dict[str, Any]:
+def problem_info(engine) -> dict[str, Any]:
     """The static arrays the panels draw against: ground truth, references, data, support."""
     import numpy as np
 
@@ -119,6 +100,9 @@ def _problem_info(engine) -> dict[str, Any]:
     if p.kind in ("matrix_completion", "razin_cohen"):
         info["observed"] = (np.asarray(p.data["rows"]), np.asarray(p.data["cols"]), np.asarray(p.data["values"], float))
     return info
+
+
+_problem_info = problem_info  # the timeline's name for it
 
 
 class Worker:
@@ -153,23 +137,19 @@ class Worker:
         return g.engine(self.selected) if self.selected in g.ids else g.engines[0]
 
     # ------------------------------------------------------------------------------------------------ setup
-    def _build(self, cfg_dict: dict[str, Any], gen: int) -> bool:
-        """One run (id 0) of ``cfg_dict``."""
-        return self._build_runs([(0, "run", cfg_dict)], gen, 0)
-
-    def _build_runs(self, specs, gen: int, selected: int | None = None) -> bool:
-        """Runs ``[(id, name, cfg_dict)]`` on one problem, all from step 0 (unchanged engines are reused)."""
+    def _build_runs(self, specs: tuple[msg.RunSpec, ...], gen: int, selected: int | None = None) -> bool:
+        """These runs on one problem, all from step 0 (unchanged engines are reused)."""
         from ibviewer.core.config import ConfigError
         from ibviewer.live.group import LiveGroup
 
         try:
-            group = LiveGroup.build([(int(i), str(n), c) for i, n, c in specs], self.group)
+            group = LiveGroup.build([(int(s.id), str(s.name), s.cfg) for s in specs], self.group)
         except ConfigError as exc:
-            self.out.send(("config_error", str(exc), gen))
+            self.out.send(msg.ConfigError(str(exc), gen))
             return False
         except (ValueError, ArithmeticError, OSError, np_error()) as exc:  # bad data: say it in one line
             text = str(exc).splitlines()[0] if str(exc) else ""
-            self.out.send(("config_error", f"cannot build this run: {type(exc).__name__}: {text}", gen))
+            self.out.send(msg.ConfigError(f"cannot build this run: {type(exc).__name__}: {text}", gen))
             return False
         self._install(group, gen, selected)
         return True
@@ -188,17 +168,11 @@ class Worker:
         import numpy as np
 
         g = self.group
-        info = _problem_info(self.engine)
-        info["gen"] = self.gen
-        info["selected"] = self.selected
-        runs = []
-        for rid, name, e in zip(g.ids, g.names, g.engines):
-            runs.append({
-                "id": rid, "name": name, "cfg": e.cfg.to_dict(), "parametrization": e.cfg.parametrization,
-                "refs": {k: np.asarray(v, float) for k, v in e.refs.items()}, "step": e.step_count,
-            })
-        info["runs"] = runs
-        self.out.send(("ready", info))
+        runs = tuple(
+            msg.ReadyRun(rid, name, e.cfg.to_dict(), e.cfg.parametrization,
+                         {k: np.asarray(v, float) for k, v in e.refs.items()}, e.step_count)
+            for rid, name, e in zip(g.ids, g.names, g.engines))
+        self.out.send(msg.Ready(self.gen, self.selected, problem_info(self.engine), runs))
 
     def _after_reset(self) -> None:
         """Every run's history is sent again in full with the next snapshot."""
@@ -223,18 +197,18 @@ class Worker:
                 raise SessionError(f"{str(path)!r} holds runs on different problems; the app compares runs on one")
             group = LiveGroup(list(range(len(engines))), [n for n, _ in session.runs], engines)
         except SessionError as exc:
-            self.out.send(("session_error", str(exc), gen))
+            self.out.send(msg.SessionError(str(exc), gen))
             return False
         except Exception as exc:  # noqa: BLE001 - a damaged file must not end the worker
             text = str(exc).splitlines()[0] if str(exc) else ""
-            self.out.send(("session_error", f"{str(path)!r} cannot be opened: {type(exc).__name__}: {text}", gen))
+            self.out.send(msg.SessionError(f"{str(path)!r} cannot be opened: {type(exc).__name__}: {text}", gen))
             return False
         view = dict(session.view or {})
         self._install(group, gen, view.get("selected_index", 0))
-        self.out.send(("session", {"path": str(path), "gen": gen, "view": view, "version": session.version}))
+        self.out.send(msg.Session(str(path), gen, view, session.version))
         return True
 
-    def _save_session(self, path: str, names: list[str] | None, view: dict[str, Any]) -> None:
+    def _save_session(self, path: str, names: tuple[str, ...] | None, view: dict[str, Any]) -> None:
         from ibviewer.core.session import SessionError, save_session
 
         g = self.group
@@ -244,24 +218,24 @@ class Worker:
         try:
             out = save_session(path, list(zip(g.names, g.engines)), view)
         except SessionError as exc:
-            self.out.send(("session_error", str(exc), None))
+            self.out.send(msg.SessionError(str(exc), None))
             return
         except Exception as exc:  # noqa: BLE001 - e.g. an unwritable folder: one line, the runs go on
             text = str(exc).splitlines()[0] if str(exc) else ""
-            self.out.send(("session_error", f"cannot save the session: {type(exc).__name__}: {text}", None))
+            self.out.send(msg.SessionError(f"cannot save the session: {type(exc).__name__}: {text}", None))
             return
-        self.out.send(("saved", str(out), g.step_count))
+        self.out.send(msg.Saved(str(out), g.step_count))
 
     # ------------------------------------------------------------------------------------------------ loop
     def serve(self, cfg_dict: dict[str, Any]) -> None:
-        # if this fails the worker keeps serving: the GUI may send another config
+        """Build the first runs (``options["session"]``, else ``options["runs"]``, else one run of
+        ``cfg_dict``), then read commands and train until Quit.  A first build that fails leaves the worker
+        serving: the GUI may send other runs."""
         opts = self.options
         opened = bool(opts.get("session")) and self._open_session(opts["session"], self.gen)
         if not opened:
-            if opts.get("runs"):
-                self._build_runs(opts["runs"], self.gen, opts.get("selected"))
-            else:
-                self._build(cfg_dict, self.gen)
+            specs = tuple(opts.get("runs") or ()) or (msg.RunSpec(0, "run", cfg_dict),)
+            self._build_runs(specs, self.gen, opts.get("selected"))
         last_parent_check = time.monotonic()
         while not self.quit:
             busy = self.group is not None and (self.playing or self.pending > 0)
@@ -340,38 +314,46 @@ class Worker:
         return done
 
     # ------------------------------------------------------------------------------------------------ commands
-    def _handle(self, cmd) -> None:
+    def _handle(self, cmd: msg.Command) -> None:
+        """Apply one command.  A refused one is answered with one Error line; the runs go on unchanged."""
         from ibviewer.core.config import ConfigError
 
-        name = cmd[0]
-        g = self.group
-        if name == "quit":
-            self.quit = True
-            return
-        if name == "ack":
-            if cmd[1] == self.seq:
-                self.awaiting_ack = False
-            return
-        if name == "config":
-            self._build(cmd[1], int(cmd[2]) if len(cmd) > 2 else self.gen + 1)
-            return
-        if name == "runs":
-            self._build_runs(cmd[1], int(cmd[2]) if len(cmd) > 2 else self.gen + 1, cmd[3] if len(cmd) > 3 else None)
-            return
-        if name == "open_session":
-            self._open_session(cmd[1], int(cmd[2]) if len(cmd) > 2 else self.gen + 1)
-            return
-        if name == "speed":
-            self.speed = max(0, int(cmd[1]))
-            self.frame_left = 0
-            self.next_frame = time.monotonic()
-            self.dirty = True
-            return
-        if g is None:
-            self.out.send(("error", "no run is loaded; choose a valid configuration"))
+        match cmd:
+            case msg.Quit():
+                self.quit = True
+                return
+            case msg.Ack(seq=seq):
+                if seq == self.seq:
+                    self.awaiting_ack = False
+                return
+            case msg.Runs(specs=specs, gen=gen, selected=selected):
+                self._build_runs(specs, int(gen), selected)
+                return
+            case msg.OpenSession(path=path, gen=gen):
+                self._open_session(path, int(gen))
+                return
+            case msg.Speed(steps_per_frame=n):
+                self.speed = max(0, int(n))
+                self.frame_left = 0
+                self.next_frame = time.monotonic()
+                self.dirty = True
+                return
+        if self.group is None:
+            self.out.send(msg.Error("no run is loaded; choose a valid configuration"))
             return
         try:
-            if name == "play":
+            if not self._run_command(cmd):
+                self.out.send(msg.Error(f"unknown command {type(cmd).__name__}"))
+                return
+        except ConfigError as exc:
+            self.out.send(msg.Error(str(exc)))
+        self.dirty = True
+
+    def _run_command(self, cmd: msg.Command) -> bool:
+        """The commands that need runs; False for something that is no command."""
+        g = self.group
+        match cmd:
+            case msg.Play():
                 if g.stopped:
                     self.playing = False
                 else:
@@ -379,63 +361,59 @@ class Worker:
                     self.pending = 0
                     self.next_frame = time.monotonic()
                     self._rate_mark = None
-            elif name == "pause":
+            case msg.Pause():
                 self.playing = False
                 self.pending = 0
                 self.frame_left = 0
-            elif name == "step":
+            case msg.Step(n=n):
                 self.playing = False
-                self.pending = max(0, int(cmd[1]))
-            elif name == "reset":
+                self.pending = max(0, int(n))
+            case msg.Reset(seed=seed, run_id=rid):
                 # every run back to step 0 (they train together); a seed applies to one run (the selected one)
                 self.playing = False
                 self.pending = 0
-                seed = cmd[1] if len(cmd) > 1 else None
-                rid = cmd[2] if len(cmd) > 2 else self.selected
+                rid = self.selected if rid is None else int(rid)
                 g.reset(None if seed is None else {rid: int(seed)})
                 self._after_reset()
-            elif name == "set_optimizer":
-                g.set_optimizer(cmd[2] if len(cmd) > 2 else self.selected, dict(cmd[1]))
-            elif name == "set_max_steps":
+            case msg.SetOptimizer(values=values, run_id=rid):
+                g.set_optimizer(self.selected if rid is None else int(rid), dict(values))
+            case msg.SetMaxSteps(steps=n):
                 for e in g.engines:
-                    e.set_max_steps(int(cmd[1]))
+                    e.set_max_steps(int(n))
                 g.attach_idle()
-            elif name == "set_loss_tol":
+            case msg.SetLossTol(tol=tol):
                 for e in g.engines:
-                    e.set_loss_tol(float(cmd[1]))
+                    e.set_loss_tol(float(tol))
                 g.attach_idle()
-            elif name == "select":
-                if int(cmd[1]) in g.ids:
-                    self.selected = int(cmd[1])
+            case msg.Select(run_id=rid):
+                if int(rid) in g.ids:
+                    self.selected = int(rid)
                     self.sent.setdefault(self.selected, {"n": 0, "thinned": 0, "replace": True})
-            elif name == "remove_run":
-                rid = int(cmd[1])
+            case msg.RemoveRun(run_id=rid):
+                rid = int(rid)
                 if rid in g.ids and len(g.ids) > 1:
                     g.remove(rid)
                     self.sent.pop(rid, None)
                     if self.selected == rid:
                         self.selected = g.ids[0]
-            elif name == "rename":
-                if int(cmd[1]) in g.ids:
-                    g.names[g.index(int(cmd[1]))] = str(cmd[2])
-            elif name == "save_session":
-                self._save_session(cmd[1], cmd[2] if len(cmd) > 2 else None, cmd[3] if len(cmd) > 3 else {})
-            else:
-                self.out.send(("error", f"unknown command {name!r}"))
-                return
-        except ConfigError as exc:
-            self.out.send(("error", str(exc)))
-        self.dirty = True
+            case msg.Rename(run_id=rid, name=name):
+                if int(rid) in g.ids:
+                    g.names[g.index(int(rid))] = str(name)
+            case msg.SaveSession(path=path, names=names, view=view):
+                self._save_session(path, names, dict(view))
+            case _:
+                return False
+        return True
 
     # ------------------------------------------------------------------------------------------------ output
     def _maybe_send(self) -> None:
         if not self.dirty or self.awaiting_ack:
             return
-        self.out.send(("snapshot", self.snapshot()))
+        self.out.send(self.snapshot())
         self.awaiting_ack = True
         self.dirty = False
 
-    def _entry(self, rid: int, name: str, e, with_product: bool) -> dict[str, Any]:
+    def _entry(self, rid: int, name: str, e, with_product: bool) -> msg.RunEntry:
         """One run's part of a snapshot: its new history rows (all of them when "replace"), counters, product."""
         import numpy as np
 
@@ -468,25 +446,12 @@ class Worker:
         loss = e.current_loss() if e.status != "diverged" else (
             float(h["loss"][-1]) if h.n else float("nan"))
         sent.update(n=h.n, thinned=h.thinned, replace=False)
-        return {
-            "id": rid,
-            "name": name,
-            "step": e.step_count,
-            "time": e.time,
-            "status": e.status,
-            "message": e.message,
-            "loss": loss if math.isfinite(loss) else float("nan"),
-            "wall": e.wall_seconds,
-            "replace": replace,
-            "rows": rows,
-            "tail": tail,
-            "product": product,
-            "lr": e.cfg.optimizer.lr,
-            "optimizer": e.cfg.optimizer.name,
-            "seed": e.cfg.run.seed,
-        }
+        return msg.RunEntry(
+            id=rid, name=name, step=e.step_count, time=e.time, status=e.status, message=e.message,
+            loss=loss if math.isfinite(loss) else float("nan"), wall=e.wall_seconds, replace=replace, rows=rows,
+            tail=tail, product=product, lr=e.cfg.optimizer.lr, optimizer=e.cfg.optimizer.name, seed=e.cfg.run.seed)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> msg.Snapshot:
         """The selected run's entry at the top level (as for a single run) and every run's in ``runs``."""
         g = self.group
         now = time.monotonic()
@@ -507,20 +472,10 @@ class Worker:
             # products: the selected run's always; small vectors (diagonal nets, separators) of every run
             small = len(e.problem.shape) == 1 or e.cfg.family == "classifier"
             entries.append(self._entry(rid, name, e, rid == self.selected or small))
-        lead = next((x for x in entries if x["id"] == self.selected), entries[0])
+        lead = next((x for x in entries if x.id == self.selected), entries[0])
         self.seq += 1
-        snap = dict(lead)
-        snap.update({
-            "seq": self.seq,
-            "gen": self.gen,
-            "rate": self.rate,
-            "playing": self.playing,
-            "pending": self.pending,
-            "selected": lead["id"],
-            "runs": entries,
-            "sent_at": time.time(),
-        })
-        return snap
+        return msg.Snapshot(seq=self.seq, gen=self.gen, rate=self.rate, playing=self.playing, pending=self.pending,
+                            selected=lead.id, runs=tuple(entries), sent_at=time.time())
 
 
 def np_error():

@@ -31,7 +31,7 @@ def legend(panel) -> str:
 
 
 def all_done(win):
-    return all(r.entry is not None and r.entry["status"] == "max_steps" for r in win.runs)
+    return all(r.entry is not None and r.entry.status == "max_steps" for r in win.runs)
 
 
 def single(qtbot, win):
@@ -56,7 +56,7 @@ def test_add_rename_hide_and_remove_runs(qtbot, window):
     assert "model.init_scale" in window.statusBar().currentMessage() and len(window.runs) == 2
     assert window.add_run("problem.d", 10) is None and "share the problem" in window.statusBar().currentMessage()
     window.step_n(50)
-    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == 50 for r in window.runs), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(r.entry and r.entry.step == 50 for r in window.runs), timeout=TIMEOUT_MS)
     # every time panel overlays both runs, colour-coded, with a legend naming them
     loss = window.panels["loss"]
     assert loss.comparing
@@ -106,7 +106,7 @@ def test_runs_train_together_like_the_headless_run_group(qtbot, window):
     group.run()
     for run, engine in zip(window.runs, group.engines):
         h = engine.history
-        assert run.mirror.n == h.n and run.entry["step"] == STEPS
+        assert run.mirror.n == h.n and run.entry.step == STEPS
         for col in ("step", "time", "loss", "sv", "rel_error", "erank_entropy"):
             np.testing.assert_array_equal(run.mirror[col], h[col], err_msg=f"{run.name}: {col}")
     assert window.panel_errors == []
@@ -118,7 +118,7 @@ def two_runs(qtbot, win, key, value, steps):
     win.add_run(key, value)
     ready(qtbot, win, 2)
     win.step_n(steps)
-    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == steps for r in win.runs), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(r.entry and r.entry.step == steps for r in win.runs), timeout=TIMEOUT_MS)
     settle(qtbot, win)
 
 
@@ -147,13 +147,13 @@ def test_session_round_trip_then_training_goes_on(qtbot, window, tmp_path):
     assert window.x_mode == "time" and window.panels["singular_values"].theory
     assert window.runs[1].cfg.optimizer.lr == 0.005
     for r in window.runs:
-        assert r.entry["step"] == 120
+        assert r.entry.step == 120
         for k, v in saved[r.name].items():
             np.testing.assert_array_equal(r.mirror[k][: len(v)], v)
     assert str(path) in window.settings.recent[0]
     # training continues from there
     window.step_n(30)
-    qtbot.waitUntil(lambda: all(r.entry["step"] == 150 for r in window.runs), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(r.entry.step == 150 for r in window.runs), timeout=TIMEOUT_MS)
     assert window.panel_errors == []
     window.set_x_mode("log_step")
 
@@ -197,7 +197,7 @@ def test_gallery_opens_a_preset_with_all_its_runs(qtbot, window):
     assert [r.name for r in window.runs] == ["depth 1", "depth 2", "depth 3"]
     assert window.actions["gallery"].shortcut().toString() == "Ctrl+G"
     window.step_n(200)
-    qtbot.waitUntil(lambda: all(r.entry["step"] == 200 for r in window.runs), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(r.entry.step == 200 for r in window.runs), timeout=TIMEOUT_MS)
     settle(qtbot, window)
     # vector runs: every run's stems, its Q_alpha minimiser with the overlay on
     stems = window.panels["stems"]
@@ -236,7 +236,7 @@ def test_theory_overlays_draw_the_predicted_curves(qtbot, window):
     window.add_run("model.depth", 2)
     ready(qtbot, window, 2)
     window.step_n(100)
-    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == 100 for r in window.runs), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(r.entry and r.entry.step == 100 for r in window.runs), timeout=TIMEOUT_MS)
     window.redraw()
     for r in window.runs:
         c = sv._cmp[(r.id, "theory")]
@@ -361,7 +361,7 @@ def test_a_window_opens_on_a_session(qtbot, tmp_path):
         assert [r.name for r in win.runs] == ["deep", "shallow"] and win.x_mode == "time"
         assert win.cfg.model.depth == 2  # the saved selection
         for r, e in zip(win.runs, engines):
-            assert r.entry["step"] == 60
+            assert r.entry.step == 60
             assert r.mirror.n == e.history.n  # (and a provisional row of step 60, not recorded)
             np.testing.assert_array_equal(r.mirror.cols["loss"][: r.mirror.n], e.history["loss"])
     finally:

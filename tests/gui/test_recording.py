@@ -168,7 +168,7 @@ def colour_pixels(img: np.ndarray, rgb, tol: int = 6) -> int:
 
 
 def test_a_preset_that_compares_runs_is_recorded_with_all_of_them(qapp, tmp_path, capsys):
-    from ibviewer.gui.runs import RUN_COLOURS
+    from ibviewer.live.runs import RUN_COLOURS
 
     out = tmp_path / "frames"
     rc = record_main(["--preset", "hadamard_l1_bias", "--frames", str(out), "--size", "960x540", "--fps", "2",
@@ -190,7 +190,7 @@ def test_compare_layout_has_a_legend_per_run_and_follows_the_longest_run(qapp):
     import re
 
     from ibviewer.core.compare import RunGroup, expand, parse_compare
-    from ibviewer.gui.runs import RUN_COLOURS
+    from ibviewer.live.runs import RUN_COLOURS
 
     base = build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 400), ("run.record_every", 5)])
     runs = expand(base, parse_compare(["optimizer.lr=0.01,0.5"]))  # the second diverges early
@@ -213,7 +213,7 @@ def test_compare_layout_has_a_legend_per_run_and_follows_the_longest_run(qapp):
 
 
 def test_a_session_with_several_runs_is_recorded_with_all_of_them(qapp, tmp_path, capsys):
-    from ibviewer.gui.runs import RUN_COLOURS
+    from ibviewer.live.runs import RUN_COLOURS
     from ibviewer.core.session import save_session
 
     runs = []

@@ -183,7 +183,7 @@ def test_scrubbing_compared_runs_shows_every_run_as_of_the_step(qtbot, window):
                     timeout=TIMEOUT_MS)
     window.set_speed(0)
     window.step_n(300)
-    qtbot.waitUntil(lambda: all(r.entry and r.entry["step"] == 300 for r in window.runs), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: all(r.entry and r.entry.step == 300 for r in window.runs), timeout=TIMEOUT_MS)
     settle(qtbot, window)
     stems = window.panels["stems"]
     k = 40

@@ -137,18 +137,18 @@ def test_diverging_setting_pauses_with_a_message(qtbot, window):
 
 def test_max_steps_stops_and_raising_it_goes_on(qtbot, window):
     fresh(qtbot, window)
-    window._on_edited("run.steps", 300)
+    window.controller.edit("run.steps", 300)
     window.play()
     qtbot.waitUntil(lambda: window.last_snap["status"] == "max_steps", timeout=TIMEOUT_MS)
     assert settle(qtbot, window)["step"] == 300
     assert "finished" in window.lbl_run.text() and "run.steps = 300" in window.lbl_run.text()
     window.play()  # stays at the limit, says why
     assert "raise max steps" in window.statusBar().currentMessage()
-    window._on_edited("run.steps", 600)
+    window.controller.edit("run.steps", 600)
     window.play()
     qtbot.waitUntil(lambda: window.last_snap["step"] == 600 and window.last_snap["status"] == "max_steps",
                     timeout=TIMEOUT_MS)
-    window._on_edited("run.steps", 8000)
+    window.controller.edit("run.steps", 8000)
     assert window.cfg.run.steps == 8000
 
 
@@ -164,7 +164,7 @@ def test_bad_input_gives_one_line_and_restores_the_control(qtbot, window):
     assert "positive" in window.statusBar().currentMessage()
     # a value the config refuses: rank above the matrix size
     gen = window.gen
-    window._on_edited("problem.rank", 500)
+    window.controller.edit("problem.rank", 500)
     msg = window.statusBar().currentMessage()
     assert "problem.rank" in msg and "\n" not in msg
     assert window.cfg.problem.rank == 3 and window.controls.widgets["problem.rank"].value() == 3
@@ -174,7 +174,7 @@ def test_bad_input_gives_one_line_and_restores_the_control(qtbot, window):
 def test_a_config_the_worker_cannot_build_is_reported_and_undone(qtbot, window):
     fresh(qtbot, window)
     too_many = [1.0] * 21  # valid numbers, but more singular values than a 20 x 20 matrix has
-    window._on_edited("problem.singular_values", too_many)
+    window.controller.edit("problem.singular_values", too_many)
     qtbot.waitUntil(lambda: "previous settings were restored" in window.statusBar().currentMessage(),
                     timeout=TIMEOUT_MS)
     assert "problem.singular_values" in window.statusBar().currentMessage()
@@ -186,7 +186,7 @@ def test_a_config_the_worker_cannot_build_is_reported_and_undone(qtbot, window):
 
 
 def test_problem_change_restarts_the_run_and_says_so(qtbot, window):
-    window._on_edited("model.depth", 2)
+    window.controller.edit("model.depth", 2)
     assert "restarts from step 0" in window.statusBar().currentMessage()
     gen = window.gen
     qtbot.waitUntil(lambda: window.gen > gen and window.worker_ready and window.last_snap is not None,

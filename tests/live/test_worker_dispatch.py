@@ -1,0 +1,189 @@
+"""The worker's command dispatch, in this process: a fake GUI on both pipes queues commands, acknowledges every
+snapshot and records every message (commands in, messages out)."""
+
+from collections import deque
+
+import pytest
+
+from ibviewer.core.config import DEFAULT_PRESET, build_config
+from ibviewer.live import protocol as msg
+from ibviewer.live.worker import Worker
+
+#: a worker that gets no Quit within this many reads of its command pipe is stopped (and the test fails)
+MAX_POLLS = 200_000
+
+
+def small_cfg(**overrides):
+    c = build_config(preset=DEFAULT_PRESET)
+    c.run.steps = 0
+    for key, value in overrides.items():
+        table, name = key.split("__")
+        setattr(getattr(c, table), name, value)
+    return c.validate().to_dict()
+
+
+class FakeGui:
+    """Both pipe ends of the worker.  ``react(gui, message)`` queues the next commands; ``ack``: acknowledge
+    snapshots as the GUI does."""
+
+    def __init__(self, react, ack: bool = True):
+        self.queue: deque = deque()
+        self.messages: list = []
+        self.react = react
+        self.ack = ack
+        self.polls = 0
+        self.ran_out = False
+
+    # the command pipe
+    def poll(self, _timeout=0.0) -> bool:
+        self.polls += 1
+        if self.polls > MAX_POLLS and not self.ran_out:
+            self.ran_out = True
+            self.queue.append(msg.Quit())
+        return bool(self.queue)
+
+    def recv(self):
+        return self.queue.popleft()
+
+    # the message pipe
+    def send(self, message) -> None:
+        self.messages.append(message)
+        if isinstance(message, msg.Snapshot) and self.ack:
+            self.queue.append(msg.Ack(message.seq))
+        self.react(self, message)
+
+    def close(self) -> None:
+        pass
+
+    def of(self, kind) -> list:
+        return [m for m in self.messages if isinstance(m, kind)]
+
+
+def serve(react, runs=None, ack=True, gen=0, selected=None) -> FakeGui:
+    gui = FakeGui(react, ack)
+    runs = runs or (msg.RunSpec(0, "a", small_cfg()), msg.RunSpec(1, "b", small_cfg(model__init_scale=0.01)))
+    Worker(gui, gui, {"gen": gen, "runs": runs, "selected": selected}).serve(small_cfg())
+    assert not gui.ran_out, "the script never sent Quit"
+    return gui
+
+
+class Script:
+    """Commands to send, each after the first snapshot that satisfies its condition."""
+
+    def __init__(self, *steps):
+        self.steps = deque(steps)  # (condition(snapshot) -> bool, [commands])
+
+    def __call__(self, gui, message):
+        if isinstance(message, msg.Snapshot) and self.steps and self.steps[0][0](message):
+            gui.queue.extend(self.steps.popleft()[1])
+
+
+def always(_snap):
+    return True
+
+
+def test_the_first_runs_are_reported_ready_with_their_generation_and_selection():
+    gui = serve(Script((always, [msg.Quit()])), gen=4, selected=1)
+    ready = gui.messages[0]
+    assert isinstance(ready, msg.Ready) and ready.gen == 4 and ready.selected == 1
+    assert [(r.id, r.name) for r in ready.runs] == [(0, "a"), (1, "b")]
+    assert ready.runs[1].cfg["model"]["init_scale"] == 0.01 and ready.problem["shape"] == (20, 20)
+    snap = gui.of(msg.Snapshot)[0]
+    assert snap.gen == 4 and snap.selected == 1 and all(e.step == 0 and e.replace for e in snap.runs)
+
+
+def test_step_takes_exactly_n_steps_on_every_run_then_pauses():
+    gui = serve(Script((always, [msg.Step(5)]), (lambda s: s.lead.step == 5, [msg.Quit()])))
+    last = gui.of(msg.Snapshot)[-1]
+    assert [e.step for e in last.runs] == [5, 5] and not last.playing and last.pending == 0
+
+
+def test_play_trains_until_pause():
+    gui = serve(Script((always, [msg.Play()]), (lambda s: s.lead.step > 30, [msg.Pause()]),
+                       (lambda s: not s.playing, [msg.Quit()])))
+    snaps = gui.of(msg.Snapshot)
+    assert any(s.playing for s in snaps) and not snaps[-1].playing and snaps[-1].lead.step > 30
+
+
+def test_reset_with_a_seed_restarts_every_run_and_reseeds_one():
+    gui = serve(Script((always, [msg.Step(8)]), (lambda s: s.lead.step == 8, [msg.Reset(seed=7, run_id=1)]),
+                       (lambda s: s.lead.step == 0, [msg.Quit()])))
+    last = gui.of(msg.Snapshot)[-1]
+    assert [(e.step, e.replace) for e in last.runs] == [(0, True), (0, True)]
+    assert [e.seed for e in last.runs] == [0, 7]
+
+
+def test_select_moves_the_lead_and_its_product():
+    gui = serve(Script((always, [msg.Select(1)]), (lambda s: s.selected == 1, [msg.Quit()])))
+    first, last = gui.of(msg.Snapshot)[0], gui.of(msg.Snapshot)[-1]
+    assert first.selected == 0 and last.lead.id == 1 and last.lead.product is not None
+
+
+def test_remove_keeps_the_last_run_and_rename_names_one():
+    gui = serve(Script((always, [msg.RemoveRun(0), msg.Rename(1, "shallow")]),
+                       (lambda s: len(s.runs) == 1, [msg.RemoveRun(1), msg.Step(1)]),
+                       (lambda s: s.lead.step == 1, [msg.Quit()])))
+    last = gui.of(msg.Snapshot)[-1]
+    assert [(e.id, e.name) for e in last.runs] == [(1, "shallow")] and last.selected == 1
+    assert not gui.of(msg.Error)
+
+
+def test_set_optimizer_retunes_one_run_live():
+    gui = serve(Script((always, [msg.SetOptimizer({"lr": 0.005}, 1)]),
+                       (lambda s: s.runs[1].lr == 0.005, [msg.Quit()])))
+    last = gui.of(msg.Snapshot)[-1]
+    assert [e.lr for e in last.runs] == [0.01, 0.005]
+
+
+def test_a_refused_command_and_an_unknown_one_are_answered_with_one_line():
+    gui = serve(Script((always, [msg.SetOptimizer({"lr": -1.0}), "bogus", msg.Quit()])))
+    errors = [e.text for e in gui.of(msg.Error)]
+    assert len(errors) == 2 and "lr" in errors[0] and errors[1] == "unknown command str"
+    assert all("\n" not in e for e in errors)
+
+
+def test_new_runs_carry_their_generation_and_a_refused_set_keeps_the_old_runs():
+    bad = small_cfg()
+    bad["problem"]["singular_values"] = [1.0] * 21  # more singular values than a 20 x 20 matrix has
+    gui = serve(Script(
+        (always, [msg.Runs((msg.RunSpec(3, "c", small_cfg()),), gen=5)]),
+        (lambda s: s.gen == 5, [msg.Runs((msg.RunSpec(4, "d", bad),), gen=6), msg.Step(2)]),
+        (lambda s: s.lead.step == 2, [msg.Quit()])))
+    assert [r.gen for r in gui.of(msg.Ready)] == [0, 5]
+    assert [(e.gen) for e in gui.of(msg.ConfigError)] == [6]
+    last = gui.of(msg.Snapshot)[-1]
+    assert last.gen == 5 and [e.id for e in last.runs] == [3]  # the runs of generation 5 went on
+
+
+def test_one_snapshot_in_flight_until_it_is_acknowledged():
+    def react(gui, message):
+        if isinstance(message, msg.Ready):
+            gui.queue.append(msg.Play())
+
+    gui = FakeGui(react, ack=False)
+    gui_polls_before_quit = 3000
+    original = gui.poll
+
+    def poll(timeout=0.0):
+        if gui.polls == gui_polls_before_quit:
+            gui.queue.extend([msg.Ack(-1), msg.Quit()])  # a stale acknowledgement releases nothing
+        return original(timeout)
+
+    gui.poll = poll
+    Worker(gui, gui, {"runs": (msg.RunSpec(0, "a", small_cfg()),)}).serve(small_cfg())
+    assert len(gui.of(msg.Snapshot)) == 1
+
+
+@pytest.mark.parametrize("command", [msg.Play(), msg.Step(3), msg.Select(0)])
+def test_without_runs_a_command_is_refused(command):
+    bad = small_cfg()
+    bad["model"]["depth"] = 0
+
+    def react(gui, message):
+        if isinstance(message, msg.ConfigError):
+            gui.queue.extend([command, msg.Quit()])
+
+    gui = FakeGui(react)
+    Worker(gui, gui, {"runs": (msg.RunSpec(0, "a", bad),)}).serve(small_cfg())
+    assert [type(m) for m in gui.messages] == [msg.ConfigError, msg.Error]
+    assert gui.messages[1].text == "no run is loaded; choose a valid configuration"
