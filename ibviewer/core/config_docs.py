@@ -8,6 +8,7 @@ fails while the README's table differs from :func:`config_table_markdown`.
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 from ibviewer.core.config_fields import format_number, field_default, field_domain, field_info, known_keys
@@ -53,13 +54,14 @@ def with_table(text: str) -> str:
     return f"{head}{TABLE_START}\n{config_table_markdown()}{TABLE_END}{tail}"
 
 
-def keys_help() -> str:
-    """The keys and what each allows, one per line: the epilog of commands that take ``--set``."""
-    keys = known_keys()
-    width = max(map(len, keys))
+def keys_help(width: int = 100) -> str:
+    """Every key with its help text and what it allows: the epilog of the commands that take ``--set``."""
     lines = ["config keys (--set KEY=VALUE, --compare KEY=V1,V2,...):"]
-    for key in keys:
-        lines.append(f"  {key:<{width}}  {field_domain(key)}")
+    for key in known_keys():
+        meaning = " ".join((field_info(key).description or "").split()).rstrip(".")
+        text = f"{meaning}.  Allowed: {field_domain(key)}."
+        lines.append(f"  {key}")
+        lines.extend(textwrap.wrap(text, width, initial_indent="      ", subsequent_indent="      "))
     return "\n".join(lines)
 
 
