@@ -318,16 +318,13 @@ def field_domain(dotted: str) -> str:
     return text
 
 
-def field_unit(dotted: str) -> str:
-    return _extra(field_info(dotted)).get("unit", "")
-
-
 def field_help(dotted: str) -> str:
     """The help text of ``table.key`` followed by what it allows: the controls' tooltip and the --help text."""
     return f"{field_info(dotted).description}\nAllowed: {field_domain(dotted)}."
 
 
 def field_default(dotted: str) -> Any:
+    """The built-in default of ``table.key`` (a problem kind's preset may set another)."""
     return field_info(dotted).get_default(call_default_factory=True)
 
 
@@ -371,8 +368,6 @@ def config_error(exc: ValidationError, data: Any) -> ConfigError:
     if len(loc) >= 2 and loc[0] in TABLES and loc[1] in TABLES[loc[0]].model_fields:
         table, name = str(loc[0]), str(loc[1])
         value = data.get(table, {}).get(name, err.get("input")) if isinstance(data, dict) else err.get("input")
-        if isinstance(value, Table):
-            value = getattr(value, name)
         return field_error(f"{table}.{name}", value)
     where = ".".join(str(x) for x in loc) or "config"
     return ConfigError(f"{where}: {err['msg'].splitlines()[0]}")
