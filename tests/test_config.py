@@ -307,3 +307,13 @@ def test_keys_help_lists_every_key_with_what_it_allows():
     assert named == known_keys()
     history = text.split("  run.history_rows\n", 1)[1].split("\n  run.", 1)[0]
     assert "Rows of history" in history and "a whole number of rows >= 16" in " ".join(history.split())
+
+
+def test_the_controls_tooltips_are_the_declared_help():
+    pytest.importorskip("PySide6")
+    from ibviewer.gui.controls import tooltip
+
+    assert tooltip("model.init_scale").startswith("α, the initialization scale")
+    assert tooltip("model.init_scale").endswith("Allowed: a number > 0.")
+    assert tooltip("run.steps") == field_help("run.steps") and "0 = no limit" in tooltip("run.steps")
+    assert tooltip("speed").startswith("Steps per frame") and tooltip("no.such_key") == ""
