@@ -345,6 +345,7 @@ def _peak_mb(who: int) -> float:
 
 
 def make_bench_parser() -> argparse.ArgumentParser:
+    """``ibviewer bench record``'s arguments: the shared --preset/--config/--set (no --compare: one run)."""
     p = command_parser(BENCH_PROG, "Frames per second and memory of rendering MP4s of a recorded history.",
                        compare=False)
     p.add_argument("--frames", default="1000,10000", help="frame counts, comma-separated (default 1000,10000)")
