@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment, preset_info, preset_names
+from ibviewer.core.cli_args import ArgumentParser, UsageError, config_parent, report_error, resolve
+from ibviewer.core.config import DEFAULT_PRESET, ConfigError, preset_info, preset_names
+from ibviewer.core.config_docs import keys_help
 from ibviewer.core.io import check_writable_dir
 
 EPILOG = f"""commands:
@@ -22,29 +24,6 @@ EPILOG = f"""commands:
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
   ibviewer bench record    frames/s and memory of rendering a 1920x1080 MP4
 """
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _config_args(p: argparse.ArgumentParser) -> None:
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", help="a preset from 'ibviewer presets'")
-    src.add_argument("--config", metavar="FILE", help="a TOML config file")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one key, e.g. --set model.depth=2 (repeatable)")
-
-
-def _resolve(args) -> "Config":  # noqa: F821
-    overrides = [parse_assignment(s) for s in args.sets]
-    if getattr(args, "steps", None) is not None:
-        overrides.append(("run.steps", args.steps))
-    preset = args.preset
-    if preset is None and args.config is None and not any(k == "problem.kind" for k, _ in overrides):
-        preset = DEFAULT_PRESET
-    return build_config(preset=preset, config_file=args.config, overrides=overrides)
 
 
 def _write_run(out: Path, engine, summary: dict) -> None:
@@ -94,13 +73,12 @@ def _train(trainer, *, total: int | None, desc: str, quiet: bool, show_loss: boo
     return False
 
 
-def cmd_compare(args, cfg, name: str, out: Path) -> int:
+def cmd_compare(args, cfg, runs, name: str, out: Path) -> int:
     import re
 
-    from ibviewer.core.compare import RunGroup, expand, parse_compare
+    from ibviewer.core.compare import RunGroup, parse_compare
     from ibviewer.core.io import write_json
 
-    runs = expand(cfg, parse_compare(args.compare))
     group = RunGroup(runs)
     t0 = time.perf_counter()
     interrupted = _train(group, total=cfg.run.steps or None, desc=f"{name} ({len(runs)} runs)", quiet=args.quiet,
@@ -129,15 +107,14 @@ def cmd_compare(args, cfg, name: str, out: Path) -> int:
 def cmd_run(args) -> int:
     from ibviewer.core.engine import DIVERGED, Engine
 
-    cfg = _resolve(args)
+    steps = [] if args.steps is None else [("run.steps", args.steps)]
+    resolved = resolve(args, extra=steps)  # bad values (of --compare too) fail before any folder is made
+    cfg = resolved.cfg
     name = args.preset or (Path(args.config).stem if args.config else cfg.problem.kind)
     out = Path(args.out) if args.out else Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
-    if args.compare:
-        from ibviewer.core.compare import expand, parse_compare
-
-        expand(cfg, parse_compare(args.compare))  # bad values fail before any folder is made
+    if resolved.runs is not None:
         check_writable_dir(out)
-        return cmd_compare(args, cfg, name, out)
+        return cmd_compare(args, cfg, resolved.runs, name, out)
     check_writable_dir(out)
     engine = Engine(cfg)
     interrupted = _train(engine, total=cfg.run.steps or None, desc=name, quiet=args.quiet, show_loss=True)
@@ -198,6 +175,24 @@ def cmd_gui(argv: list[str]) -> int:
     return _qt_entry("ibviewer.gui.app", "the app", argv)
 
 
+def make_parser() -> argparse.ArgumentParser:
+    """The parser of the headless commands (``run``, ``presets``); the others parse their own arguments."""
+    ap = ArgumentParser(prog="ibviewer", description="Watch the implicit bias of gradient descent.", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", metavar="command", parser_class=ArgumentParser)
+    run = sub.add_parser("run", help="train headless and write the results", parents=[config_parent()],
+                         description="Train headless and write summary.json, history.npz and history.csv.",
+                         epilog=keys_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--steps", type=int, metavar="N", help="number of steps (run.steps)")
+    run.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>_<time>)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    sub.add_parser("presets", help="list the presets")
+    sub.add_parser("gui", help="open the app", add_help=False)
+    sub.add_parser("bench", help="benchmarks", add_help=False)
+    sub.add_parser("record", help="render an animation of a run", add_help=False)
+    return ap
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
@@ -210,38 +205,22 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] == "record":  # issue 4: animations (Qt, offscreen without a display)
         return cmd_record(argv[1:])
 
-    ap = _Parser(prog="ibviewer", description="Watch the implicit bias of gradient descent.", epilog=EPILOG,
-                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
-    run = sub.add_parser("run", help="train headless and write the results")
-    _config_args(run)
-    run.add_argument("--steps", type=int, metavar="N", help="number of steps (run.steps)")
-    run.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>_<time>)")
-    run.add_argument("--compare", action="append", default=[], metavar="KEY=V1,V2,...",
-                     help="train one run per value on the same problem, e.g. --compare model.depth=1,2,3 "
-                          "(repeatable: all combinations)")
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
-    sub.add_parser("presets", help="list the presets")
-    sub.add_parser("gui", help="open the app", add_help=False)
-    sub.add_parser("bench", help="benchmarks", add_help=False)
-    sub.add_parser("record", help="render an animation of a run", add_help=False)
-    args = ap.parse_args(argv)
+    ap = make_parser()
     try:
+        args = ap.parse_args(argv)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "presets":
             return cmd_presets(args)
         ap.print_help()
         return 0
-    except ConfigError as exc:
-        print(f"ibviewer: error: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, ConfigError) as exc:
+        return report_error("ibviewer", exc)
     except BrokenPipeError:  # e.g. `ibviewer presets | head -3`
         sys.stderr.close()
         return 0
     except OSError as exc:
-        print(f"ibviewer: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error("ibviewer", exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -87,3 +87,87 @@ def test_engine_bench_prints_json_rows(capsys):
     assert row["problem"] == "completion" and row["ratio"] > 0
     for k in ("engine_steps_per_s", "plain_steps_per_s"):
         assert row[k] > 0
+
+
+# ------------------------------------------------------------------------------ one parent parser, one error style
+from ibviewer.core.cli_args import UsageError  # noqa: E402
+
+
+def _command_parsers():
+    """(command, a parse function for its arguments, whether it takes --compare) of every command with a config."""
+    from ibviewer.cli import make_parser as cli_parser
+    from ibviewer.gui.app import make_parser as gui_parser
+    from ibviewer.gui.bench import make_parser as bench_gui_parser
+    from ibviewer.gui.record import make_bench_parser, make_parser as record_parser
+
+    return [
+        ("run", lambda argv: cli_parser().parse_args(["run"] + argv), True),
+        ("gui", lambda argv: gui_parser().parse_args(argv), True),
+        ("record", lambda argv: record_parser().parse_args(argv), True),
+        ("bench gui", lambda argv: bench_gui_parser().parse_args(argv), True),
+        ("bench record", lambda argv: make_bench_parser().parse_args(argv), False),
+    ]
+
+
+@pytest.mark.parametrize("index", range(5))
+def test_every_command_accepts_the_shared_flags_under_the_same_names(index):
+    command, parse, compare = _command_parsers()[index]
+    args = parse(["--preset", "hadamard_l1_bias", "--set", "model.depth=2", "--set", "optimizer.lr=0.1"]
+                 + (["--compare", "model.depth=1,2"] if compare else []))
+    assert args.preset == "hadamard_l1_bias" and args.config is None, command
+    assert args.sets == ["model.depth=2", "optimizer.lr=0.1"], command
+    if compare:
+        assert args.compare == ["model.depth=1,2"], command
+    assert parse(["--config", "c.toml"]).config == "c.toml"
+    with pytest.raises(UsageError, match="not allowed with argument"):
+        parse(["--preset", "a", "--config", "b.toml"])
+
+
+@pytest.mark.parametrize("argv, prog", [
+    (["run", "--bogus"], "ibviewer"),
+    (["run", "--steps", "many"], "ibviewer run"),
+    (["gui", "--bogus"], "ibviewer gui"),
+    (["record", "--bogus"], "ibviewer record"),
+    (["bench", "--bogus"], "ibviewer bench"),
+    (["bench", "--rows", "nope"], "ibviewer bench"),
+    (["bench", "gui", "--bogus"], "ibviewer bench gui"),
+    (["bench", "record", "--bogus"], "ibviewer bench record"),
+    (["gui", "--preset", "a", "--config", "b.toml"], "ibviewer gui"),
+])
+def test_a_usage_error_exits_2_with_one_line(argv, prog, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"{prog}: error: ") and "usage:" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--set", "model.dpth=3"],
+    ["gui", "--set", "model.dpth=3"],
+    ["record", "--set", "model.dpth=3", "--out", "x.mp4"],
+    ["bench", "gui", "--set", "model.dpth=3"],
+])
+def test_set_of_an_unknown_key_lists_the_allowed_ones(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'model.dpth'" in err
+    assert "model keys are: depth, width, init, init_scale" in err
+
+
+def test_help_of_set_lists_the_keys_with_their_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--set KEY=VALUE" in out and "\n  model.depth\n" in out and "Allowed: a whole number >= 1." in out
+
+
+def test_shared_flags_resolve_to_the_same_configs_in_the_app_and_headless(tmp_path):
+    from ibviewer.core.config import build_config
+    from ibviewer.gui.app import parse
+
+    # a kind alone takes the kind's defaults (no default preset mixed in), in the app as in `ibviewer run`
+    _args, cfg, preset = parse(["--set", "problem.kind=sparse_recovery"])
+    assert preset is None and cfg.to_dict() == build_config(overrides=[("problem.kind", "sparse_recovery")]).to_dict()
+    out = tmp_path / "r"
+    assert main(["run", "--set", "problem.kind=sparse_recovery", "--steps", "5", "--out", str(out), "-q"]) == 0
+    assert json.loads((out / "summary.json").read_text())["config"]["model"] == cfg.to_dict()["model"]

@@ -183,18 +183,21 @@ def bench_compare(n_runs: int = 8, *, block: int = 300, repeats: int = 5) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
+    from ibviewer.core.cli_args import ArgumentParser, UsageError, report_error
 
-    ap = argparse.ArgumentParser(prog="ibviewer bench", description=__doc__.splitlines()[0])
+    ap = ArgumentParser(prog="ibviewer bench", description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default=",".join(list(ROWS) + ["compare8"]),
                     help=f"comma-separated rows among {', '.join(ROWS)}, compare8 (8 runs batched vs 1)")
     ap.add_argument("--block", type=int, default=500, help="steps per timed block")
     ap.add_argument("--repeats", type=int, default=5, help="timed blocks of each side")
-    args = ap.parse_args(argv)
-    names = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = [r for r in names if r not in ROWS and r != "compare8"]
-    if unknown:
-        ap.exit(2, f"ibviewer bench: unknown row {unknown[0]!r}; rows are: {', '.join(ROWS)}, compare8\n")
+    try:
+        args = ap.parse_args(argv)
+        names = [r.strip() for r in args.rows.split(",") if r.strip()]
+        unknown = [r for r in names if r not in ROWS and r != "compare8"]
+        if unknown:
+            raise UsageError(f"unknown row {unknown[0]!r}; rows are: {', '.join(ROWS)}, compare8")
+    except UsageError as exc:
+        return report_error("ibviewer bench", exc)
     for name in names:
         if name == "compare8":
             row = bench_compare(8, block=args.block, repeats=args.repeats)

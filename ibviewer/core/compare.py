@@ -9,9 +9,9 @@ metrics and stop conditions; a run that stops (diverges, converges, reaches its 
 
 from __future__ import annotations
 
-import copy
 import itertools
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -112,9 +112,10 @@ class Batch:
     def __init__(self, engines: list[Engine]):
         self.engines = list(engines)
         self._stack()
-        # a copy: the stack's learning rate is an array (one per run), the engines keep their own numbers
+        # a plain copy of the settings: the stack's learning rate is an array (one per run), which a checked
+        # OptimizerConfig refuses; the engines keep their own numbers
         e0 = self.engines[0]
-        self.optimizer = Optimizer(copy.copy(e0.cfg.optimizer))
+        self.optimizer = Optimizer(SimpleNamespace(**e0.cfg.optimizer.model_dump()))
         # runs that already trained bring their optimizer state (same keys and step counter: see _batch_key)
         self.optimizer.t = e0.optimizer.t
         if e0.optimizer.state is not None:

@@ -17,31 +17,16 @@ import signal
 import sys
 from pathlib import Path
 
-from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
+from ibviewer.core.cli_args import UsageError, command_parser, report_error, resolve
+from ibviewer.core.config import ConfigError
 from ibviewer.live.series import X_MODES
 
 PROG = "ibviewer gui"
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block
-        raise UsageError(message)
-
-
 def make_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Open ibviewer's live window.", add_help=True)
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", help=f"preset to open (default: {DEFAULT_PRESET})")
-    src.add_argument("--config", metavar="FILE", help="TOML configuration to open")
-    src.add_argument("--session", metavar="FILE", help="session file (.ibvs) to open: its runs and view, as saved")
-    p.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
-                   help="override one config key, e.g. --set model.depth=2 (repeatable)")
-    p.add_argument("--compare", metavar="KEY=V1,V2", action="append", default=[],
-                   help="runs side by side that differ in KEY, e.g. --compare model.depth=1,2,3 (repeatable)")
+    p = command_parser(PROG, "Open ibviewer's live window.",
+                       session="session file (.ibvs) to open: its runs and view, as saved")
     p.add_argument("--single", action="store_true", help="a preset's own config only, not the runs it compares")
     p.add_argument("--theory", action="store_true", help="turn on every panel's theory overlay")
     p.add_argument("--play", action="store_true", help="start training at once")
@@ -68,27 +53,15 @@ def parse(argv: list[str]):
             raise UsageError(f"--screenshot {args.screenshot!r}: the folder {str(shot.parent)!r} does not exist")
         if args.quit_after is None:
             args.quit_after = 5.0
-    overrides = [parse_assignment(s) for s in args.overrides]
     if args.session:
         from ibviewer.core.session import peek_session
 
         peek_session(args.session)  # a file that is not a session (or of a newer format): one line, exit 2
-        if args.compare or overrides:
+        if args.compare or args.sets:
             raise UsageError("--session opens the runs as saved; it takes no --set or --compare")
-    preset = args.preset if args.preset or args.config else DEFAULT_PRESET
-    cfg = build_config(preset=preset, config_file=args.config, overrides=overrides)
-    args.runs = None
-    if args.compare:
-        from ibviewer.core.compare import expand, parse_compare
-
-        args.runs = expand(cfg, parse_compare(args.compare))
-    elif not args.single and not args.config and not args.session:
-        from ibviewer.core.compare import preset_runs
-
-        runs = preset_runs(preset, overrides)
-        if len(runs) > 1:
-            args.runs = runs
-    return args, cfg, (preset if not args.config else None)
+    resolved = resolve(args, preset_runs=not args.single and not args.session)
+    args.runs = resolved.runs
+    return args, resolved.cfg, resolved.preset
 
 
 def create_app():
@@ -143,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args, cfg, preset = parse(argv)
     except (UsageError, ConfigError, ValueError) as exc:  # ValueError: a SessionError
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error(PROG, exc)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
 

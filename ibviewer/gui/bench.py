@@ -22,27 +22,18 @@ import sys
 import time
 from contextlib import nullcontext
 
-from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config, parse_assignment
+from ibviewer.core.cli_args import UsageError, command_parser, report_error, resolve
+from ibviewer.core.config import ConfigError
 
 PROG = "ibviewer bench gui"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise ValueError(message)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0])
-    p.add_argument("--preset", default=DEFAULT_PRESET)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+def make_parser() -> argparse.ArgumentParser:
+    p = command_parser(PROG, __doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of training in the window (default 10)")
     p.add_argument("--headless-seconds", type=float, default=3.0, help="seconds of the headless run (default 3)")
     p.add_argument("--max-fps", type=float, default=30.0, help="the window's update cap (default 30)")
     p.add_argument("--visible", action="store_true", help="use the real display instead of offscreen")
-    p.add_argument("--compare", action="append", default=[], metavar="KEY=V1,V2",
-                   help="runs side by side (as ibviewer gui --compare): the window overlays them and the headless "
-                        "rate is that of a RunGroup of the same runs (steps of every run per second)")
     return p
 
 
@@ -179,21 +170,17 @@ def gui_run(cfg, seconds: float, max_fps: float, runs=None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = _parser().parse_args(argv)
+        args = make_parser().parse_args(argv)
         # no step limit; a history long enough not to thin itself within the run, so that the cost per step
         # (metrics every 10 steps) is the same in the headless and the GUI runs
-        overrides = [parse_assignment(s) for s in args.overrides] + [("run.steps", 0), ("run.history_rows", 60000)]
-        cfg = build_config(preset=args.preset, overrides=overrides)
+        # with --compare the window overlays the runs and the headless rate is that of a RunGroup of the same
+        # runs (steps of every run per second)
+        resolved = resolve(args, extra=[("run.steps", 0), ("run.history_rows", 60000)])
+        cfg, runs = resolved.cfg, resolved.runs
         if not args.seconds > 0 or not args.headless_seconds > 0:
-            raise ValueError("--seconds and --headless-seconds must be > 0")
-        runs = None
-        if args.compare:
-            from ibviewer.core.compare import expand, parse_compare
-
-            runs = expand(cfg, parse_compare(args.compare))
-    except (ValueError, ConfigError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+            raise UsageError("--seconds and --headless-seconds must be > 0")
+    except (UsageError, ValueError, ConfigError) as exc:
+        return report_error(PROG, exc)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     if not args.visible:
@@ -220,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_1m": None if load is None else round(load, 2),
         "seconds": args.seconds,
         "steps": res["steps"],
-        "preset": args.preset,
+        "preset": resolved.preset,
         "runs": len(runs) if runs else 1,
         "platform": res["platform"],
         "close_seconds": round(res["close_seconds"], 3),

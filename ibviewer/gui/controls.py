@@ -33,6 +33,7 @@ from superqt import QCollapsible
 from superqt.utils import signals_blocked
 
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
+from ibviewer.core.config_fields import ConfigError, field_help
 
 try:  # newer cores: MLP activations
     from ibviewer.core.config import ACTIVATIONS
@@ -76,47 +77,22 @@ MODEL_FIELDS = {
     "model.center_output": ("mlp",),
 }
 
+#: tooltips of the controls that are not config keys; a config key's tooltip is its declared help (field_help)
 TIPS = {
     "preset": "A ready-made experiment (resources/presets): choosing one replaces the whole configuration",
-    "problem.kind": "The training problem; each kind has its own defaults (changing it resets the run)",
-    "problem.d": "Matrix size d (the product is d×d), or the input dimension of regression/classification",
-    "problem.n": "Length n of the sparse vector x ∈ ℝⁿ",
-    "problem.rank": "Rank r of the ground truth W* = U Vᵀ (U, V ∈ ℝ^{d×r}), used when no singular values are given",
-    "problem.singular_values": "Singular values of the ground truth, e.g. 12, 6, 3 (empty: random U Vᵀ with ‖W*‖_F = d)",
-    "problem.measurements": ("Sensing: m matrices A_i with y_i = ⟨A_i, W*⟩; completion: m observed entries;\n"
-                             "sparse recovery: m rows of A (m < n)"),
-    "problem.sparsity": "Number s of nonzero entries of x*",
-    "problem.samples": "Number of training samples",
-    "problem.test_samples": "Number of held-out samples for the test loss",
-    "problem.outputs": "Output dimension of the teacher W_t (0 = d)",
-    "problem.noise": "Standard deviation of the Gaussian noise added to the observations",
-    "problem.seed": "Seed of the problem's data (ground truth, measurements)",
-    "problem.target": "Factorization target: Q diag(10·2^{−i}) Qᵀ (spectrum) or U diag(s) Vᵀ plus noise",
-    "problem.inputs": "Regression inputs: Gaussian, or whitened so that X Xᵀ/n = I",
-    "model.depth": "Depth N: W = W_N ⋯ W_1 (diagonal nets: x = u^{⊙N} − v^{⊙N}); deeper → stronger low-rank/sparse bias",
-    "model.width": "Hidden width k of the factors (0 = the problem's size d); MLPs: one number or a list, e.g. 64, 32",
-    "model.activation": "MLP activation σ in W_N σ(⋯σ(W_1 x))",
-    "model.bias": "MLP layers with biases",
-    "model.weight_norm": "Weight normalization w = g·v/‖v‖ (MLPs; the pm_power diagonal model: Chou, Rauhut, Ward)",
-    "model.center_output": "Train f(w) − f(w₀), the centred model of lazy-training studies (Chizat, Oyallon, Bach)",
-    "model.init": "Initialization scheme of the factors",
-    "model.init_scale": ("α, the initialization scale: the scale of the end-to-end product (factorizations),\n"
-                         "the initial value of every factor entry (diagonal nets: u = v = α·1).\n"
-                         "Small α: rich regime (low rank / sparse); large α: kernel regime (min-ℓ2)"),
-    "model.init_std": "Per-entry standard deviation of a Gaussian init; overrides α when > 0 (0 = use α)",
-    "model.parametrization": "Diagonal nets: x = u^{⊙N} − v^{⊙N} (pm_power), x = w_1 ⊙ ⋯ ⊙ w_N (hadamard) or plain x (linear)",
-    "optimizer.name": ("gd: W ← W − η∇L;  sgd: minibatches;  momentum/nesterov: heavy ball with β;\n"
-                       "adam, rmsprop, adagrad: adaptive steps.  Applies live."),
-    "optimizer.lr": "Learning rate η (step size), as 10^k.  Stable below about 2/(N σ_max^{2−2/N} ‖𝒜‖²).  Applies live.",
-    "optimizer.momentum": "Momentum β (momentum, nesterov; β₁ of adam).  Applies live.",
-    "optimizer.batch_size": "Minibatch size of sgd-style optimizers (0 = full batch).  Applies live.",
-    "optimizer.weight_decay": "Weight decay λ: adds λ·W to every factor's gradient.  Applies live.",
-    "run.seed": "Seed of the initialization (R resets with the same seed; 'new seed' draws another)",
-    "run.steps": "Stop after this many steps (0 = no limit)",
-    "run.loss_tol": "Stop when the loss falls to this value (0 = off)",
     "speed": "Steps per frame (30 frames/s), or as fast as possible",
     "step_n": "N for 'Step N' (Shift+Right)",
 }
+
+
+def tooltip(key: str) -> str:
+    """The tooltip of a row: the panel's own text, or the help text declared with the config key."""
+    if key in TIPS:
+        return TIPS[key]
+    try:
+        return field_help(key)
+    except ConfigError:
+        return ""
 
 
 def fmt(v: float) -> str:
@@ -392,7 +368,7 @@ class ControlPanel(QScrollArea):
 
     def _row(self, form: QFormLayout, key: str, label: str, widget: QWidget) -> QWidget:
         lab = QLabel(label)
-        tip = TIPS.get(key, "")
+        tip = tooltip(key)
         lab.setToolTip(tip)
         widget.setToolTip(tip)
         form.addRow(lab, widget)

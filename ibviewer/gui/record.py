@@ -24,20 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from ibviewer.gui.app import UsageError, _Parser
+from ibviewer.core.cli_args import UsageError, command_parser, report_error, resolve
 
 PROG = "ibviewer record"
 DEFAULT_SIZE = "1920x1080"
 
 
 def make_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Render an animation of a run's history (MP4, GIF or PNG frames).")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--preset", metavar="NAME", help="a preset from 'ibviewer presets' (default: the default preset)")
-    src.add_argument("--config", metavar="FILE", help="a TOML config file")
-    src.add_argument("--session", metavar="FILE", help="a saved session (.ibvs): render its history")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one config key, e.g. --set model.depth=2 (repeatable)")
+    p = command_parser(PROG, "Render an animation of a run's history (MP4, GIF or PNG frames).",
+                       session="a saved session (.ibvs): render its history")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--out", metavar="FILE", help="output video: FILE.mp4 (H.264) or FILE.gif")
     out.add_argument("--frames", metavar="DIR", help="write numbered PNG frames into the folder DIR instead")
@@ -57,8 +52,6 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--theory", action="store_true",
                    help="every panel's theory overlay (predicted singular values, half-times, reference lines)")
     p.add_argument("--title", metavar="TEXT", help="caption title (default: the preset's title)")
-    p.add_argument("--compare", metavar="KEY=V1,V2", action="append", default=[],
-                   help="train and overlay runs that differ in KEY (repeatable), e.g. --compare model.depth=1,2,3")
     p.add_argument("--single", action="store_true",
                    help="only the preset's own run (not the runs it compares), or only --run of a session")
     p.add_argument("--run", metavar="NAME", help="the run of a session whose W and setting are shown "
@@ -131,24 +124,22 @@ def parse(argv: list[str]):
 
 
 def _config(args):
-    from ibviewer.core.config import DEFAULT_PRESET, build_config, parse_assignment
+    """The configuration and the runs to train, and the title name: the shared flags, with a recording cadence
+    of about two rows per frame (unless the user chose one)."""
 
-    overrides = [parse_assignment(s) for s in args.sets]
-    if args.steps is not None:
-        overrides.append(("run.steps", args.steps))
-    preset = args.preset
-    if preset is None and args.config is None and not any(k == "problem.kind" for k, _ in overrides):
-        preset = DEFAULT_PRESET
-    cfg = build_config(preset=preset, config_file=args.config, overrides=overrides)
-    # enough recorded rows for smooth frames: about two per frame (unless the user chose the cadence)
-    chosen = any(k == "run.record_every" for k, _ in overrides) or cfg.run.record_every != 0
-    if not chosen and cfg.run.steps > 0 and cfg.family != "mlp":
-        from ibviewer.core.engine import AUTO_STRIDE
+    def cadence(cfg, overrides) -> None:
+        chosen = any(k == "run.record_every" for k, _ in overrides) or cfg.run.record_every != 0
+        if not chosen and cfg.run.steps > 0 and cfg.family != "mlp":
+            from ibviewer.core.engine import AUTO_STRIDE
 
-        auto = max(AUTO_STRIDE, cfg.run.steps // 8000)  # the engine's own cadence
-        cfg.run.record_every = max(1, min(auto, cfg.run.steps // max(1, 2 * args.n_frames)))
-    name = args.preset or (Path(args.config).stem if args.config else (preset or cfg.problem.kind))
-    return cfg, name
+            auto = max(AUTO_STRIDE, cfg.run.steps // 8000)  # the engine's own cadence
+            cfg.run.record_every = max(1, min(auto, cfg.run.steps // max(1, 2 * args.n_frames)))
+
+    steps = [] if args.steps is None else [("run.steps", args.steps)]
+    resolved = resolve(args, extra=steps, adjust=cadence, preset_runs=not args.single)
+    cfg = resolved.cfg
+    name = args.preset or (Path(args.config).stem if args.config else (resolved.preset or cfg.problem.kind))
+    return cfg, resolved.runs, name
 
 
 def _ensure_display() -> None:
@@ -212,17 +203,9 @@ def load_runs(args) -> tuple[list[tuple[str, object]], int, str]:
                     engine.set_max_steps(args.steps)
                     train(engine, name, args.quiet)
         return runs, selected, runs[selected][0]
-    cfg, name = _config(args)
+    cfg, runs, name = _config(args)
     _check_panels(args, cfg)  # before any training
-    specs = [("run", cfg)]
-    if args.compare:
-        from ibviewer.core.compare import expand, parse_compare
-
-        specs = expand(cfg, parse_compare(args.compare))
-    elif args.preset and not args.single:
-        from ibviewer.core.compare import preset_runs
-
-        specs = preset_runs(args.preset, base=cfg)
+    specs = runs or [("run", cfg)]
     if len(specs) == 1:
         engine = Engine(specs[0][1])
         train(engine, name, args.quiet)
@@ -296,8 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse(argv)
     except (UsageError, RecordingError, ConfigError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error(PROG, exc)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     t0 = time.perf_counter()
@@ -362,20 +344,26 @@ def _peak_mb(who: int) -> float:
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
-def bench_main(argv: list[str] | None = None) -> int:
-    """Render 1920x1080 MP4s of a recorded history; one JSON line per frame count (frames, frames_per_s,
-    peak_rss_mb, ...).  Targets: >= 30 frames/s; memory that does not grow with the number of frames."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    p = _Parser(prog=BENCH_PROG, description=bench_main.__doc__.splitlines()[0])
+def make_bench_parser() -> argparse.ArgumentParser:
+    """``ibviewer bench record``'s arguments: the shared --preset/--config/--set (no --compare: one run)."""
+    p = command_parser(BENCH_PROG, "Frames per second and memory of rendering MP4s of a recorded history.",
+                       compare=False)
     p.add_argument("--frames", default="1000,10000", help="frame counts, comma-separated (default 1000,10000)")
     p.add_argument("--size", default=DEFAULT_SIZE)
-    p.add_argument("--preset", default=None, help="preset to train (default: the default preset)")
     p.add_argument("--steps", type=int, default=20000, help="steps of the recorded run (default 20000)")
     p.add_argument("--theme", default="light")
     p.add_argument("--quality", default="normal")
     p.add_argument("--schedule", default="linear")
     p.add_argument("--keep", metavar="DIR", help="keep the videos in DIR (default: a temporary folder)")
-    from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config
+    return p
+
+
+def bench_main(argv: list[str] | None = None) -> int:
+    """Render 1920x1080 MP4s of a recorded history; one JSON line per frame count (frames, frames_per_s,
+    peak_rss_mb, ...).  Targets: >= 30 frames/s; memory that does not grow with the number of frames."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = make_bench_parser()
+    from ibviewer.core.config import ConfigError
     from ibviewer.gui.export import parse_size
     from ibviewer.core.recording import RecordingError
 
@@ -387,15 +375,14 @@ def bench_main(argv: list[str] | None = None) -> int:
         size = parse_size(args.size)
         _choice("--schedule", args.schedule, ("linear", "log"))
         _choice("--theme", args.theme, ("light", "dark"))
-        preset = args.preset or DEFAULT_PRESET
         # one recorded row per step: every frame shows a different state (an honest frame rate)
-        cfg = build_config(preset=preset, overrides=[("run.steps", args.steps), ("run.record_every", 1),
-                                                    ("run.history_rows", max(20000, args.steps + 10))])
+        resolved = resolve(args, extra=[("run.steps", args.steps), ("run.record_every", 1),
+                                        ("run.history_rows", max(20000, args.steps + 10))])
+        cfg, preset = resolved.cfg, resolved.preset
         if args.keep and not Path(args.keep).is_dir():
             raise UsageError(f"--keep {args.keep!r} is not a folder")
     except (UsageError, ValueError, ConfigError, RecordingError) as exc:
-        print(f"{BENCH_PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error(BENCH_PROG, exc)
     except SystemExit as exc:
         return int(exc.code or 0)
     _ensure_display()
