@@ -17,7 +17,6 @@ ConfigError and leaves the collection as it was.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -93,7 +92,7 @@ def apply_edit(runs: RunCollection, key: str, value: Any) -> Edit:
         run.cfg = trial
         accepted = runs.accepted_cfg(run.id)
         if accepted is not None:
-            accepted.optimizer = dataclasses.replace(trial.optimizer)
+            accepted.optimizer = trial.optimizer.model_copy()
         name = key.split(".", 1)[1]
         renamed = runs.rename_for(run, key, old)
         commands: list[msg.Command] = [msg.SetOptimizer({name: getattr(trial.optimizer, name)}, run.id)]
