@@ -1,10 +1,12 @@
-"""How the format-1 session fixtures were made (run with the ibviewer of commit 18bbde4, which writes format 1).
+"""How the format-1 session fixtures were made: with the ibviewer of commit 18bbde4, the last to write format 1.
 
-    PYTHONPATH=$PWD python tests/data/make_format1_sessions.py
+    git archive 18bbde4 | tar -x -C /tmp/v1 && mkdir -p /tmp/v1/tests/data
+    cp tests/data/make_format1_sessions.py /tmp/v1/tests/data/
+    (cd /tmp/v1 && PYTHONPATH=$PWD python tests/data/make_format1_sessions.py) && cp /tmp/v1/tests/data/*.ibvs tests/data/
 
-* ``format1_adam.ibvs``: one run (small matrix sensing, Adam), saved after 120 steps.
-* ``format1_sgd.ibvs``: one run (small matrix sensing, SGD on minibatches of 10), saved after 120 steps.
-* ``format1_gd.ibvs``: one run (small matrix sensing, full-batch GD), saved after 120 steps.
+* ``format1_adam.ibvs``: one run (small matrix sensing, Adam), saved after 121 steps.
+* ``format1_sgd.ibvs``: one run (small matrix sensing, SGD on minibatches of 10), saved after 121 steps.
+* ``format1_gd.ibvs``: one run (small matrix sensing, full-batch GD), saved after 121 steps.
 * ``format1_compare.ibvs``: a two-run comparison (init scale 0.1 and 0.01, stacked GD) saved after 150 steps.
 
 tests/test_session.py rebuilds the same runs from these settings and checks that the saved ones go on exactly
@@ -26,7 +28,7 @@ SINGLE = {
     "sgd": [("optimizer.name", "sgd"), ("optimizer.lr", 0.02), ("optimizer.batch_size", 10)],
     "gd": [("optimizer.name", "gd"), ("optimizer.lr", 0.02)],
 }
-SINGLE_STEPS = 120
+SINGLE_STEPS = 121  # mid-epoch for SGD (4 batches of 10 per epoch of 40 rows): the permutation matters
 COMPARE = ["model.init_scale=0.1,0.01"]
 COMPARE_STEPS = 150
 
