@@ -2,7 +2,8 @@
 
     git archive 18bbde4 | tar -x -C /tmp/v1 && mkdir -p /tmp/v1/tests/data
     cp tests/data/make_format1_sessions.py /tmp/v1/tests/data/
-    (cd /tmp/v1 && PYTHONPATH=$PWD python tests/data/make_format1_sessions.py) && cp /tmp/v1/tests/data/*.ibvs tests/data/
+    (cd /tmp/v1 && PYTHONPATH=$PWD python tests/data/make_format1_sessions.py)
+    cp /tmp/v1/tests/data/*.ibvs tests/data/
 
 * ``format1_adam.ibvs``: one run (small matrix sensing, Adam), saved after 121 steps.
 * ``format1_sgd.ibvs``: one run (small matrix sensing, SGD on minibatches of 10), saved after 121 steps.
