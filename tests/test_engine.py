@@ -257,12 +257,14 @@ STATE_RUNS = {
     "pm_power": SMALL["pm_power"] + [("model.init_scale", 0.1)],
     "mlp": [("problem.kind", "teacher_student"), ("problem.samples", 20), ("model.width", "[8, 8]")],
     "thinned": [("run.history_rows", 16), ("run.record_every", 1)],
+    "torch_adam": [("run.backend", "torch"), ("optimizer.name", "adam"), ("optimizer.lr", 1e-2),
+                   ("optimizer.batch_size", 7)],
 }
 
 
 @pytest.mark.parametrize("name", list(STATE_RUNS))
 def test_state_dict_loads_into_a_fresh_engine_which_goes_on_bitwise(name):
-    over = (SMALL["sensing"] if name in ("gd", "sgd", "adam", "thinned") else []) + STATE_RUNS[name]
+    over = (SMALL["sensing"] if name in ("gd", "sgd", "adam", "thinned", "torch_adam") else []) + STATE_RUNS[name]
     cfg = build_config(overrides=over + [("run.steps", 0)])
     straight = Engine(cfg)
     straight.step(203)
@@ -273,6 +275,7 @@ def test_state_dict_loads_into_a_fresh_engine_which_goes_on_bitwise(name):
     resumed = Engine(cfg)
     resumed.load_state_dict(state)
     assert_same_state(resumed.state_dict(), state)
+    assert {type(p) for p in resumed.params} == {type(p) for p in straight.params}  # torch tensors stay tensors
     resumed.step(126)
     assert_same_state(resumed.state_dict(), straight.state_dict())
 

@@ -209,7 +209,7 @@ def test_format2_stacked_comparison_round_trip_continues_bitwise(tmp_path):
 
 
 def _rewrite(src, dst, edit_doc=None, edit_arrays=None):
-    """A copy of session ``src`` with its session.json and/or the first run's arrays edited."""
+    """A copy of session ``src`` with its session.json and/or the last run's arrays edited."""
     with zipfile.ZipFile(src) as z:
         members = {n: z.read(n) for n in z.namelist()}
     doc = json.loads(members["session.json"])
@@ -217,12 +217,13 @@ def _rewrite(src, dst, edit_doc=None, edit_arrays=None):
         edit_doc(doc)
     members["session.json"] = json.dumps(doc).encode()
     if edit_arrays:
-        with np.load(io.BytesIO(members["run0.npz"])) as npz:
+        last = doc["runs"][-1]["arrays"]
+        with np.load(io.BytesIO(members[last])) as npz:
             arrays = {k: npz[k] for k in npz.files}
         edit_arrays(arrays)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
-        members["run0.npz"] = buf.getvalue()
+        members[last] = buf.getvalue()
     with zipfile.ZipFile(dst, "w") as z:
         for n, data in members.items():
             z.writestr(n, data)
@@ -235,7 +236,7 @@ def _nan_param(arrays):
 
 def _set_state(key, value):
     def edit(doc):
-        doc["runs"][0]["state"][key] = value
+        doc["runs"][-1]["state"][key] = value
     return edit
 
 
@@ -245,10 +246,10 @@ def _set_state(key, value):
     (_set_state("step_count", -3), None, "step_count = -3 must be an integer >= 0"),
     (_set_state("step_count", "120"), None, "step_count = '120' must be an integer"),
     (_set_state("status", 3), None, "status = 3 must be one of"),
-    (lambda d: d["runs"][0]["state"]["schedule"].update(next_record=10**6), None, "schedule.next_record"),
-    (lambda d: d["runs"][0]["state"]["sampler"].update(perm_pos=10**6), None, "sampler.perm_pos"),
-    (lambda d: d["runs"][0]["state"].pop("loss0"), None, "lacks loss0"),
-    (lambda d: d["runs"][0].update(state=[1, 2]), None, "has no config table"),
+    (lambda d: d["runs"][-1]["state"]["schedule"].update(next_record=10**6), None, "schedule.next_record"),
+    (lambda d: d["runs"][-1]["state"]["sampler"].update(perm_pos=10**6), None, "sampler.perm_pos"),
+    (lambda d: d["runs"][-1]["state"].pop("loss0"), None, "lacks loss0"),
+    (lambda d: d["runs"][-1].update(state=[1, 2]), None, "has no config table"),
 ])
 def test_damaged_state_is_refused_whole_with_one_line(tmp_path, edit_doc, edit_arrays, message):
     cfg = build_config(preset="sensing_depth_low_rank", overrides=[("run.steps", 0), ("optimizer.name", "sgd"),
@@ -258,9 +259,10 @@ def test_damaged_state_is_refused_whole_with_one_line(tmp_path, edit_doc, edit_a
     b.step(20)
     good = save_session(tmp_path / "good.ibvs", [("a", a), ("b", b)])
     bad = _rewrite(good, tmp_path / "bad.ibvs", edit_doc, edit_arrays)
+    # the second run is damaged: the first, good one is not handed out either
     with pytest.raises(SessionError, match=message) as info:
         load_session(bad)
-    assert "\n" not in str(info.value) and "damaged" in str(info.value)
+    assert "\n" not in str(info.value) and "damaged" in str(info.value) and "run 'b'" in str(info.value)
 
 
 @pytest.mark.parametrize("version, message", [

@@ -100,8 +100,10 @@ class Engine(Bookkeeping):
         return engine_state.state_dict(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue the run ``state`` describes.  The state is checked whole first: anything wrong raises
-        :class:`~ibviewer.core.engine_state.StateError` (one line) and leaves this engine as it was."""
+        """Continue the run ``state`` describes, its configuration included (settings changed live, such as the
+        learning rate, come along; its problem and model must be this engine's).  The state is checked whole
+        first: anything wrong raises :class:`~ibviewer.core.engine_state.StateError` (one line) and leaves this
+        engine as it was."""
         engine_state.load_state(self, state)
 
     # ---------------------------------------------------------------------------------------- properties
