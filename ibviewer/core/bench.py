@@ -153,7 +153,7 @@ def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> di
         "engine_us_per_step": round(best_e * 1e6, 1),
         "plain_us_per_step": round(best_p * 1e6, 1),
         "backend": engine.backend,
-        "fast_path": type(engine._fast).__name__ if engine._fast is not None else None,
+        "fast_path": type(engine.fast_path).__name__ if engine.fast_path is not None else None,
         "record_stride": engine.stride,
         "recorded_rows": engine.history.n,
     }

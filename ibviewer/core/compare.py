@@ -94,7 +94,7 @@ def _batch_key(e: Engine):
     """Runs with equal keys can train as one stack: same shapes and optimizer, and the same optimizer step
     counter and kind of state (so runs restored from a session, or trained alone for a while, stack too)."""
     o = e.cfg.optimizer
-    if e.backend != "numpy" or e.batch_size or e._mlp or o.name not in BATCHABLE:
+    if e.backend != "numpy" or e.batch_size or e.is_mlp or o.name not in BATCHABLE:
         return None
     state = e.optimizer.state
     state_keys = None if state is None else tuple(tuple(sorted(s)) for s in state)
@@ -128,7 +128,7 @@ class Batch:
         # full-batch GD on a product model: the stack's steps between records go through the fast path, which
         # owns the stacked parameters (one flat array for all layers of all runs)
         self.fast = None
-        if isinstance(e0._fast, ProductGD) and e0.cfg.optimizer.name == "gd":
+        if isinstance(e0.fast_path, ProductGD) and e0.cfg.optimizer.name == "gd":
             self.fast = ProductGD(e0.model, e0.head, e0.np_dtype, runs=len(es))
             for j, w in enumerate(self.fast.W):
                 for r, e in enumerate(es):
@@ -182,13 +182,13 @@ class Batch:
         done = 0
         while done < k:
             # runs at their step limit leave the stack
-            keep = [i for i, e in enumerate(es) if not e._at_max_steps()]
+            keep = [i for i, e in enumerate(es) if not e.stop_at_max_steps()]
             if len(keep) < len(es):
                 self._drop(keep)
                 es = self.engines
                 if not es:
                     break
-            if self.fast is not None and all(e.step_count < e._next_record for e in es):
+            if self.fast is not None and all(e.step_count < e.next_record for e in es):
                 taken, n = self._fast_steps(k - done)
                 done += taken
                 if taken == n:
@@ -199,7 +199,7 @@ class Batch:
             grads = model.grads(params, G, cache)
             keep = []
             for r, e in enumerate(es):
-                if e._bookkeep(P[r], float(losses[r]), lambda r=r, grads=grads: [g[r] for g in grads]):
+                if e.bookkeep(P[r], float(losses[r]), lambda r=r, grads=grads: [g[r] for g in grads]):
                     keep.append(r)
             if len(keep) < len(es):
                 self._drop(keep)
@@ -210,21 +210,21 @@ class Batch:
             opt.cfg.lr = self.lr
             opt.step(self.params, grads)
             for e in es:
-                e._advance()
+                e.advance()
             done += 1
         dt = (time.perf_counter() - t0) / max(len(self.engines), 1)
         for e in self.engines:
-            e._settle()
-            e._wall += dt
+            e.settle()
+            e.add_wall_seconds(dt)
 
     def _fast_steps(self, k: int) -> tuple[int, int]:
         """The steps up to the next record of the stack through its fast path: (steps taken, steps asked)."""
         es = self.engines
-        n = min(k, min(e._next_record - e.step_count for e in es))
+        n = min(k, min(e.next_record - e.step_count for e in es))
         for e in es:
             if e.cfg.run.steps:
                 n = min(n, e.cfg.run.steps - e.step_count)
-        limits = np.array([e._limit if e._loss0 is not None else np.inf for e in es])
+        limits = np.array([e.divergence_limit for e in es])
         tols = np.array([e.cfg.run.loss_tol or -1.0 for e in es])
         wd = es[0].cfg.optimizer.weight_decay
         lr = self.lr.reshape(-1)
@@ -233,7 +233,7 @@ class Batch:
         taken = self.fast.run(None, n, float(lr[0]) if same else self._fast_lr, wd, limits, tols)
         for e in es:
             for _ in range(taken):
-                e._advance()
+                e.advance()
         return taken, n
 
 

@@ -182,7 +182,7 @@ class PMPowerGD:
 
 def make_fast_path(engine):
     """The fast path for this engine's model and problem, or None (the general loop then takes every step)."""
-    if engine.backend != "numpy" or engine._mlp:
+    if engine.backend != "numpy" or engine.is_mlp:
         return None
     cfg, model, problem = engine.cfg, engine.model, engine.problem
     dtype = engine.np_dtype

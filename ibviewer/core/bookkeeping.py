@@ -1,0 +1,115 @@
+"""One step's bookkeeping: record the metrics when due, check the stop conditions, keep the status.
+
+A run stops when its loss is not finite or exceeds ``run.diverge_factor`` times its first recorded loss
+(``diverged``), when the full loss reaches ``run.loss_tol`` (``converged``) or at ``run.steps`` (``max_steps``);
+it never raises.  These methods are the stepping protocol shared by :meth:`ibviewer.core.engine.Engine.step` and
+the stacked runs of :mod:`ibviewer.core.compare`, which compute the loss and gradients of many runs at once and
+hand each run's share to its engine.
+"""
+
+from __future__ import annotations
+
+import math
+
+READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED = "ready", "running", "converged", "max_steps", "diverged"
+STOPPED = (CONVERGED, MAX_STEPS, DIVERGED)
+STATUSES = (READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED)
+
+
+class Bookkeeping:
+    """The stop conditions and recording of :class:`~ibviewer.core.engine.Engine` (a part of it, by job)."""
+
+    @property
+    def stopped(self) -> bool:
+        return self.status in STOPPED
+
+    @property
+    def next_record(self) -> int:
+        """The step of the next recorded row (steps before it need no metrics)."""
+        return self.schedule.next
+
+    @property
+    def divergence_limit(self) -> float:
+        """The loss above which the run diverges: ``run.diverge_factor`` x max(first loss, 1); inf before the
+        first record."""
+        if self.loss0 is None:
+            return math.inf
+        return self.cfg.run.diverge_factor * max(self.loss0, 1.0)
+
+    def advance(self) -> None:
+        """Count one step taken (gradient-flow time grows by the learning rate)."""
+        self.step_count += 1
+        self.time += self.cfg.optimizer.lr
+
+    def add_wall_seconds(self, dt: float) -> None:
+        """Count ``dt`` seconds of training (a stack shares its time among its runs)."""
+        self._wall += dt
+
+    def stop_at_max_steps(self) -> bool:
+        """At ``run.steps``: record the last step, stop the run and return True."""
+        max_steps = self.cfg.run.steps
+        if max_steps and self.step_count >= max_steps:
+            self._record_final()
+            if self.status != DIVERGED:
+                self.status, self.message = MAX_STEPS, f"reached run.steps = {max_steps}"
+            return True
+        return False
+
+    def bookkeep(self, P, loss: float, grads, *, exact: bool = True) -> bool:
+        """Record (when due) and check the stop conditions at the current step, given its loss (the full loss
+        when ``exact``, else a minibatch estimate).  ``grads`` may be a callable returning the gradient list.
+        Returns False when the run stops here."""
+        full_loss = loss if exact else None
+        if self.step_count >= self.schedule.next:
+            if full_loss is None:
+                full_loss = self._full_loss(P)
+            if not self._check(full_loss):
+                return False
+            self._record(P, full_loss, grads() if callable(grads) else grads)
+        elif not math.isfinite(loss) or loss > self.divergence_limit:
+            self._diverge(loss)
+            return False
+        tol = self.cfg.run.loss_tol
+        if full_loss is not None and tol and full_loss <= tol:
+            self._current = (self.step_count, full_loss)
+            if self.history.n == 0 or self.history["step"][-1] != self.step_count:
+                self._record(P, full_loss, grads() if callable(grads) else grads)
+            self.status, self.message = CONVERGED, f"loss {full_loss:.3g} <= run.loss_tol = {tol:g}"
+            return False
+        return True
+
+    def settle(self) -> None:
+        """After a burst of steps: back to READY unless stopped; stop at run.steps."""
+        if self.status == RUNNING:
+            self.status = READY
+        if self.status == READY:
+            self.stop_at_max_steps()
+
+    def _check(self, loss: float) -> bool:
+        if self.loss0 is None and math.isfinite(loss):
+            self.loss0 = loss
+        if not math.isfinite(loss) or loss > self.divergence_limit:
+            self._diverge(loss)
+            return False
+        return True
+
+    def _diverge(self, loss: float) -> None:
+        self.status = DIVERGED
+        why = "the loss is not finite" if not math.isfinite(loss) else (
+            f"loss {loss:.3g} exceeded {self.cfg.run.diverge_factor:g} x its initial value")
+        self.message = (
+            f"diverged at step {self.step_count}: {why}; lower optimizer.lr (now {self.cfg.optimizer.lr:g})"
+        )
+
+    def _record_final(self) -> None:
+        if self.history.n and self.history["step"][-1] == self.step_count:
+            return
+        P, loss, grads = self._evaluate()
+        if not self._check(loss):
+            return
+        self._record(P, loss, grads)
+
+    def _record(self, P, loss: float, grads) -> None:
+        thinned = self.history.append(self.metrics.row(P, loss, grads))
+        self.schedule.recorded(self.step_count, thinned)
+        self._current = (self.step_count, loss)
