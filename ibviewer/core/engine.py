@@ -15,7 +15,6 @@ state goes out and comes back through :meth:`Engine.state_dict` and :meth:`Engin
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
