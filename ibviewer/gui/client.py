@@ -141,6 +141,11 @@ class WorkerClient(QObject):
         self.is_ready = False
 
     @property
+    def reader(self) -> PipeReader | None:
+        """The thread that reads the worker's messages (None when no worker runs)."""
+        return self._reader
+
+    @property
     def pid(self) -> int | None:
         return None if self.process is None else self.process.pid
 

@@ -1,7 +1,6 @@
 """The live window against a real worker process (issue 3, section 7)."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -16,13 +15,11 @@ from .conftest import TIMEOUT_MS, fresh, settle
 
 def test_window_opens_at_once_and_reports_the_worker_ready(qtbot):
     cfg = build_config(preset=DEFAULT_PRESET)
-    t0 = time.perf_counter()
     win = MainWindow(cfg, preset=DEFAULT_PRESET)
     win.show()
-    shown_after = time.perf_counter() - t0
     try:
-        assert shown_after < 2.0, f"the window took {shown_after:.2f} s to show"
-        assert "starting" in win.lbl_worker.text()
+        # shown before the worker has even started (it imports numpy and builds the run on its own)
+        assert "starting" in win.lbl_worker.text() and not win.worker_ready
         qtbot.waitUntil(lambda: win.worker_ready, timeout=TIMEOUT_MS)
         assert "worker ready" in win.lbl_worker.text()
         assert win.client.is_alive()
