@@ -6,11 +6,12 @@ by a :mod:`~ibviewer.gui.themes` theme) in a grid at the export size, under an o
 setting and a step counter.  It is not a grab of the window, so a 1920x1080 video looks the same whatever the
 window's size.
 
-Rendering follows DESIGN.md's recipe: the panels are fed decimated data (:class:`~ibviewer.live.series.Frame`),
-their axis ranges are fitted once to the whole run before the first frame (no range change, hence no tick
-regeneration, while frames are made), pending LayoutRequest events are delivered before each frame, and every
-frame is rendered into one reused QImage whose BGRA bytes go to the encoder thread
-(:class:`~ibviewer.core.recording.FrameWriter`) without a copy on this side.
+Rendering follows the recipe of ``docs/architecture.md``: the panels draw :class:`~ibviewer.live.draw.DrawContext`
+objects of decimated data (:class:`~ibviewer.live.series.Frame`), built here from the recorded
+:class:`~ibviewer.gui.timeline.RunSource` s (no window is involved); their axis ranges are fitted once to the
+whole run before the first frame (no range change, hence no tick regeneration, while frames are made), pending
+LayoutRequest events are delivered before each frame, and every frame is rendered into one reused QImage whose
+BGRA bytes go to the encoder thread (:class:`~ibviewer.core.recording.FrameWriter`) without a copy on this side.
 """
 
 from __future__ import annotations
@@ -337,7 +338,7 @@ class ExportLayout(QWidget):
         if not hi > lo:
             return
         for p in self.panels.values():
-            if isinstance(p, PlotPanel) and is_time_panel(p) and getattr(p, "x_mode", None) == "log_step":
+            if isinstance(p, PlotPanel) and is_time_panel(p) and p.x_mode == "log_step":
                 p.xkeep.range = (lo, hi)
                 p.vb.setXRange(lo, hi, padding=0.02)
 
