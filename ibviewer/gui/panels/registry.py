@@ -43,7 +43,8 @@ def saved_panel_states(view: dict[str, Any], names) -> dict[str, dict[str, Any]]
     theory = view.get("theory")
     out: dict[str, dict[str, Any]] = {}
     for name in names:
-        state = dict(saved.get(name) or {}) if isinstance(saved.get(name) or {}, dict) else {}
+        raw = saved.get(name)
+        state = dict(raw) if isinstance(raw, dict) else {}
         if isinstance(theory, list):
             state.setdefault("theory", name in theory)
         if state:
