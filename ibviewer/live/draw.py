@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer.live.series import Frame, HistoryMirror
-
-X_MODES = ("step", "log_step", "time")
+from ibviewer.live.series import X_MODES, Frame, HistoryMirror
 
 
 @dataclass(frozen=True, eq=False)
