@@ -70,3 +70,85 @@ def predicted_spectrum(targets: np.ndarray, sigma0, depth: int, times: np.ndarra
         if s > 0 and a > 0:
             out[:, i] = singular_value_trajectory(float(s), float(a), depth, np.atleast_1d(times))
     return out
+
+
+# ---------------------------------------------------------------------------------------------- what panels draw
+def spectrum_targets(target_sv, k: int) -> np.ndarray:
+    """The (at most ``k``) largest nonzero singular values of the ground truth, descending; empty without one."""
+    if target_sv is None:
+        return np.zeros(0)
+    sv = np.sort(np.asarray(target_sv, float))[::-1]
+    if not sv.size:
+        return sv
+    sv = sv[sv > 1e-6 * max(float(sv.max()), 1e-300)]
+    return sv[:k]
+
+
+def initial_singular_values(sv, step, k: int, alpha: float) -> np.ndarray:
+    """sigma_i(0) of a run: its first recorded singular values (columns of ``sv``) when that row is step 0,
+    else the initialization scale ``alpha`` for every value (an aligned start of scale alpha)."""
+    if sv is not None and len(sv) and step is not None and len(step) and step[0] == 0 and np.ndim(sv) == 2:
+        s0 = np.asarray(sv[0, :k], float)
+        if len(s0) == k and np.all(np.isfinite(s0)):
+            return np.where(s0 > 0, s0, alpha)
+    return np.full(k, float(alpha))
+
+
+def time_to_x(t, time_col, step_col, lr: float, mode: str) -> np.ndarray:
+    """Gradient-flow times t = sum of eta_k as x values of ``mode`` ("time", "step" or "log_step") for a run.
+
+    ``time_col``/``step_col`` are the run's recorded time and step columns: steps are interpolated between its
+    records and extrapolated at learning rate ``lr`` beyond the last one (t / lr without records).  log_step
+    is log10 of the step, NaN where the step is not positive.
+    """
+    t = np.asarray(t, dtype=float)
+    if mode == "time":
+        return t
+    tc, sc = time_col, step_col
+    if tc is None or sc is None or len(tc) == 0 or not np.isfinite(tc[-1]):
+        steps = t / lr
+    else:
+        steps = np.interp(t, tc, sc)
+        beyond = t > tc[-1]
+        steps[beyond] = sc[-1] + (t[beyond] - tc[-1]) / lr
+    if mode == "log_step":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.log10(steps)
+        out[~(steps > 0)] = np.nan
+        return out
+    return steps
+
+
+class SpectrumPrediction:
+    """Predicted singular values (:func:`predicted_spectrum`) on a log grid of times, and their half-times.
+
+    A panel asks for the same prediction on every frame, so results are cached per (depth, targets, initial
+    values, learning rate, horizon); the horizon is rounded up to a power of two so that a growing run
+    recomputes rarely.
+    """
+
+    POINTS = 300
+
+    def __init__(self):
+        self.cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    @staticmethod
+    def horizon(t_end: float, lr: float) -> float:
+        """The time grid's end: ``t_end`` (at least 10 lr) rounded up to a power of two."""
+        return float(2.0 ** np.ceil(np.log2(max(t_end, 10 * lr))))
+
+    def get(self, targets: np.ndarray, sigma0: np.ndarray, depth: int, lr: float, t_end: float):
+        """(t, predicted sigma (rows: times, columns: targets), half-times (NaN where sigma0 >= s/2))."""
+        t_end = self.horizon(t_end, lr)
+        key = (int(depth), tuple(np.round(targets, 12)), tuple(np.round(np.log(sigma0), 6)), float(lr), t_end)
+        hit = self.cache.get(key)
+        if hit is None:
+            t = np.concatenate([[0.0], np.geomspace(lr, t_end, self.POINTS)])
+            with np.errstate(all="ignore"):  # the closed form overflows to inf/inf once converged (it is s then)
+                pred = predicted_spectrum(targets, sigma0, int(depth), t)
+            halves = np.array([half_time(float(s), float(a), int(depth)) if a < s / 2 else np.nan
+                               for s, a in zip(targets, sigma0)])
+            if len(self.cache) > 64:
+                self.cache.clear()
+            hit = self.cache[key] = (t, pred, halves)
+        return hit

@@ -6,11 +6,12 @@ by a :mod:`~ibviewer.gui.themes` theme) in a grid at the export size, under an o
 setting and a step counter.  It is not a grab of the window, so a 1920x1080 video looks the same whatever the
 window's size.
 
-Rendering follows DESIGN.md's recipe: the panels are fed decimated data (:class:`~ibviewer.live.series.Frame`),
-their axis ranges are fitted once to the whole run before the first frame (no range change, hence no tick
-regeneration, while frames are made), pending LayoutRequest events are delivered before each frame, and every
-frame is rendered into one reused QImage whose BGRA bytes go to the encoder thread
-(:class:`~ibviewer.core.recording.FrameWriter`) without a copy on this side.
+Rendering follows the recipe of ``docs/architecture.md``: the panels draw :class:`~ibviewer.live.draw.DrawContext`
+objects of decimated data (:class:`~ibviewer.live.series.Frame`), built here from the recorded
+:class:`~ibviewer.gui.timeline.RunSource` s (no window is involved); their axis ranges are fitted once to the
+whole run before the first frame (no range change, hence no tick regeneration, while frames are made), pending
+LayoutRequest events are delivered before each frame, and every frame is rendered into one reused QImage whose
+BGRA bytes go to the encoder thread (:class:`~ibviewer.core.recording.FrameWriter`) without a copy on this side.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
+from ibviewer.live.draw import DrawContext, RunFrame
 from ibviewer.live.series import BUCKETS, Frame
 from ibviewer.gui.themes import (
     Theme,
@@ -96,22 +98,10 @@ def even_size(w: int, h: int) -> tuple[int, int]:
     return w - (w % 2), h - (h % 2)
 
 
-class _Host:
-    """What a panel asks of its window (x axis, readiness, redraw) for panels that live in an export."""
-
-    worker_ready = True
-
-    def __init__(self, x_mode: str, redraw: Callable[[], None]):
-        self.x_mode = x_mode
-        self._redraw = redraw
-
-    def redraw(self) -> None:
-        self._redraw()
-
-
 @dataclass(eq=False)
 class CompareRun:
-    """A compared run as the panels draw it (what they read of the window's RunView), from a RunSource."""
+    """A compared run of an export: its name and colour, its recorded source, and (as of the shown step) its
+    product and rows (a HistoryView)."""
 
     id: int
     name: str
@@ -119,30 +109,16 @@ class CompareRun:
     source: RunSource
     visible: bool = True
     product: Any = None
-    mirror: Any = None  # the rows up to the shown step (a HistoryView)
+    mirror: Any = None
 
     @property
     def cfg(self):
         return self.source.cfg
 
-    @property
-    def refs(self) -> dict[str, Any]:
-        return self.source.info.get("refs", {})
-
-
-class _CompareHost(_Host):
-    """The host of an export that overlays several runs: what a window that compares runs tells its panels."""
-
-    comparing = True
-
-    def __init__(self, x_mode: str, runs: list[CompareRun], selected_id: int):
-        super().__init__(x_mode, lambda: None)
-        self.runs = runs
-        self.selected_id = selected_id
-        self.run_frames: list[tuple[CompareRun, Frame]] = []
-
-    def selected_run(self) -> CompareRun | None:
-        return next((r for r in self.runs if r.id == self.selected_id), None)
+    def as_drawn(self, x_mode: str, buckets: int) -> RunFrame:
+        """The run as the panels draw it."""
+        return RunFrame(self.id, self.name, self.colour, Frame(self.mirror, x_mode, buckets), self.source.cfg,
+                        self.source.info.get("refs", {}), self.product)
 
 
 def deliver_layout() -> None:
@@ -176,14 +152,13 @@ class ExportLayout(QWidget):
         self.buckets = buckets
         self.names = check_panels(list(panels) if panels else default_panels(source.cfg), source.cfg)
         self.runs: list[CompareRun] = []
+        self.selected_id = 0
         self.clock = source
         if compare and len(compare) > 1:
             self.runs = [CompareRun(i, name, tuple(colour), src) for i, (src, name, colour) in enumerate(compare)]
-            selected = next((r.id for r in self.runs if r.source is source), 0)
-            self.host = _CompareHost(x_mode, self.runs, selected)
+            self.selected_id = next((r.id for r in self.runs if r.source is source), 0)
             self.clock = max((r.source for r in self.runs), key=lambda s: (s.last_step, s is source))
-        else:
-            self.host = _Host(x_mode, lambda: None)
+        self.run_frames: tuple[RunFrame, ...] = ()
         self.panels: dict[str, Any] = {}
         self.cursors: dict[str, Cursor] = {}
         self.row = -1
@@ -215,13 +190,9 @@ class ExportLayout(QWidget):
         cols, rows = grid_shape(len(self.names), size[0], size[1])
         self.titles: dict[str, QLabel] = {}
         for i, name in enumerate(self.names):
-            panel = PANEL_CLASSES[name](self.host)
+            panel = PANEL_CLASSES[name](x_mode=x_mode)
             panel.set_info(source.info)
-            state = (panel_state or {}).get(name)
-            if state:
-                _restore_panel_state(panel, state)
-            if hasattr(panel, "set_x_mode"):
-                panel.set_x_mode(x_mode)
+            panel.restore((panel_state or {}).get(name) or {})
             apply_theme(panel, theme)
             self.panels[name] = panel
             cell = QWidget()
@@ -308,8 +279,14 @@ class ExportLayout(QWidget):
             row = src.index_of_step(step)
             r.product = src.product_at(row)
             r.mirror = src.view(src.n if full else row + 1)
-            frames.append((r, Frame(r.mirror, self.x_mode, self.buckets)))
-        self.host.run_frames = frames
+            frames.append(r.as_drawn(self.x_mode, self.buckets))
+        self.run_frames = tuple(frames)
+
+    def context(self, frame: Frame, snap: dict[str, Any] | None) -> DrawContext:
+        """What the panels draw: the shown run's ``frame`` and ``snap``; when comparing, every run as last set
+        by :meth:`_set_runs`."""
+        return DrawContext(frame, snap, self.x_mode, self.run_frames, self.selected_id, comparing=bool(self.runs),
+                           ready=True)
 
     def prime(self) -> None:
         """Fit every axis to the whole run once (ranges then stay put while frames are made)."""
@@ -335,8 +312,9 @@ class ExportLayout(QWidget):
             snap = {"product": src.product_at(row), "step": step}
             if self.runs:
                 self._set_runs(step, full=True)
+            ctx = self.context(full, snap)
             for p in self.panels.values():
-                p.update(full, snap)
+                p.update(ctx)
         for p in self.panels.values():  # curves made by the first draw get the theme too
             apply_theme(p, self.theme)
         if self.x_mode == "log_step":
@@ -360,7 +338,7 @@ class ExportLayout(QWidget):
         if not hi > lo:
             return
         for p in self.panels.values():
-            if isinstance(p, PlotPanel) and is_time_panel(p) and getattr(p, "x_mode", None) == "log_step":
+            if isinstance(p, PlotPanel) and is_time_panel(p) and p.x_mode == "log_step":
                 p.xkeep.range = (lo, hi)
                 p.vb.setXRange(lo, hi, padding=0.02)
 
@@ -379,24 +357,24 @@ class ExportLayout(QWidget):
         if self.reveal == "grow":
             if self.runs:
                 self._set_runs(step)
-            frame = Frame(src.view(srow + 1), self.x_mode, self.buckets)
+            ctx = self.context(Frame(src.view(srow + 1), self.x_mode, self.buckets), snap)
             for p in self.panels.values():
-                p.update(frame, snap)
+                p.update(ctx)
         else:
             if not self._full_drawn:  # the time plots whole, once; then only the cursor moves
                 if self.runs:
                     self._set_runs(clock.last_step, full=True)
-                full = Frame(src.view(src.n), self.x_mode, self.buckets)
+                ctx = self.context(Frame(src.view(src.n), self.x_mode, self.buckets), snap)
                 for name, p in self.panels.items():
                     if name not in STATE_PANELS:
-                        p.update(full, snap)
+                        p.update(ctx)
                 self._full_drawn = True
             if self.runs:
                 self._set_runs(step)
-            frame = Frame(src.view(srow + 1), self.x_mode, self.buckets)
+            ctx = self.context(Frame(src.view(srow + 1), self.x_mode, self.buckets), snap)
             for name, p in self.panels.items():
                 if name in STATE_PANELS:
-                    p.update(frame, snap)
+                    p.update(ctx)
             for name, c in self.cursors.items():
                 c.set(cursor_x(self.panels[name], clock, row, self.x_mode))
         if self.caption is not None:
@@ -511,25 +489,9 @@ def _prepare(panel) -> None:
         w.scene().prepareForPaint()
 
 
-def _restore_panel_state(panel, state: dict) -> None:
-    """The window's choices that change what a panel draws (effective-rank definition, layer, theory overlay)."""
-    combo = getattr(panel, "combo", None)
-    if combo is not None and "combo" in state:
-        i = combo.findData(state["combo"])
-        if i >= 0:
-            combo.setCurrentIndex(i)
-    if state.get("theory") and getattr(panel, "theory_box", None) is not None:
-        panel.set_theory(True)
-
-
 def panel_state(panel) -> dict:
-    out = {}
-    combo = getattr(panel, "combo", None)
-    if combo is not None:
-        out["combo"] = combo.currentData()
-    if getattr(panel, "theory", False):
-        out["theory"] = True
-    return out
+    """A panel's saved choices (:meth:`~ibviewer.gui.panels.Panel.state`), as an export is handed them."""
+    return panel.state()
 
 
 # ====================================================================================================== animation

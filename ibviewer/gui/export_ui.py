@@ -47,7 +47,6 @@ from ibviewer.gui.export import (
     export_history,
     export_png,
     export_svg,
-    panel_state,
     parse_size,
     render_animation,
 )
@@ -97,7 +96,8 @@ def window_sources(window, timeline: QtTimeline | None = None):
 
 
 def window_panel_state(window) -> dict[str, dict]:
-    return {name: panel_state(p) for name, p in window.panels.items()}
+    """Each of the window's panels' saved choices (theory overlay, definition, layer): an export draws the same."""
+    return {name: p.state() for name, p in window.panels.items()}
 
 
 # ====================================================================================================== settings

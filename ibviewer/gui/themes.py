@@ -274,7 +274,7 @@ def render_legend(panel: PlotPanel, theme: Theme) -> None:
     if leg is None:
         return
     entries = leg.entries
-    if getattr(panel, "comparing", False) and getattr(panel, "compare_entries", None):
+    if panel.comparing and panel.compare_entries:
         entries = panel.compare_entries  # one entry per run, then the quantities' line styles
     parts = []
     for item, name in entries:
@@ -334,12 +334,11 @@ def _restyle_items(items, theme: Theme) -> None:
 
 
 def hide_controls(panel) -> None:
-    """Export frames show plots only: the panel's header controls (combos) are hidden."""
-    header = getattr(panel, "header", None)
-    if header is None:
+    """Export frames show plots only: the panel's header controls (combos, toggles) are hidden."""
+    if not isinstance(panel, PlotPanel):
         return
-    for i in range(header.count()):
-        w = header.itemAt(i).widget()
+    for i in range(panel.header.count()):
+        w = panel.header.itemAt(i).widget()
         if w is not None:
             w.hide()
 

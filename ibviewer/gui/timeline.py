@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from ibviewer.gui.panels import TimePanel, WNormPanel
+from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import Frame
 from ibviewer.core.recording import frame_schedule
 
@@ -251,6 +252,17 @@ class Cursor:
             pass
 
 
+def product_as_of(mirror, step: int, default: Any = None) -> Any:
+    """A run's recorded state (its product) at its last row at or before ``step``; ``default`` when its rows
+    hold no finite state there."""
+    m = mirror
+    if m is None or not m.n or "state" not in m.cols or "step" not in m.cols:
+        return default
+    i = max(int(np.searchsorted(m.cols["step"][: m.n], step, side="right")) - 1, 0)
+    p = m.cols["state"][i]
+    return p if np.all(np.isfinite(p)) else default
+
+
 def cursor_x(panel, source: RunSource, row: int, x_mode: str) -> float:
     if isinstance(panel, WNormPanel):
         s = float(source.steps[row]) if source.n else 0.0
@@ -376,45 +388,24 @@ class QtTimeline(QWidget):
             p.update = self._wrapped_update(name, p, p.update)
 
     def _wrapped_update(self, name: str, panel, original):
-        def update(frame, snap):
+        def update(ctx: DrawContext):
             if self.live or self.row < 0:
-                return original(frame, snap)
+                return original(ctx)
             if name in STATE_PANELS:
-                shown = self._shown()
-                if shown is None:
-                    return original(frame, snap)
-                with self._runs_at(shown[1]["step"]):
-                    return original(*shown)
-            out = original(frame, snap)
+                shown = self._scrubbed(ctx)
+                return original(ctx if shown is None else shown)
+            out = original(ctx)
             c = self.cursors.get(name)
             if c is not None:
-                c.set(cursor_x(panel, self.source(), self.row, getattr(self.window, "x_mode", "step")))
+                c.set(cursor_x(panel, self.source(), self.row, ctx.x_mode))
             return out
 
         return update
 
-    @contextmanager
-    def _runs_at(self, step: int):
-        """While drawing a scrubbed step: every compared run's product as of that step (its last recorded row at
-        or before it), then back to the latest."""
-        w = self.window
-        runs = [r for r in getattr(w, "runs", ()) if r.visible] if getattr(w, "comparing", False) else []
-        saved = [(r, r.product) for r in runs]
-        try:
-            for r in runs:
-                m = r.mirror
-                if m.n and "state" in m.cols and "step" in m.cols:
-                    i = max(int(np.searchsorted(m.cols["step"][: m.n], step, side="right")) - 1, 0)
-                    p = m.cols["state"][i]
-                    if np.all(np.isfinite(p)):
-                        r.product = p
-            yield
-        finally:
-            for r, p in saved:
-                r.product = p
-
-    def _shown(self):
-        """(frame, snap) of the scrubbed row for the state panels; None when there is no product for it."""
+    def _scrubbed(self, ctx: DrawContext) -> DrawContext | None:
+        """``ctx`` as of the scrubbed row, for the state panels: the shown run's rows and product then, and every
+        compared run's product as of that step (its last recorded row at or before it); None when there is no
+        product for the row."""
         src = self.source()
         if src.n == 0:
             return None
@@ -422,8 +413,10 @@ class QtTimeline(QWidget):
         product = src.product_at(row)
         if product is None:
             return None
-        return Frame(src.view(row + 1), getattr(self.window, "x_mode", "step")), {
-            "product": product, "step": int(src.steps[row])}
+        step = int(src.steps[row])
+        runs = tuple(replace(r, product=product_as_of(r.mirror, step, r.product)) for r in ctx.runs)
+        return replace(ctx, frame=Frame(src.view(row + 1), ctx.x_mode), snap={"product": product, "step": step},
+                       runs=runs)
 
     def show_row(self, row: int) -> None:
         """Every panel as of history row ``row``: cursors on the time plots, state panels as they were."""
@@ -437,12 +430,12 @@ class QtTimeline(QWidget):
         x_mode = getattr(w, "x_mode", "step")
         for name, c in self.cursors.items():
             c.set(cursor_x(w.panels[name], src, row, x_mode))
-        shown = self._shown()
-        if shown is not None:
+        ctx = w.draw_context(w.visible_panels(), w.last_snap)
+        if self._scrubbed(ctx) is not None:
             for name in STATE_PANELS:
                 p = w.panels.get(name)
                 if p is not None:
-                    w._guard(p, p.update, *shown)  # the wrapped update: compared runs as of the shown step
+                    w._guard(p, p.update, ctx)  # the wrapped update: the panel as of the shown step
         self._readout(row, src)
         self.moved.emit(row)
 

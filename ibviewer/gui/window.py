@@ -42,8 +42,9 @@ from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shor
 from ibviewer.gui.appearance import Appearance
 from ibviewer.gui.session_controller import STATUS_TEXT, SessionController
 from ibviewer.gui.controls import SPEEDS, ControlPanel
-from ibviewer.gui.panels import PANEL_CLASSES, Panel, panel_layout, setup_pyqtgraph
+from ibviewer.gui.panels import PANEL_CLASSES, Panel, PlotPanel, panel_layout, saved_panel_states, setup_pyqtgraph
 from ibviewer.gui.runs import AddRunDialog, QtRunList
+from ibviewer.live.draw import DrawContext, RunFrame
 from ibviewer.live.runs import RunView
 from ibviewer.live.series import X_MODES, Frame, plain_symbols
 from ibviewer.gui.export_ui import Recording
@@ -98,7 +99,6 @@ class MainWindow(QMainWindow):
                                             speed=auto_speed(cfg) if speed is None else int(speed),
                                             max_fps=max_fps, parent=self)
         self.client = self.controller.client
-        self.run_frames: list[tuple[RunView, Frame]] = []
         self._pending_view: dict[str, Any] | None = None
         self._restore_geometry = restore_geometry
         self.x_mode = x_mode
@@ -284,7 +284,8 @@ class MainWindow(QMainWindow):
         cols, tabs = layout
         names = [n for col in cols for n in col] + [t for t, _ in tabs]
         for name in names:
-            panel = PANEL_CLASSES[name](self)
+            panel = PANEL_CLASSES[name](x_mode=self.x_mode)
+            panel.redraw_requested.connect(self.redraw)
             dock = QDockWidget(plain_symbols(panel.title), self)  # a dock title is plain text: σᵢ, not σ_i
             dock.setObjectName("dock_" + name)
             dock.setWidget(panel.widget)
@@ -338,26 +339,26 @@ class MainWindow(QMainWindow):
     def visible_panels(self) -> list[Panel]:
         return [p for p in self.panels.values() if p.widget.isVisible()]
 
-    def _frame(self, panels: list[Panel]) -> Frame:
-        """The selected run's frame; with several runs also every visible run's (``run_frames``)."""
+    def draw_context(self, panels: list[Panel], snap: dict[str, Any] | None) -> DrawContext:
+        """What the panels draw: the selected run's frame and ``snap``; with several runs also every visible
+        run's frame (decimated for the widest of ``panels``)."""
         buckets = self._buckets(panels)
         frame = Frame(self.mirror, self.x_mode, buckets)
-        if self.comparing:
-            self.run_frames = [(r, frame if r.id == self.selected_id else Frame(r.mirror, self.x_mode, buckets))
-                               for r in self.runs if r.visible]
-        else:
-            self.run_frames = []
-        return frame
+        runs = tuple(RunFrame(r.id, r.name, r.colour, frame if r.id == self.selected_id else
+                              Frame(r.mirror, self.x_mode, buckets), r.cfg, r.refs, r.product)
+                     for r in self.runs if r.visible) if self.comparing else ()
+        return DrawContext(frame, snap, self.x_mode, runs, self.selected_id, comparing=self.comparing,
+                           ready=self.worker_ready)
 
     @Slot()
     def redraw(self) -> None:
-        """Draw the mirror again (x axis changed, a panel was shown, ...)."""
+        """Draw the mirror again (x axis changed, a panel was shown, a panel asked for it...)."""
         if self._closed:
             return
         panels = self.visible_panels()
-        frame = self._frame(panels)
+        ctx = self.draw_context(panels, self.last_snap)
         for p in panels:
-            self._guard(p, p.update, frame, self.last_snap)
+            self._guard(p, p.update, ctx)
 
     # ================================================================================================ worker
     @Slot(object)
@@ -377,9 +378,9 @@ class MainWindow(QMainWindow):
             for p in self.panels.values():
                 p.reset()
         panels = self.visible_panels()
-        frame = self._frame(panels)
+        ctx = self.draw_context(panels, snap)
         for p in panels:
-            self._guard(p, p.update, frame, snap)
+            self._guard(p, p.update, ctx)
         self.frames_drawn += 1
         self._show_progress(snap)
         self.drawn.emit()
@@ -652,14 +653,8 @@ class MainWindow(QMainWindow):
             "preset": self.preset,
             "selected_index": next((i for i, r in enumerate(self.runs) if r.id == self.selected_id), 0),
             "runs": [{"name": r.name, "visible": r.visible, "colour": list(r.colour)} for r in self.runs],
-            "theory": sorted(n for n, p in self.panels.items() if getattr(p, "theory", False)),
-            "panels": {},
+            "panels": {name: p.state() for name, p in self.panels.items()},
         }
-        for name, p in self.panels.items():
-            if hasattr(p, "form"):
-                view["panels"][name] = {"form": p.form}
-            elif hasattr(p, "layer"):
-                view["panels"][name] = {"layer": p.layer}
         tl = self.recording.timeline if self.recording is not None else None
         if tl is not None:
             live = bool(getattr(tl, "live", True))
@@ -719,16 +714,8 @@ class MainWindow(QMainWindow):
         if isinstance(view.get("speed"), int):
             self.controls.set_speed(view["speed"])
             self.set_speed(view["speed"])
-        for name, p in self.panels.items():
-            if hasattr(p, "set_theory") and getattr(p, "theory_box", None) is not None:
-                p.set_theory(name in (view.get("theory") or []))
-            opts = (view.get("panels") or {}).get(name, {})
-            combo = getattr(p, "combo", None)
-            for key in ("form", "layer"):
-                if key in opts and combo is not None:
-                    i = combo.findData(opts[key])
-                    if i >= 0:
-                        combo.setCurrentIndex(i)
+        for name, state in saved_panel_states(view, self.panels).items():
+            self._guard(self.panels[name], self.panels[name].restore, state)
 
     def _restore_late(self, view: dict[str, Any]) -> None:
         """After the first snapshot of an opened session: the timeline where it was."""
@@ -825,10 +812,10 @@ class MainWindow(QMainWindow):
         """The panels' fonts and theme (new panels after a layout change too)."""
         dark = self.settings.theme == "dark"
         for p in self.panels.values():
-            if hasattr(p, "set_font_scale"):
+            if isinstance(p, PlotPanel):  # the heatmap keeps its looks
                 p.set_font_scale(self.settings.font_scale)
-            if dark and hasattr(p, "set_dark"):
-                p.set_dark(True)
+                if dark:
+                    p.set_dark(True)
 
     def step_font_scale(self, direction: int) -> None:
         self.show_info(f"text at {self.appearance.step_font_scale(direction):g}×")
@@ -866,7 +853,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def fit_plots(self) -> None:
         for p in self.panels.values():
-            if hasattr(p, "fit_view"):
+            if isinstance(p, PlotPanel):
                 p.fit_view()
         self.redraw()
 
