@@ -142,7 +142,7 @@ def cmd_presets(args) -> int:
 
 
 def cmd_bench(argv: list[str]) -> int:
-    if argv and argv[0] == "record":  # issue 4: rendering speed
+    if argv and argv[0] == "record":  # rendering speed (Qt, offscreen)
         from ibviewer.gui.record import bench_main
 
         return bench_main(argv[1:])
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_gui(argv[1:])
     if argv[0] == "bench":
         return cmd_bench(argv[1:])
-    if argv[0] == "record":  # issue 4: animations (Qt, offscreen without a display)
+    if argv[0] == "record":  # animations (Qt, offscreen without a display)
         return cmd_record(argv[1:])
 
     ap = make_parser()

@@ -8,7 +8,7 @@ window (offscreen unless ``--visible``) as fast as possible, and prints:
 - ``updates_per_s``: snapshots drawn by the panels per second;
 - ``lateness_p50_ms`` / ``lateness_p99_ms``: how late a 5 ms timer on the GUI thread fires.
 
-Targets (issue 3): ratio >= 0.85, >= 25 updates/s, p99 lateness <= 50 ms.  Also printed: ``gui_cpu_fraction``
+Targets (docs/benchmarks.md): ratio >= 0.85, >= 25 updates/s, p99 lateness <= 50 ms.  Also printed: ``gui_cpu_fraction``
 (CPU time of the GUI process per wall second: what the window takes from a 2-core machine) and the 1-minute
 load average before the run (other processes' load lowers the ratio: the worker needs a core of its own).
 """

@@ -1,4 +1,4 @@
-"""Runs side by side in the app, sessions, settings, the gallery hook, theory overlays and own data (issue 5)."""
+"""Runs side by side in the app, sessions, settings, the gallery hook, theory overlays and own data."""
 
 import json
 import re

@@ -1,4 +1,4 @@
-"""Still export and the app's export actions (issue 4): PNG at any size with thick lines, SVG that parses and
+"""Still export and the app's export actions: PNG at any size with thick lines, SVG that parses and
 holds the curves, history as CSV/NPZ, the animation dialog's export with cancel, "Record live"."""
 
 import csv

@@ -1,4 +1,4 @@
-"""Animations (issue 4): ``ibviewer record`` headless, MP4/GIF/PNG frames read back, cancel, bad input, sessions."""
+"""Animations: ``ibviewer record`` headless, MP4/GIF/PNG frames read back, cancel, bad input, sessions."""
 
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""The timeline (issue 4): every panel as of step k shows step k's values, headless and in the live window."""
+"""The timeline: every panel as of step k shows step k's values, headless and in the live window."""
 
 import math
 

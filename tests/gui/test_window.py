@@ -1,4 +1,4 @@
-"""The live window against a real worker process (issue 3, section 7)."""
+"""The live window against a real worker process."""
 
 import math
 
