@@ -167,7 +167,8 @@ class ExportLayout(QWidget):
         self._full_drawn = False
         self._bg: QImage | None = None
         self._bg_key = None
-        self._dynamic: list = []
+        #: (view, rectangle in the frame, rectangle in the view) of the plots redrawn every frame
+        self.dynamic_regions: list = []
         self._step_pos = QPoint(0, 0)
 
         paint_background(self, theme)
@@ -413,7 +414,7 @@ class ExportLayout(QWidget):
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
             painter.drawImage(0, 0, self._bg)
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
-            for view, dst, src in self._dynamic:
+            for view, dst, src in self.dynamic_regions:
                 view.render(painter, dst, src, Qt.AspectRatioMode.IgnoreAspectRatio)
             if self.caption is not None:
                 self.lbl_step.render(painter, self._step_pos, QRegion(), QWidget.RenderFlag.DrawChildren)
@@ -449,7 +450,7 @@ class ExportLayout(QWidget):
             self.lbl_step.setText(text)
             self._step_pos = self.lbl_step.mapTo(self, QPoint(0, 0))
         self._bg = bg
-        self._dynamic = []
+        self.dynamic_regions = []
         for p in self.panels.values():
             if isinstance(p, PlotPanel):
                 view = p.plot_widget
@@ -460,7 +461,7 @@ class ExportLayout(QWidget):
             else:  # pragma: no cover - every panel is one of the two
                 continue
             origin = view.mapTo(self, QPoint(0, 0))
-            self._dynamic.append((view, QRectF(src.translated(origin)), src))
+            self.dynamic_regions.append((view, QRectF(src.translated(origin)), src))
 
     def frame_bytes(self) -> memoryview:
         """The last rendered frame's BGRA bytes (a view of the reused image: consume before the next frame)."""
@@ -471,7 +472,7 @@ class ExportLayout(QWidget):
         """Hide and delete the layout now (its panels, images and cached picture)."""
         self._bg = None
         self._image = None
-        self._dynamic = []
+        self.dynamic_regions = []
         self.hide()
         self.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

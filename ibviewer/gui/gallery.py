@@ -82,7 +82,7 @@ class QtGallery(QDialog):
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setWordWrap(True)
         self.list.setMovement(QListWidget.Movement.Static)
-        self.list.itemDoubleClicked.connect(lambda _item: self._open())
+        self.list.itemDoubleClicked.connect(lambda _item: self.open_selected())
         self.list.currentItemChanged.connect(self._show_details)
         lay.addWidget(self.list, 1)
         self.details = QLabel()
@@ -91,7 +91,7 @@ class QtGallery(QDialog):
         self.details.setMinimumHeight(80)
         lay.addWidget(self.details)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._open)
+        buttons.accepted.connect(self.open_selected)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
         for name in preset_names():
@@ -142,7 +142,8 @@ class QtGallery(QDialog):
         self.details.setText(f"<b>{meta.get('title', name)}</b> &nbsp; <tt>{name}</tt><br>{meta.get('description', '')}"
                              f"<br><i>{meta.get('paper', '')}</i>{extra}")
 
-    def _open(self) -> None:
+    def open_selected(self) -> None:
+        """Open the highlighted experiment (the Open button, a double click)."""
         item = self.list.currentItem()
         if item is None or item.isHidden():
             return

@@ -60,13 +60,13 @@ def test_add_rename_hide_and_remove_runs(qtbot, window):
     # every time panel overlays both runs, colour-coded, with a legend naming them
     loss = window.panels["loss"]
     assert loss.comparing
-    curves = {rid: c for (rid, key), c in loss._cmp.items() if key == 0}
+    curves = {rid: c for (rid, key), c in loss.run_items.items() if key == 0}
     assert set(curves) == {r.id for r in window.runs}
     assert {c.opts["pen"].color().getRgb()[:3] for c in curves.values()} == {r.colour for r in window.runs}
     assert all(len(c.getData()[0]) > 0 for c in curves.values())
     assert "depth 3" in legend(loss) and "depth 2" in legend(loss)
     sv = window.panels["singular_values"]
-    assert any(k[0] == run.id for k in sv._cmp) and not sv.lead[0].isVisible()
+    assert any(k[0] == run.id for k in sv.run_items) and not sv.lead[0].isVisible()
     # rename
     window.rename_run(run.id, "shallow")
     assert run.name == "shallow" and window.runs_list.item(run.id).text() == "shallow"
@@ -74,9 +74,9 @@ def test_add_rename_hide_and_remove_runs(qtbot, window):
     assert "shallow" in legend(loss)
     # hide: its curves go, the legend drops it
     window.set_run_visible(run.id, False)
-    assert all(k[0] != run.id for k in loss._cmp) and "shallow" not in legend(loss)
+    assert all(k[0] != run.id for k in loss.run_items) and "shallow" not in legend(loss)
     window.set_run_visible(run.id, True)
-    assert any(k[0] == run.id for k in loss._cmp)
+    assert any(k[0] == run.id for k in loss.run_items)
     # select the other run: the controls follow it
     window.select_run(run.id)
     assert window.cfg.model.depth == 2 and window.controls.widgets["model.depth"].value() == 2
@@ -191,7 +191,7 @@ def test_bad_session_files_say_why_and_the_runs_go_on(qtbot, window, tmp_path):
 def test_gallery_opens_a_preset_with_all_its_runs(qtbot, window):
     dlg = window.open_gallery()
     dlg.select("hadamard_l1_bias")
-    dlg._open()
+    dlg.open_selected()
     qtbot.waitUntil(lambda: window.preset == "hadamard_l1_bias" and window.worker_ready
                     and len(window.runs) == 3 and all(r.entry for r in window.runs), timeout=TIMEOUT_MS)
     assert [r.name for r in window.runs] == ["depth 1", "depth 2", "depth 3"]
@@ -201,15 +201,15 @@ def test_gallery_opens_a_preset_with_all_its_runs(qtbot, window):
     settle(qtbot, window)
     # vector runs: every run's stems, its Q_alpha minimiser with the overlay on
     stems = window.panels["stems"]
-    assert sum(1 for k in stems._cmp if k[1] == "stems") == 3
+    assert sum(1 for k in stems.run_items if k[1] == "stems") == 3
     stems.set_theory(True)
     coords = window.panels["coordinates"]
     coords.set_theory(True)
     # Q_alpha (Woodworth et al.) is the depth-2 run's reference
-    q = {r.name: len(stems._cmp[(r.id, "q_alpha")].getData()[0]) for r in window.runs}
+    q = {r.name: len(stems.run_items[(r.id, "q_alpha")].getData()[0]) for r in window.runs}
     assert q == {"depth 1": 0, "depth 2": 100, "depth 3": 0}
     assert len(coords.ref_marks["min_l1"].getData()[0]) > 0
-    assert any(k[1] == "q_alpha" and len(m.getData()[0]) for k, m in coords._cmp.items())
+    assert any(k[1] == "q_alpha" and len(m.getData()[0]) for k, m in coords.run_items.items())
     assert len(coords.rest.getData()[0]) > 0  # the selected run's other coordinates, grey
     stems.set_theory(False)
     coords.set_theory(False)
@@ -239,13 +239,13 @@ def test_theory_overlays_draw_the_predicted_curves(qtbot, window):
     qtbot.waitUntil(lambda: all(r.entry and r.entry.step == 100 for r in window.runs), timeout=TIMEOUT_MS)
     window.redraw()
     for r in window.runs:
-        c = sv._cmp[(r.id, "theory")]
+        c = sv.run_items[(r.id, "theory")]
         assert len(c.getData()[0]) > 0 and c.opts["pen"].color().getRgb()[:3] == r.colour
     assert not any(c.isVisible() for c in sv.th_curves)
-    assert any(k[1] == 2 for k in norms._cmp)  # the Σσ^(2/N) series of each run
+    assert any(k[1] == 2 for k in norms.run_items)  # the Σσ^(2/N) series of each run
     sv.set_theory(False)
     norms.set_theory(False)
-    assert not any(k[1] in ("theory", "half") for k in sv._cmp)
+    assert not any(k[1] in ("theory", "half") for k in sv.run_items)
     assert window.panel_errors == []
 
 

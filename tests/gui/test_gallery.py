@@ -23,7 +23,7 @@ def test_filter_and_choose(qtbot):
     g.select("razin_cohen_norms_diverge")
     assert "Razin" in g.details.text()
     with qtbot.waitSignal(g.chosen, timeout=2000) as blocker:
-        g._open()
+        g.open_selected()
     assert blocker.args == ["razin_cohen_norms_diverge"]
 
 

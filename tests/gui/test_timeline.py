@@ -165,7 +165,7 @@ def test_fast_frames_match_full_renders(qapp, engine):
             diff = np.abs(full - fast).max(axis=2)
             assert diff.mean() < 0.5, diff.mean()
             inside = np.zeros(diff.shape, bool)
-            for _view, dst, _src in lay._dynamic:
+            for _view, dst, _src in lay.dynamic_regions:
                 r = dst.toRect()
                 inside[r.top(): r.bottom() + 1, r.left(): r.right() + 1] = True
             assert np.count_nonzero(diff[inside]) < 50  # the plots' insides: the same pixels
@@ -191,7 +191,7 @@ def test_scrubbing_compared_runs_shows_every_run_as_of_the_step(qtbot, window):
     assert not tl.live
 
     def drawn(r):
-        return stems._cmp[(r.id, "stems")].getData()[1][1::2]
+        return stems.run_items[(r.id, "stems")].getData()[1][1::2]
 
     for r in window.runs:
         row = int(np.searchsorted(r.mirror["step"], k, side="right")) - 1

@@ -165,7 +165,8 @@ class PlotPanel(Panel):
         # comparing runs: the panel's own curves hide, one curve per (run, quantity) in the run's colour
         self._own: list[pg.PlotCurveItem] = []
         self._keep: set[int] = set()  # ids of own curves that stay visible while comparing
-        self._cmp: dict[tuple[int, Any], pg.PlotCurveItem] = {}
+        #: what each compared run shows, by (run id, quantity): curves and markers in the run's colour
+        self.run_items: dict[tuple[int, Any], pg.PlotCurveItem] = {}
         self.comparing = False
         self._cmp_legend: tuple | None = None
         self.compare_entries: list = []
@@ -193,9 +194,9 @@ class PlotPanel(Panel):
             if id(c) not in self._keep:
                 c.setVisible(not on)
         if not on:
-            for c in self._cmp.values():
+            for c in self.run_items.values():
                 self.plot.removeItem(c)
-            self._cmp = {}
+            self.run_items = {}
             self._cmp_legend = None
             if self.legend_item is not None:
                 self.legend_item._render()
@@ -208,7 +209,7 @@ class PlotPanel(Panel):
 
     def run_curve(self, run, key, style=Qt.PenStyle.SolidLine, width: float = 2) -> pg.PlotCurveItem:
         """The curve of quantity ``key`` of ``run`` (created once, in the run's colour)."""
-        c = self._cmp.get((run.id, key))
+        c = self.run_items.get((run.id, key))
         if c is None or getattr(c, "_run_colour", None) != run.colour:
             if c is not None:
                 self.plot.removeItem(c)
@@ -221,13 +222,13 @@ class PlotPanel(Panel):
             c._run_colour = run.colour
             c.setZValue(3)
             self.plot.addItem(c)
-            self._cmp[(run.id, key)] = c
+            self.run_items[(run.id, key)] = c
         return c
 
     def drop_run_curves(self, keep_ids: set[int]) -> None:
         """Remove the curves of runs that are gone or hidden."""
-        for key in [k for k in self._cmp if k[0] not in keep_ids]:
-            self.plot.removeItem(self._cmp.pop(key))
+        for key in [k for k in self.run_items if k[0] not in keep_ids]:
+            self.plot.removeItem(self.run_items.pop(key))
 
     def compare_legend(self, runs, keys: list[tuple[Any, str]] = ()) -> None:
         """One legend entry per run (its colour), then the line styles of the quantities (black)."""

@@ -178,19 +178,19 @@ class SingularValuesPanel(TimePanel):
     def draw_compare_extra(self, runs, ctx: DrawContext):
         ys = [np.asarray([line.value() for line in self.targets])] if self.targets else []
         if not self.theory:
-            for key in [k for k in self._cmp if k[1] in ("theory", "half")]:
-                self.plot.removeItem(self._cmp.pop(key))
+            for key in [k for k in self.run_items if k[1] in ("theory", "half")]:
+                self.plot.removeItem(self.run_items.pop(key))
             return [], ys
         k = min(self.COMPARE_SV, len(self._targets(COLOURED_SV)))
         for run, _frame in runs:
             got = self._prediction(run.mirror, run.cfg, k)
             c = self.run_curve(run, "theory", Qt.PenStyle.DashLine, 1)
-            m = self._cmp.get((run.id, "half"))
+            m = self.run_items.get((run.id, "half"))
             if m is None:
                 m = pg.ScatterPlotItem(size=11, symbol="d", pen=pg.mkPen(BLACK, width=1), brush=pg.mkBrush(run.colour))
                 m.setZValue(5)
                 self.plot.addItem(m)
-                self._cmp[(run.id, "half")] = m
+                self.run_items[(run.id, "half")] = m
             if got is None:
                 c.setData([], [])
                 m.setData([], [])

@@ -138,9 +138,9 @@ class CoordinatesPanel(TimePanel):
             self.rest.setData(*nan_joined(frame.x, y[:, mask]))
         else:
             self.rest.setData([], [])
-        for key in [k for k in self._cmp if k[1] == "q_alpha"]:
+        for key in [k for k in self.run_items if k[1] == "q_alpha"]:
             if not self.theory:
-                self.plot.removeItem(self._cmp.pop(key))
+                self.plot.removeItem(self.run_items.pop(key))
         if self.theory:
             shown = self.support[: self.COMPARE_COORDS if len(runs) <= 3 else 3]
             x_end = max((float(np.nanmax(f.x)) for _, f in runs if f.n), default=0.0)
@@ -148,9 +148,9 @@ class CoordinatesPanel(TimePanel):
             ys += self._refs_at(self.info.get("refs", {}), shown, x_end, keys=("min_l1", "min_l2"))
             for run, _f in runs:
                 r = run.refs.get("q_alpha")
-                m = self._cmp.get((run.id, "q_alpha"))
+                m = self.run_items.get((run.id, "q_alpha"))
                 if m is None:
-                    m = self._cmp[(run.id, "q_alpha")] = marks("t", run.colour, filled=True)
+                    m = self.run_items[(run.id, "q_alpha")] = marks("t", run.colour, filled=True)
                     self.plot.addItem(m)
                 if r is None:
                     m.setData([], [])
@@ -280,9 +280,9 @@ class StemsPanel(PlotPanel):
         for j, (run, _f) in enumerate(runs):
             x = run.product
             stems = self.run_curve(run, "stems", Qt.PenStyle.SolidLine, 2)
-            q = self._cmp.get((run.id, "q_alpha"))
+            q = self.run_items.get((run.id, "q_alpha"))
             if q is None:
-                q = self._cmp[(run.id, "q_alpha")] = marks("t", run.colour, size=8, filled=True)
+                q = self.run_items[(run.id, "q_alpha")] = marks("t", run.colour, size=8, filled=True)
                 self.plot.addItem(q)
             if x is None or np.ndim(x) != 1:
                 stems.setData([], [])
