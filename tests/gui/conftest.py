@@ -20,13 +20,14 @@ pytest.importorskip("pytestqt")
 
 from ibviewer.core.config import DEFAULT_PRESET, build_config
 
-#: generous: this 2-core machine is shared with other work
+#: generous: a 2-core CI host may be shared with other work
 TIMEOUT_MS = 20000
 
 
 @pytest.fixture(scope="module")
-def window(qapp):
-    """One main window on the default preset, as fast as possible, worker ready; closed after the module."""
+def shared_window(qapp):
+    """One main window per test module (starting a worker costs a second or two); tests get it through ``window``,
+    which brings it back to a verified start first."""
     from ibviewer.gui.window import MainWindow
 
     win = MainWindow(build_config(preset=DEFAULT_PRESET), preset=DEFAULT_PRESET, speed=0)
@@ -35,6 +36,34 @@ def window(qapp):
     yield win
     win.close()
     qapp.processEvents()
+
+
+@pytest.fixture
+def window(qtbot, shared_window):
+    """The module's window at a verified start, whatever the tests before did with it: the default preset's one
+    run at step 0, paused, as fast as possible, the timeline live, log-step x axis, light theme, text at 1x."""
+    win = shared_window
+    back_to_start(qtbot, win)
+    return win
+
+
+def back_to_start(qtbot, win) -> None:
+    """Bring ``win`` back to the start ``window`` promises, and check that it is there."""
+    default = build_config(preset=DEFAULT_PRESET).to_dict()
+    win.pause()
+    if win.recording is not None and win.recording.timeline is not None:
+        win.recording.timeline.go_live()
+    if win.preset != DEFAULT_PRESET or len(win.runs) != 1 or win.cfg.to_dict() != default:
+        win.load_preset(DEFAULT_PRESET)
+        qtbot.waitUntil(lambda: win.worker_ready and win.last_snap is not None, timeout=TIMEOUT_MS)
+    win.set_speed(0)
+    win.controls.set_speed(0)
+    win.set_x_mode("log_step")
+    win.set_theme("light")
+    win.set_font_scale(1.0)
+    fresh(qtbot, win)
+    assert len(win.runs) == 1 and win.cfg.to_dict() == default and win.preset == DEFAULT_PRESET
+    assert win.last_snap["step"] == 0 and not win.playing and win.speed == 0 and win.x_mode == "log_step"
 
 
 def wait_for(qapp, cond, what: str = "condition", timeout_ms: int = TIMEOUT_MS) -> None:
