@@ -35,7 +35,7 @@ def next_font_scale(current: float, direction: int) -> float:
 
 class Appearance:
     """Theme, text size and full screen of one window (``window``: a MainWindow: its ``actions``, ``panels``,
-    ``docks``, ``controls_dock``, ``runs_dock`` and ``_apply_fonts``)."""
+    ``docks`` (a :class:`~ibviewer.gui.docks.PanelDocks`), ``controls_dock`` and ``runs_dock``)."""
 
     def __init__(self, window: QMainWindow, settings: AppSettings):
         self.window = window
@@ -73,9 +73,9 @@ class Appearance:
         if base.pointSizeF() > 0:
             f.setPointSizeF(base.pointSizeF() * self.settings.font_scale)
         w.setFont(f)
-        for dock in [w.controls_dock, w.runs_dock, *w.docks.values()]:
+        for dock in [w.controls_dock, w.runs_dock, *w.docks.dock_widgets.values()]:
             self.style_dock(dock)
-        w._apply_fonts()
+        w.docks.apply_fonts()
 
     def step_font_scale(self, direction: int) -> float:
         """One step larger (direction > 0) or smaller; the new scale."""

@@ -30,7 +30,7 @@ def save_config(window: QMainWindow, path: str | Path) -> bool:
         window.show_error(f"cannot save {path}: {exc.strerror or exc}")
         return False
     window.show_info(f"configuration saved to {path}")
-    window._remember(path)
+    window.remember_file(path)
     return True
 
 
@@ -42,7 +42,7 @@ def open_config(window: QMainWindow, path: str | Path) -> bool:
         window.show_error(str(exc))
         return False
     window.apply_config(cfg, f"opened {path}: the run restarts")
-    window._remember(path)
+    window.remember_file(path)
     return True
 
 

@@ -86,7 +86,7 @@ def test_add_rename_hide_and_remove_runs(qtbot, window):
     assert [r.name for r in window.runs] == ["depth 3"] and not window.comparing
     window.step_n(10)
     s = settle(qtbot, window, 60)
-    assert s["step"] == 60 and window.panel_errors == []
+    assert s["step"] == 60 and window.docks.errors == []
     assert not window.remove_run(window.runs[0].id)  # the last run stays
     assert "cannot be removed" in window.statusBar().currentMessage()
 
@@ -109,7 +109,7 @@ def test_runs_train_together_like_the_headless_run_group(qtbot, window):
         assert run.mirror.n == h.n and run.entry.step == STEPS
         for col in ("step", "time", "loss", "sv", "rel_error", "erank_entropy"):
             np.testing.assert_array_equal(run.mirror[col], h[col], err_msg=f"{run.name}: {col}")
-    assert window.panel_errors == []
+    assert window.docks.errors == []
 
 
 def two_runs(qtbot, win, key, value, steps):
@@ -154,7 +154,7 @@ def test_session_round_trip_then_training_goes_on(qtbot, window, tmp_path):
     # training continues from there
     window.step_n(30)
     qtbot.waitUntil(lambda: all(r.entry.step == 150 for r in window.runs), timeout=TIMEOUT_MS)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
     window.set_x_mode("log_step")
 
 
@@ -213,7 +213,7 @@ def test_gallery_opens_a_preset_with_all_its_runs(qtbot, window):
     assert len(coords.rest.getData()[0]) > 0  # the selected run's other coordinates, grey
     stems.set_theory(False)
     coords.set_theory(False)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
 
 
 def test_theory_overlays_draw_the_predicted_curves(qtbot, window):
@@ -246,7 +246,7 @@ def test_theory_overlays_draw_the_predicted_curves(qtbot, window):
     sv.set_theory(False)
     norms.set_theory(False)
     assert not any(k[1] in ("theory", "half") for k in sv._cmp)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
 
 
 def test_load_data_refuses_a_wrong_file_and_trains_on_a_good_one(qtbot, window, tmp_path):
@@ -383,7 +383,7 @@ def test_exports_of_compared_runs_show_every_visible_run(qtbot, window, tmp_path
 
     assert all(count(r.colour) > 100 for r in window.runs)
     svg = rec.export_image(str(tmp_path / "both.svg"), panel="singular_values", format="svg", size=(600, 400))
-    assert svg is not None, window.messages[-1]
+    assert svg is not None, window.status.messages[-1]
     text = svg.read_text()
     assert all("#%02x%02x%02x" % r.colour in text.lower() for r in window.runs)
     # a hidden run is left out, as in the window
