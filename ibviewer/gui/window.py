@@ -6,7 +6,7 @@ The window composes small parts, each with one job (see ``docs/architecture.md``
 session files), :class:`~ibviewer.gui.docks.PanelDocks` (``window.docks``: the plot panels, their docks and
 layout), :class:`~ibviewer.gui.status.RunStatusBar` (``window.status``), :class:`~ibviewer.gui.appearance.Appearance`
 (theme, text size), the action table (:mod:`ibviewer.gui.actions`), :mod:`ibviewer.gui.view_state` (what a
-session keeps of the view), :mod:`ibviewer.gui.files` and :mod:`ibviewer.gui.data_files`, and the
+session keeps of the view), :class:`~ibviewer.gui.files.WindowFiles` (``window.files``: the File menu), and the
 :class:`~ibviewer.gui.export_ui.Recording` (timeline, exports, live recording).  The window wires them together.
 
 The controller merges every snapshot into each run's :class:`~ibviewer.live.series.HistoryMirror`; the window
@@ -27,10 +27,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
-    QFileDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -40,27 +37,25 @@ from PySide6.QtWidgets import (
 )
 
 from ibviewer.core.config import Config
-from ibviewer.gui import data_files, files, view_state
+from ibviewer.gui import view_state
 from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcut_lines
 from ibviewer.gui.appearance import Appearance
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.docks import PanelDocks, buckets_for, layout_for
 from ibviewer.gui.export_ui import Recording
-from ibviewer.gui.files import SESSION_SUFFIX
+from ibviewer.gui.files import WindowFiles
 from ibviewer.gui.panels import Panel, setup_pyqtgraph
 from ibviewer.gui.runs import AddRunDialog, QtRunList
 from ibviewer.gui.session_controller import SessionController
 from ibviewer.gui.settings import AppSettings
 from ibviewer.gui.status import RunStatusBar
+from ibviewer.gui.x_axis import XAxisChooser
 from ibviewer.live.draw import DrawContext, RunFrame
 from ibviewer.live.runs import RunView
-from ibviewer.live.series import X_MODES, Frame
+from ibviewer.live.series import Frame
 
 #: builds a window's recording feature (timeline, exports, live recording) from the window
 RecordingFactory = Callable[["MainWindow"], Recording]
-
-X_MODE_TEXT = {"step": "step", "log_step": "log step", "time": "time η·k"}
-
 
 def auto_speed(cfg: Config, seconds: float = 20.0, fps: float = 30.0) -> int:
     """Steps per frame that play ``run.steps`` in about ``seconds`` (0 = as fast as possible)."""
@@ -145,7 +140,8 @@ class MainWindow(QMainWindow):
         c.session_opened.connect(self._on_session)
         c.session_saved.connect(self._on_saved)
 
-        # before the actions: the table binds the recording's actions to it
+        # before the actions: the table binds the File menu's and the recording's actions to them
+        self.files = WindowFiles(self)
         self.recording: Recording | None = recording(self) if recording is not None else None
         self._build_actions()
         self._build_menus()
@@ -161,11 +157,11 @@ class MainWindow(QMainWindow):
         self.controls.setMinimumWidth(300)
         self.controls_dock = side_dock(self, "Controls", "controls", self.controls)
         self.runs_list = QtRunList()
-        self.runs_list.selected.connect(self.select_run)
-        self.runs_list.visibility.connect(self.set_run_visible)
-        self.runs_list.renamed.connect(self.rename_run)
+        self.runs_list.selected.connect(c.select)
+        self.runs_list.visibility.connect(c.set_visible)
+        self.runs_list.renamed.connect(c.rename)
         self.runs_list.add_requested.connect(self.add_run_dialog)
-        self.runs_list.remove_requested.connect(self.remove_run)
+        self.runs_list.remove_requested.connect(c.remove_run)
         self.runs_dock = side_dock(self, "Runs", "runs", self.runs_list)
         self.splitDockWidget(self.controls_dock, self.runs_dock, Qt.Orientation.Vertical)
         for dock in (self.controls_dock, self.runs_dock):
@@ -186,39 +182,24 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         """The actions of the table in :mod:`ibviewer.gui.actions` (those of absent features left out)."""
         self.actions, groups = build_actions(self)
-        self.x_group = groups["x_axis"]
-        self.actions["x_" + self.x_mode].setChecked(True)
+        self.x_axis = XAxisChooser(groups["x_axis"], self.x_mode, self)
+        self.x_axis.chosen.connect(self.set_x_mode)
 
     def _build_menus(self) -> None:
-        def recent(m: QMenu) -> None:
-            self.recent_menu = m.addMenu("Recent files")
-            self.recent_menu.setObjectName("recent_menu")
-            self.recent_menu.aboutToShow.connect(self._fill_recent)
-
         def docks(m: QMenu) -> None:
             self._view_sep = m.addSeparator()  # the docks' toggles go above it
 
-        menus = build_menus(self.menuBar(), self.actions, {("&File", "session"): recent, ("&View", "docks"): docks})
+        menus = build_menus(self.menuBar(), self.actions,
+                            {("&File", "session"): self.files.add_recent_menu, ("&View", "docks"): docks})
         self.file_menu = menus["File"]
         self.view_menu = menus["View"]
 
     def _build_toolbar(self) -> None:
-        def x_axis(tb: QToolBar) -> None:
-            tb.addWidget(QLabel(" x axis: "))
-            self.x_combo = QComboBox()
-            self.x_combo.setObjectName("x_axis")
-            for mode in X_MODES:
-                self.x_combo.addItem(X_MODE_TEXT[mode], mode)
-            self.x_combo.setToolTip("x axis of the plots over time: step k, log10 k (shows plateaus), or η·k")
-            self.x_combo.setCurrentIndex(self.x_combo.findData(self.x_mode))
-            self.x_combo.activated.connect(self._on_x_combo)
-            tb.addWidget(self.x_combo)
-
         tb = QToolBar("Run")
         tb.setObjectName("toolbar_run")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        build_toolbar(tb, self.actions, {"x_axis": x_axis})
+        build_toolbar(tb, self.actions, {"x_axis": self.x_axis.add_to})
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
 
     # ================================================================================================ panels
@@ -369,20 +350,6 @@ class MainWindow(QMainWindow):
             self.controls.set_speed(auto_speed(base))
             self.set_speed(auto_speed(base))
 
-    def save_config(self, path: str | Path) -> bool:
-        return files.save_config(self, path)
-
-    def open_config(self, path: str | Path) -> bool:
-        return files.open_config(self, path)
-
-    @Slot()
-    def save_config_dialog(self) -> None:
-        files.save_config_dialog(self)
-
-    @Slot()
-    def open_config_dialog(self) -> None:
-        files.open_config_dialog(self)
-
     # ================================================================================================ runs
     @property
     def cfg(self) -> Config:
@@ -408,11 +375,6 @@ class MainWindow(QMainWindow):
     playing = property(lambda self: self.controller.playing)
     snap_count = property(lambda self: self.controller.snap_count)
     speed = property(lambda self: self.controller.speed)
-
-    @Slot(int)
-    def select_run(self, rid: int) -> None:
-        """The run the controls edit, the heatmap shows and the recording exports."""
-        self.controller.select(rid)
 
     @Slot(int)
     def _on_selection_changed(self, rid: int) -> None:
@@ -445,14 +407,6 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.redraw()
 
-    @Slot(int, bool)
-    def set_run_visible(self, rid: int, visible: bool) -> None:
-        self.controller.set_visible(rid, visible)
-
-    @Slot(int, str)
-    def rename_run(self, rid: int, name: str) -> None:
-        self.controller.rename(rid, name)
-
     def add_run(self, key: str, value: Any, name: str | None = None) -> RunView | None:
         """A copy of the selected run with ``key`` set to ``value``; every run restarts from step 0.  Returns the
         new run, or None (with a one-line message) when the value is refused."""
@@ -465,11 +419,6 @@ class MainWindow(QMainWindow):
             key, value = dlg.choice()
             if value:
                 self.add_run(key, value)
-
-    @Slot(int)
-    def remove_run(self, rid: int) -> bool:
-        """Drop a run (the others go on where they are)."""
-        return self.controller.remove_run(rid)
 
     # ================================================================================================ sessions
     def view_state(self) -> dict[str, Any]:
@@ -484,7 +433,7 @@ class MainWindow(QMainWindow):
     @Slot(str, int)
     def _on_saved(self, path: str, step: int) -> None:
         self.show_info(f"session saved to {path} (step {step:,})")
-        self.remember_file(path)
+        self.files.remember(path)
         self.session_saved.emit(path)
 
     def open_session(self, path: str | Path) -> bool:
@@ -498,66 +447,11 @@ class MainWindow(QMainWindow):
         self._update_title()
         view_state.restore_view(self, view)
         self._pending_view = view  # the timeline position once the histories have arrived
-        self.remember_file(path)
+        self.files.remember(path)
         self.show_info(f"opened session {path} at step {self.controller.runs.selected_step():,}")
         self.session_opened.emit(path)
 
-    @Slot()
-    def save_session_dialog(self) -> None:
-        start = str(Path(self.settings.start_dir()) / ((self.preset or "session") + SESSION_SUFFIX))
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", start,
-                                              f"ibviewer session (*{SESSION_SUFFIX});;All files (*)")
-        if path:
-            self.save_session(path)
-
-    @Slot()
-    def open_session_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", self.settings.start_dir(),
-                                              f"ibviewer session (*{SESSION_SUFFIX});;All files (*)")
-        if path:
-            self.open_session(path)
-
-    # ================================================================================================ gallery
-    @Slot()
-    def open_gallery(self):
-        """The gallery of experiments; choosing one opens it with all its runs."""
-        from ibviewer.gui.gallery import QtGallery
-
-        dlg = QtGallery(self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        if self.preset:
-            try:
-                dlg.select(self.preset)
-            except KeyError:
-                pass
-        dlg.chosen.connect(self.load_preset)
-        self.gallery = dlg
-        dlg.open()
-        return dlg
-
-    # ================================================================================================ own data
-    def load_data(self, path: str | Path, kind: str | None = None) -> bool:
-        """Train on the data in ``path`` (see :func:`ibviewer.gui.data_files.load_data`)."""
-        return data_files.load_data(self, path, kind)
-
-    @Slot()
-    def load_data_dialog(self) -> None:
-        data_files.load_data_dialog(self)
-
     # ================================================================================================ settings
-    def remember_file(self, path: str | Path) -> None:
-        """``path`` joins the recent files (saved at once)."""
-        self.settings.add_recent(path)
-        self.settings.save()
-
-    @Slot()
-    def _fill_recent(self) -> None:
-        files.fill_recent(self.recent_menu, self.settings, self.open_path)
-
-    def open_path(self, path: str | Path) -> bool:
-        """Open a recent file by its type: a session, a configuration or a data file."""
-        return files.open_path(self, path)
-
     def _apply_settings(self) -> None:
         s = self.settings
         if s.note:
@@ -565,8 +459,8 @@ class MainWindow(QMainWindow):
         geometry = s.geometry_bytes() if self._restore_geometry else None
         if geometry is not None:
             self.restoreGeometry(QByteArray(geometry))
-        self.set_theme(s.theme)
-        self.set_font_scale(s.font_scale)
+        self.appearance.set_theme(s.theme)
+        self.appearance.set_font_scale(s.font_scale)
 
     def save_settings(self) -> None:
         """Theme, font scale, this panel layout and the window geometry, for the next window."""
@@ -576,49 +470,24 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(bytes(self.saveGeometry()))
         self.settings.save()
 
-    def set_font_scale(self, scale: float) -> None:
-        """Every text of the window (controls, panels' axes and legends) at ``scale`` times its size."""
-        self.appearance.set_font_scale(scale)
-
-    def step_font_scale(self, direction: int) -> None:
-        self.show_info(f"text at {self.appearance.step_font_scale(direction):g}×")
-
-    @Slot()
-    def _on_dark_action(self) -> None:
-        self.set_theme("dark" if self.actions["dark_theme"].isChecked() else "light")
-
-    def set_theme(self, name: str) -> None:
-        """Light (default) or dark: the window's widgets and the plots' backgrounds."""
-        self.appearance.set_theme(name)
-
     def _update_title(self) -> None:
         title = (self.cfg.meta or {}).get("title") if self.preset else None
         kind = self.cfg.problem.kind.replace("_", " ")
         self.setWindowTitle(f"ibviewer — {title}" if title else f"ibviewer — {kind}, depth {self.cfg.model.depth}")
 
     # ================================================================================================ view
+    @Slot(str)
     def set_x_mode(self, mode: str) -> None:
-        if mode not in X_MODES:
-            raise ValueError(mode)
+        """The plots over time against ``mode`` (one of :data:`~ibviewer.live.series.X_MODES`)."""
+        self.x_axis.show(mode)
         self.x_mode = mode
         self.docks.set_x_mode(mode)
-        self.x_combo.setCurrentIndex(self.x_combo.findData(mode))
-        for a in self.x_group.actions():
-            a.setChecked(a.data() == mode)
         self.redraw()
-
-    @Slot(int)
-    def _on_x_combo(self, _i: int) -> None:
-        self.set_x_mode(self.x_combo.currentData())
 
     @Slot()
     def fit_plots(self) -> None:
         self.docks.fit_plots()
         self.redraw()
-
-    @Slot()
-    def toggle_full_screen(self) -> None:
-        self.appearance.toggle_full_screen()
 
     @Slot()
     def show_shortcuts(self) -> QMessageBox:

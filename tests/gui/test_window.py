@@ -211,7 +211,7 @@ def test_x_axis_modes_redraw_every_panel(qtbot, window):
             assert x.max() == pytest.approx(300 * 0.01)
         else:
             assert np.nanmax(x) == pytest.approx(math.log10(300))
-    assert window.x_combo.currentData() == "log_step"
+    assert window.x_axis.combo.currentData() == "log_step"
     assert window.docks.errors == []
 
 
@@ -241,21 +241,21 @@ def test_keyboard_shortcuts(qtbot, window):
 def test_config_save_and_open_round_trip(qtbot, window, tmp_path):
     window.set_lr(0.007)
     path = tmp_path / "run.toml"
-    assert window.save_config(path)
+    assert window.files.save_config(path)
     assert [p.name for p in tmp_path.iterdir()] == ["run.toml"]  # written atomically: no temp file left
     data = tomllib.loads(path.read_text())
     assert data["optimizer"]["lr"] == 0.007 and data["model"]["depth"] == 3
     assert build_config(config_file=path).to_dict() == window.cfg.to_dict()
     # open a changed file: it becomes the run
     path.write_text(path.read_text().replace("depth = 3", "depth = 2"))
-    assert window.open_config(path)
+    assert window.files.open_config(path)
     qtbot.waitUntil(lambda: window.worker_ready and window.info["cfg"]["model"]["depth"] == 2, timeout=TIMEOUT_MS)
     # a broken file: a message, nothing changes
     bad = tmp_path / "bad.toml"
     bad.write_text("[model\ndepth = ")
-    assert not window.open_config(bad)
+    assert not window.files.open_config(bad)
     assert "not valid TOML" in window.statusBar().currentMessage()
-    assert not window.save_config(tmp_path / "missing" / "x.toml")
+    assert not window.files.save_config(tmp_path / "missing" / "x.toml")
     assert "cannot save" in window.statusBar().currentMessage()
     window.load_preset(DEFAULT_PRESET)
     qtbot.waitUntil(lambda: window.worker_ready and window.info["cfg"]["model"]["depth"] == 3, timeout=TIMEOUT_MS)
