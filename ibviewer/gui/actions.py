@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu, QMenuBar, QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QMenu, QMenuBar, QMessageBox, QStyle, QToolBar, QWidget
 
 
 @dataclass(frozen=True)
@@ -230,3 +230,13 @@ def build_toolbar(toolbar: QToolBar, actions: dict[str, QAction],
 def shortcut_lines(actions: dict[str, QAction]) -> list[str]:
     """"shortcut<TAB>what it does" for every action of the window that has a shortcut, in menu order."""
     return [f"{native(s.shortcut)}\t{s.label}" for s in ACTIONS if s.shortcut and s.key in actions]
+
+
+def shortcuts_dialog(parent: QWidget, actions: dict[str, QAction]) -> QMessageBox:
+    """The shortcuts of ``actions`` (:func:`shortcut_lines`) in a dialog that does not block (already open)."""
+    dlg = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(shortcut_lines(actions)),
+                      QMessageBox.StandardButton.Ok, parent)
+    dlg.setObjectName("shortcuts_dialog")
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dlg.open()
+    return dlg

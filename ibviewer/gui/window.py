@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from ibviewer.core.config import Config
 from ibviewer.gui import view_state
-from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcut_lines
+from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcuts_dialog
 from ibviewer.gui.appearance import Appearance
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.docks import PanelDocks, buckets_for, layout_for
@@ -102,7 +102,6 @@ class MainWindow(QMainWindow):
                                             speed=auto_speed(cfg) if speed is None else int(speed),
                                             max_fps=max_fps, parent=self)
         self.client = self.controller.client
-        self._pending_view: dict[str, Any] | None = None
         self._restore_geometry = restore_geometry
         self.x_mode = x_mode
         self.frames_drawn = 0
@@ -137,11 +136,10 @@ class MainWindow(QMainWindow):
         c.info_message.connect(self.show_info)
         c.died.connect(self._on_died)
         c.loss_tol_changed.connect(self._on_loss_tol)
-        c.session_opened.connect(self._on_session)
-        c.session_saved.connect(self._on_saved)
 
         # before the actions: the table binds the File menu's and the recording's actions to them
         self.files = WindowFiles(self)
+        self.sessions = view_state.SessionView(self)
         self.recording: Recording | None = recording(self) if recording is not None else None
         self._build_actions()
         self._build_menus()
@@ -172,7 +170,7 @@ class MainWindow(QMainWindow):
         self.controls.set_speed(self.speed)
         self._build_toolbar()
         self._rebuild_panels()
-        self._update_title()
+        self.update_title()
         self.resize(1560, 940)
         self._apply_settings()
 
@@ -253,9 +251,7 @@ class MainWindow(QMainWindow):
         self.frames_drawn += 1
         self._show_progress(snap)
         self.drawn.emit()
-        if self._pending_view is not None:
-            view, self._pending_view = self._pending_view, None
-            view_state.restore_late(self, view)
+        self.sessions.after_snapshot()
 
     def _show_progress(self, snap: dict[str, Any]) -> None:
         self.status.show_progress(snap, self.playing, len(self.runs) if self.comparing else 0)
@@ -388,7 +384,7 @@ class MainWindow(QMainWindow):
         self.docks.set_info(self.info)
         if self.last_snap is not None:
             self._show_progress(self.last_snap)
-        self._update_title()
+        self.update_title()
         self.redraw()
 
     @Slot()
@@ -396,7 +392,7 @@ class MainWindow(QMainWindow):
         """The runs or the selected run's config changed: the list, the controls, the title, the panels."""
         self.runs_list.set_runs(self.runs, self.selected_id)
         self.controls.set_config(self.cfg, self.preset)
-        self._update_title()
+        self.update_title()
         self._rebuild_panels()
 
     @Slot(int)
@@ -404,7 +400,7 @@ class MainWindow(QMainWindow):
         run = self.controller.runs.by_id(rid)
         if run is not None:
             self.runs_list.update_run(run)
-        self._update_title()
+        self.update_title()
         self.redraw()
 
     def add_run(self, key: str, value: Any, name: str | None = None) -> RunView | None:
@@ -426,30 +422,12 @@ class MainWindow(QMainWindow):
         return view_state.view_state(self)
 
     def save_session(self, path: str | Path) -> bool:
-        """Ask the worker to write every run (config, state, history) and the view to ``path`` (.ibvs),
-        atomically; ``session_saved`` follows (or a one-line error)."""
-        return self.controller.save_session(path, self.view_state())
-
-    @Slot(str, int)
-    def _on_saved(self, path: str, step: int) -> None:
-        self.show_info(f"session saved to {path} (step {step:,})")
-        self.files.remember(path)
-        self.session_saved.emit(path)
+        """Write every run (config, state, history) and the view to ``path`` (.ibvs), atomically."""
+        return self.sessions.save(path)
 
     def open_session(self, path: str | Path) -> bool:
-        """Open a session: its runs continue where they stopped, its view comes back.  A bad file leaves the
-        current runs as they are and says why in one line."""
-        return self.controller.open_session(path)
-
-    @Slot(str, object)
-    def _on_session(self, path: str, view: dict[str, Any]) -> None:
-        self.controls.set_config(self.cfg, self.preset)
-        self._update_title()
-        view_state.restore_view(self, view)
-        self._pending_view = view  # the timeline position once the histories have arrived
-        self.files.remember(path)
-        self.show_info(f"opened session {path} at step {self.controller.runs.selected_step():,}")
-        self.session_opened.emit(path)
+        """Open a session: its runs continue where they stopped, its view comes back."""
+        return self.sessions.open(path)
 
     # ================================================================================================ settings
     def _apply_settings(self) -> None:
@@ -470,7 +448,8 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(bytes(self.saveGeometry()))
         self.settings.save()
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
+        """The preset's title, or the problem and the depth."""
         title = (self.cfg.meta or {}).get("title") if self.preset else None
         kind = self.cfg.problem.kind.replace("_", " ")
         self.setWindowTitle(f"ibviewer — {title}" if title else f"ibviewer — {kind}, depth {self.cfg.model.depth}")
@@ -491,13 +470,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_shortcuts(self) -> QMessageBox:
-        """Every shortcut of the window's actions (from the action table), in a dialog that does not block."""
-        dlg = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(shortcut_lines(self.actions)),
-                          QMessageBox.StandardButton.Ok, self)
-        dlg.setObjectName("shortcuts_dialog")
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.open()
-        return dlg
+        """Every shortcut of the window's actions, in a dialog that does not block."""
+        return shortcuts_dialog(self, self.actions)
 
     def show_error(self, text: str) -> None:
         """One line in the status bar, marked ⚠ (kept in ``status.messages``)."""
