@@ -347,17 +347,11 @@ class MainWindow(QMainWindow):
             self.set_speed(auto_speed(base))
 
     # ================================================================================================ runs
-    @property
-    def cfg(self) -> Config:
-        """The selected run's configuration (the one the controls show and edit)."""
-        return self.controller.cfg
-
-    @property
-    def comparing(self) -> bool:
-        """Several runs: the panels overlay them, colour-coded."""
-        return self.controller.comparing
-
     # the controller's state, as the panels, the recording and the tests read it from the window
+    cfg = property(lambda self: self.controller.cfg,
+                   doc="The selected run's configuration (the one the controls show and edit).")
+    comparing = property(lambda self: self.controller.comparing,
+                         doc="Several runs: the panels overlay them, colour-coded.")
     runs = property(lambda self: self.controller.runs.runs, doc="The runs (RunView), in list order.")
     selected_id = property(lambda self: self.controller.runs.selected_id, doc="The selected run's id.")
     mirror = property(lambda self: self.controller.mirror, doc="The selected run's history mirror.")
