@@ -303,10 +303,6 @@ class MainWindow(QMainWindow):
     def step_once(self) -> None:
         self.controller.step(1)
 
-    @Slot()
-    def _step_n_action(self) -> None:  # triggered(bool) must not reach step_n's n
-        self.step_n()
-
     def step_n(self, n: int | None = None) -> None:
         """``n`` steps (default: the controls' "step N" value), then paused."""
         self.controller.step(int(self.controls.widgets["step_n"].value() if n is None else n))
