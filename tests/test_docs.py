@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: folders whose files must not cite outside documents (the presets' comments are read by users too)
@@ -39,8 +38,6 @@ def _files():
                     continue  # images, compiled files
 
 
-@pytest.mark.xfail(strict=False, reason="the other parts of the tree are being rewritten to cite docs/; "
-                                        "docs/architecture.md is not written yet")
 def test_no_citation_of_documents_outside_the_repository():
     found = [f"{f.relative_to(ROOT)}:{text.count(chr(10), 0, text.find(m)) + 1}: {m}"
              for f, text in _files() for m in dict.fromkeys(stale_mentions(text))]

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu, QMenuBar, QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QMenu, QMenuBar, QMessageBox, QStyle, QToolBar, QWidget
 
 
 @dataclass(frozen=True)
@@ -64,19 +64,19 @@ A = ActionSpec
 #: every action of the window, in menu order
 ACTIONS: tuple[ActionSpec, ...] = (
     # ---------------------------------------------------------------- File
-    A("gallery", "Gallery…", "open_gallery", "Ctrl+G",
+    A("gallery", "Gallery…", "files.open_gallery", "Ctrl+G",
       "Browse the experiments of the literature; opening one sets up all its runs", menu="&File", section="files"),
-    A("open_config", "Open config…", "open_config_dialog", "Ctrl+Shift+O", "Open a TOML configuration",
+    A("open_config", "Open config…", "files.open_config_dialog", "Ctrl+Shift+O", "Open a TOML configuration",
       "SP_DialogOpenButton", menu="&File", section="files"),
-    A("save_config", "Save config…", "save_config_dialog", "Ctrl+Shift+S", "Save the current configuration as TOML",
-      "SP_DialogSaveButton", menu="&File", section="files"),
-    A("open_session", "Open session…", "open_session_dialog", "Ctrl+O",
+    A("save_config", "Save config…", "files.save_config_dialog", "Ctrl+Shift+S",
+      "Save the current configuration as TOML", "SP_DialogSaveButton", menu="&File", section="files"),
+    A("open_session", "Open session…", "files.open_session_dialog", "Ctrl+O",
       "Open a session file: the runs and the view as saved; training goes on from there", menu="&File",
       section="session"),
-    A("save_session", "Save session…", "save_session_dialog", "Ctrl+S",
+    A("save_session", "Save session…", "files.save_session_dialog", "Ctrl+S",
       "Save every run (config, state, history) and the view to a session file (.ibvs)", menu="&File",
       section="session"),
-    A("load_data", "Load data…", "load_data_dialog", "Ctrl+L",
+    A("load_data", "Load data…", "files.load_data_dialog", "Ctrl+L",
       "Train on your own data: a target matrix, A and y, a mask, or a regression data set (.npy, .npz, .csv)",
       menu="&File", section="data"),
     A("export_animation", "Export animation…", "recording.export_animation_dialog", "Ctrl+E",
@@ -95,7 +95,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
       section="run", toolbar="run"),
     A("step1", "Step", "step_once", "Right", "Take exactly one step", "SP_MediaSeekForward", menu="&Run",
       section="run", toolbar="run"),
-    A("stepn", "Step N", "_step_n_action", "Shift+Right", "Take exactly N steps (N in the Run group)",
+    A("stepn", "Step N", "step_n", "Shift+Right", "Take exactly N steps (N in the Run group)",
       "SP_MediaSkipForward", menu="&Run", section="run", toolbar="run"),
     A("reset", "Reset", "reset_run", "R", "Back to step 0 with the same seed", "SP_BrowserReload", menu="&Run",
       section="run", toolbar="run"),
@@ -115,13 +115,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
       checkable=True, group="x_axis", args=("time",)),
     A("fit", "Fit plots", "fit_plots", "A", "Rescale every plot to its data", menu="&View", section="plots",
       toolbar="plots"),
-    A("fullscreen", "Full screen", "toggle_full_screen", "F11", "Toggle full screen", menu="&View",
+    A("fullscreen", "Full screen", "appearance.toggle_full_screen", "F11", "Toggle full screen", menu="&View",
       section="plots", checkable=True),
-    A("font_larger", "Larger text", "step_font_scale", "Ctrl+=", "Larger text everywhere (for a projector)",
+    A("font_larger", "Larger text", "appearance.step_font_scale", "Ctrl+=", "Larger text everywhere (for a projector)",
       menu="&View", section="looks", args=(1,)),
-    A("font_smaller", "Smaller text", "step_font_scale", "Ctrl+-", "Smaller text", menu="&View", section="looks",
-      args=(-1,)),
-    A("dark_theme", "Dark theme", "_on_dark_action", "", "Light text on a dark background", menu="&View",
+    A("font_smaller", "Smaller text", "appearance.step_font_scale", "Ctrl+-", "Smaller text", menu="&View",
+      section="looks", args=(-1,)),
+    A("dark_theme", "Dark theme", "appearance.toggle_dark", "", "Light text on a dark background", menu="&View",
       section="looks", checkable=True),
     # ---------------------------------------------------------------- Help
     A("shortcuts", "Keyboard shortcuts", "show_shortcuts", "F1", "List the shortcuts", menu="&Help",
@@ -230,3 +230,13 @@ def build_toolbar(toolbar: QToolBar, actions: dict[str, QAction],
 def shortcut_lines(actions: dict[str, QAction]) -> list[str]:
     """"shortcut<TAB>what it does" for every action of the window that has a shortcut, in menu order."""
     return [f"{native(s.shortcut)}\t{s.label}" for s in ACTIONS if s.shortcut and s.key in actions]
+
+
+def shortcuts_dialog(parent: QWidget, actions: dict[str, QAction]) -> QMessageBox:
+    """The shortcuts of ``actions`` (:func:`shortcut_lines`) in a dialog that does not block (already open)."""
+    dlg = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "\n".join(shortcut_lines(actions)),
+                      QMessageBox.StandardButton.Ok, parent)
+    dlg.setObjectName("shortcuts_dialog")
+    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dlg.open()
+    return dlg

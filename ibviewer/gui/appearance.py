@@ -35,7 +35,7 @@ def next_font_scale(current: float, direction: int) -> float:
 
 class Appearance:
     """Theme, text size and full screen of one window (``window``: a MainWindow: its ``actions``, ``panels``,
-    ``docks``, ``controls_dock``, ``runs_dock`` and ``_apply_fonts``)."""
+    ``docks`` (a :class:`~ibviewer.gui.docks.PanelDocks`), ``controls_dock``, ``runs_dock`` and ``show_info``)."""
 
     def __init__(self, window: QMainWindow, settings: AppSettings):
         self.window = window
@@ -62,6 +62,10 @@ class Appearance:
             if hasattr(p, "set_dark"):
                 p.set_dark(name == "dark")
 
+    def toggle_dark(self) -> None:
+        """The theme the "Dark theme" action's check says."""
+        self.set_theme("dark" if self.window.actions["dark_theme"].isChecked() else "light")
+
     # ------------------------------------------------------------------ text size
     def set_font_scale(self, scale: float) -> None:
         """Every text of the window (controls, panels' axes and legends) at ``scale`` times the app's size."""
@@ -73,14 +77,15 @@ class Appearance:
         if base.pointSizeF() > 0:
             f.setPointSizeF(base.pointSizeF() * self.settings.font_scale)
         w.setFont(f)
-        for dock in [w.controls_dock, w.runs_dock, *w.docks.values()]:
+        for dock in [w.controls_dock, w.runs_dock, *w.docks.dock_widgets.values()]:
             self.style_dock(dock)
-        w._apply_fonts()
+        w.docks.apply_fonts()
 
     def step_font_scale(self, direction: int) -> float:
-        """One step larger (direction > 0) or smaller; the new scale."""
+        """One step larger (direction > 0) or smaller, said in the status bar; the new scale."""
         nxt = next_font_scale(self.settings.font_scale, direction)
         self.set_font_scale(nxt)
+        self.window.show_info(f"text at {nxt:g}×")
         return nxt
 
     def style_dock(self, dock: QDockWidget) -> None:

@@ -33,7 +33,7 @@ def load_data(window: QMainWindow, path: str | Path, kind: str | None = None) ->
         window.apply_runs(runs, f"training on {path.name} ({kind}): the runs restart", selected=sel)
     else:
         window.apply_config(trial, f"training on {path.name} ({kind}): the run restarts")
-    window._remember(path)
+    window.files.remember(path)
     return True
 
 

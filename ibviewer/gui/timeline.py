@@ -430,12 +430,12 @@ class QtTimeline(QWidget):
         x_mode = getattr(w, "x_mode", "step")
         for name, c in self.cursors.items():
             c.set(cursor_x(w.panels[name], src, row, x_mode))
-        ctx = w.draw_context(w.visible_panels(), w.last_snap)
+        ctx = w.draw_context(w.docks.visible(), w.last_snap)
         if self._scrubbed(ctx) is not None:
             for name in STATE_PANELS:
                 p = w.panels.get(name)
                 if p is not None:
-                    w._guard(p, p.update, ctx)  # the wrapped update: the panel as of the shown step
+                    w.docks.guard(p, p.update, ctx)  # the wrapped update: the panel as of the shown step
         self._readout(row, src)
         self.moved.emit(row)
 

@@ -59,8 +59,8 @@ def back_to_start(qtbot, win) -> None:
     win.set_speed(0)
     win.controls.set_speed(0)
     win.set_x_mode("log_step")
-    win.set_theme("light")
-    win.set_font_scale(1.0)
+    win.appearance.set_theme("light")
+    win.appearance.set_font_scale(1.0)
     fresh(qtbot, win)
     assert len(win.runs) == 1 and win.cfg.to_dict() == default and win.preset == DEFAULT_PRESET
     assert win.last_snap["step"] == 0 and not win.playing and win.speed == 0 and win.x_mode == "log_step"

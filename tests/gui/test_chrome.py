@@ -44,9 +44,9 @@ def test_menus_toolbar_and_shortcuts_dialog_are_built_from_the_table(qtbot, wind
     # the x-axis entries follow the x axis however it is set
     for mode in ("time", "step", "log_step"):
         window.set_x_mode(mode)
-        assert [a.objectName() for a in window.x_group.actions() if a.isChecked()] == ["action_x_" + mode]
+        assert [a.objectName() for a in window.x_axis.group.actions() if a.isChecked()] == ["action_x_" + mode]
     window.actions["x_time"].trigger()
-    assert window.x_mode == "time" and window.x_combo.currentData() == "time"
+    assert window.x_mode == "time" and window.x_axis.combo.currentData() == "time"
     window.set_x_mode("log_step")
     # the dialog lists every action of the window that has a shortcut, the recording's ones included
     dlg = window.show_shortcuts()

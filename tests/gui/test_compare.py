@@ -68,33 +68,33 @@ def test_add_rename_hide_and_remove_runs(qtbot, window):
     sv = window.panels["singular_values"]
     assert any(k[0] == run.id for k in sv.run_items) and not sv.lead[0].isVisible()
     # rename
-    window.rename_run(run.id, "shallow")
+    window.controller.rename(run.id, "shallow")
     assert run.name == "shallow" and window.runs_list.item(run.id).text() == "shallow"
     window.redraw()
     assert "shallow" in legend(loss)
     # hide: its curves go, the legend drops it
-    window.set_run_visible(run.id, False)
+    window.controller.set_visible(run.id, False)
     assert all(k[0] != run.id for k in loss.run_items) and "shallow" not in legend(loss)
-    window.set_run_visible(run.id, True)
+    window.controller.set_visible(run.id, True)
     assert any(k[0] == run.id for k in loss.run_items)
     # select the other run: the controls follow it
-    window.select_run(run.id)
+    window.controller.select(run.id)
     assert window.cfg.model.depth == 2 and window.controls.widgets["model.depth"].value() == 2
     assert window.mirror is run.mirror
     # remove: the other run goes on where it was
-    assert window.remove_run(run.id)
+    assert window.controller.remove_run(run.id)
     assert [r.name for r in window.runs] == ["depth 3"] and not window.comparing
     window.step_n(10)
     s = settle(qtbot, window, 60)
-    assert s["step"] == 60 and window.panel_errors == []
-    assert not window.remove_run(window.runs[0].id)  # the last run stays
+    assert s["step"] == 60 and window.docks.errors == []
+    assert not window.controller.remove_run(window.runs[0].id)  # the last run stays
     assert "cannot be removed" in window.statusBar().currentMessage()
 
 
 def test_runs_train_together_like_the_headless_run_group(qtbot, window):
     single(qtbot, window)
     window.add_run("model.depth", 2)
-    window.select_run(window.runs[0].id)
+    window.controller.select(window.runs[0].id)
     window.add_run("model.init_scale", 1e-2)
     ready(qtbot, window, 3)
     configs = [(r.name, r.cfg.copy()) for r in window.runs]
@@ -109,7 +109,7 @@ def test_runs_train_together_like_the_headless_run_group(qtbot, window):
         assert run.mirror.n == h.n and run.entry.step == STEPS
         for col in ("step", "time", "loss", "sv", "rel_error", "erank_entropy"):
             np.testing.assert_array_equal(run.mirror[col], h[col], err_msg=f"{run.name}: {col}")
-    assert window.panel_errors == []
+    assert window.docks.errors == []
 
 
 def two_runs(qtbot, win, key, value, steps):
@@ -124,8 +124,8 @@ def two_runs(qtbot, win, key, value, steps):
 
 def test_session_round_trip_then_training_goes_on(qtbot, window, tmp_path):
     two_runs(qtbot, window, "optimizer.lr", 0.005, 120)
-    window.rename_run(window.runs[1].id, "slow")
-    window.set_run_visible(window.runs[1].id, False)
+    window.controller.rename(window.runs[1].id, "slow")
+    window.controller.set_visible(window.runs[1].id, False)
     window.set_x_mode("time")
     window.panels["singular_values"].set_theory(True)
     saved = {r.name: {k: r.mirror[k].copy() for k in ("step", "loss", "sv")} for r in window.runs}
@@ -154,7 +154,7 @@ def test_session_round_trip_then_training_goes_on(qtbot, window, tmp_path):
     # training continues from there
     window.step_n(30)
     qtbot.waitUntil(lambda: all(r.entry.step == 150 for r in window.runs), timeout=TIMEOUT_MS)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
     window.set_x_mode("log_step")
 
 
@@ -189,7 +189,7 @@ def test_bad_session_files_say_why_and_the_runs_go_on(qtbot, window, tmp_path):
 
 
 def test_gallery_opens_a_preset_with_all_its_runs(qtbot, window):
-    dlg = window.open_gallery()
+    dlg = window.files.open_gallery()
     dlg.select("hadamard_l1_bias")
     dlg.open_selected()
     qtbot.waitUntil(lambda: window.preset == "hadamard_l1_bias" and window.worker_ready
@@ -213,7 +213,7 @@ def test_gallery_opens_a_preset_with_all_its_runs(qtbot, window):
     assert len(coords.rest.getData()[0]) > 0  # the selected run's other coordinates, grey
     stems.set_theory(False)
     coords.set_theory(False)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
 
 
 def test_theory_overlays_draw_the_predicted_curves(qtbot, window):
@@ -246,7 +246,7 @@ def test_theory_overlays_draw_the_predicted_curves(qtbot, window):
     sv.set_theory(False)
     norms.set_theory(False)
     assert not any(k[1] in ("theory", "half") for k in sv.run_items)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
 
 
 def test_load_data_refuses_a_wrong_file_and_trains_on_a_good_one(qtbot, window, tmp_path):
@@ -254,19 +254,19 @@ def test_load_data_refuses_a_wrong_file_and_trains_on_a_good_one(qtbot, window, 
     gen = window.gen
     bad = tmp_path / "bad.npz"
     np.savez(bad, A=np.ones((5, 7)), y=np.ones(3))
-    assert not window.load_data(bad, "sparse_recovery")
+    assert not window.files.load_data(bad, "sparse_recovery")
     msg = window.statusBar().currentMessage()
     assert "bad.npz" in msg and "\n" not in msg and window.gen == gen
     text = tmp_path / "words.csv"
     text.write_text("a,b\nc,d\n")
-    assert not window.load_data(text, "matrix_factorization")
+    assert not window.files.load_data(text, "matrix_factorization")
     assert window.gen == gen
-    assert not window.load_data(tmp_path / "x.txt")
+    assert not window.files.load_data(tmp_path / "x.txt")
     assert "not a data file" in window.statusBar().currentMessage()
     good = tmp_path / "target.npy"
     rng = np.random.default_rng(0)
     np.save(good, rng.standard_normal((8, 2)) @ rng.standard_normal((2, 8)))
-    assert window.load_data(good)  # a matrix: factorize it
+    assert window.files.load_data(good)  # a matrix: factorize it
     ready(qtbot, window, 1)
     assert window.cfg.problem.kind == "matrix_factorization" and window.cfg.problem.source.endswith("target.npy")
     assert window.info["shape"] == (8, 8)
@@ -284,9 +284,9 @@ def test_recent_files_and_settings_persist_in_a_new_window(qtbot, window, tmp_pa
     win.show()
     try:
         assert win.settings.recent == []
-        assert win.save_config(cfg_path)
-        win.set_font_scale(1.3)
-        win.set_theme("dark")
+        assert win.files.save_config(cfg_path)
+        win.appearance.set_font_scale(1.3)
+        win.appearance.set_theme("dark")
         assert win.panels["loss"].plot_widget.backgroundBrush().color().getRgb()[:3] == (30, 32, 36)
         win.resize(1300, 800)
     finally:
@@ -302,10 +302,10 @@ def test_recent_files_and_settings_persist_in_a_new_window(qtbot, window, tmp_pa
         assert win2.settings.font_scale == 1.3 and win2.actions["dark_theme"].isChecked()
         # the geometry came back from the settings file (the offscreen screen clamps it to its own small size)
         assert (win2.width(), win2.height()) != (1560, 940)
-        win2.recent_menu.aboutToShow.emit()
-        entries = [a.data() for a in win2.recent_menu.actions()]
+        win2.files.recent_menu.aboutToShow.emit()
+        entries = [a.data() for a in win2.files.recent_menu.actions()]
         assert entries == [str(cfg_path.resolve())]
-        assert win2.open_path(entries[0])
+        assert win2.files.open_path(entries[0])
         qtbot.waitUntil(lambda: win2.worker_ready, timeout=TIMEOUT_MS)
     finally:
         win2.close()
@@ -383,11 +383,11 @@ def test_exports_of_compared_runs_show_every_visible_run(qtbot, window, tmp_path
 
     assert all(count(r.colour) > 100 for r in window.runs)
     svg = rec.export_image(str(tmp_path / "both.svg"), panel="singular_values", format="svg", size=(600, 400))
-    assert svg is not None, window.messages[-1]
+    assert svg is not None, window.status.messages[-1]
     text = svg.read_text()
     assert all("#%02x%02x%02x" % r.colour in text.lower() for r in window.runs)
     # a hidden run is left out, as in the window
-    window.set_run_visible(window.runs[1].id, False)
+    window.controller.set_visible(window.runs[1].id, False)
     png = rec.export_image(str(tmp_path / "one.png"), panel="loss", size=(800, 500))
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
     assert count(window.runs[1].colour) < 20

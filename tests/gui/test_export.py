@@ -144,10 +144,10 @@ def test_app_export_animation_and_cancel(qtbot, window, tmp_path):
     s2 = AnimationSettings(path=str(tmp_path / "cancelled.mp4"), size=(480, 270), fps=10, seconds=5)
     assert rec.export_animation(s2, cancel_after=4) is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.mp4"]
-    assert "cancelled" in window.messages[-1]
+    assert "cancelled" in window.status.messages[-1]
     bad = AnimationSettings(path=str(tmp_path / "missing" / "x.mp4"), size=(480, 270), fps=10, seconds=1)
     assert rec.export_animation(bad) is None
-    assert "does not exist" in window.messages[-1]
+    assert "does not exist" in window.status.messages[-1]
 
 
 def test_app_stills_and_history(qtbot, window, tmp_path):
@@ -181,4 +181,4 @@ def test_record_live(qtbot, window, tmp_path):
     # the video keeps wall-clock time: at least the 1.2 s waited at 10 frames/s (late ticks repeat a picture),
     # and the file holds every frame the recorder wrote
     assert n == live.frames and n >= 12
-    assert "recorded" in window.messages[-1]
+    assert "recorded" in window.status.messages[-1]

@@ -71,11 +71,11 @@ def test_worker_death_is_reported_and_restart_works(qtbot):
         os.kill(win.client.pid, signal.SIGKILL)
         qtbot.waitUntil(lambda: win.worker_dead, timeout=TIMEOUT_MS)
         assert "stopped unexpectedly" in win.statusBar().currentMessage()
-        assert win.btn_restart.isVisibleTo(win)
+        assert win.status.restart_button.isVisibleTo(win)
         win.play()  # no exception while the worker is gone
-        win.btn_restart.click()
+        win.status.restart_button.click()
         qtbot.waitUntil(lambda: win.worker_ready and win.last_snap is not None, timeout=TIMEOUT_MS)
-        assert not win.btn_restart.isVisibleTo(win)
+        assert not win.status.restart_button.isVisibleTo(win)
         win.step_n(5)
         qtbot.waitUntil(lambda: win.last_snap["step"] == 5, timeout=TIMEOUT_MS)
     finally:

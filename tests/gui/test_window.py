@@ -19,13 +19,13 @@ def test_window_opens_at_once_and_reports_the_worker_ready(qtbot):
     win.show()
     try:
         # shown before the worker has even started (it imports numpy and builds the run on its own)
-        assert "starting" in win.lbl_worker.text() and not win.worker_ready
+        assert "starting" in win.status.worker_label.text() and not win.worker_ready
         qtbot.waitUntil(lambda: win.worker_ready, timeout=TIMEOUT_MS)
-        assert "worker ready" in win.lbl_worker.text()
+        assert "worker ready" in win.status.worker_label.text()
         assert win.client.is_alive()
         # the default preset's panels, each in a dock
         for name in ("loss", "singular_values", "effective_rank", "norms", "balancedness", "errors", "heatmap"):
-            assert name in win.panels and win.docks[name].widget() is win.panels[name].widget
+            assert name in win.panels and win.docks.dock_widgets[name].widget() is win.panels[name].widget
         assert win.windowTitle().startswith("ibviewer")
         qtbot.waitUntil(lambda: win.last_snap is not None, timeout=TIMEOUT_MS)
         assert win.last_snap["step"] == 0 and win.last_snap["loss"] > 1.0
@@ -46,7 +46,7 @@ def test_play_makes_the_loss_fall(qtbot, window):
     assert window.frames_drawn > 1
     window.pause()
     settle(qtbot, window)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
 
 
 def test_pause_stops_the_step_count(qtbot, window):
@@ -116,7 +116,7 @@ def test_diverging_setting_pauses_with_a_message(qtbot, window):
     qtbot.waitUntil(lambda: window.last_snap["status"] == "diverged", timeout=TIMEOUT_MS)
     s = settle(qtbot, window)
     assert not window.playing and not s["playing"]
-    text = window.lbl_run.text()
+    text = window.status.run_label.text()
     assert f"diverged at step {s['step']}" in text and "lower optimizer.lr" in text
     assert "\n" not in text
     # the plots keep the last finite values
@@ -124,8 +124,8 @@ def test_diverging_setting_pauses_with_a_message(qtbot, window):
     # play refuses with a message instead of starting
     window.play()
     assert not window.playing
-    assert "press R to reset" in window.messages[-1]
-    assert window.panel_errors == []
+    assert "press R to reset" in window.status.messages[-1]
+    assert window.docks.errors == []
     window.load_preset(DEFAULT_PRESET)
     qtbot.waitUntil(lambda: window.worker_ready and window.last_snap is not None
                     and window.last_snap["status"] == "ready", timeout=TIMEOUT_MS)
@@ -138,7 +138,7 @@ def test_max_steps_stops_and_raising_it_goes_on(qtbot, window):
     window.play()
     qtbot.waitUntil(lambda: window.last_snap["status"] == "max_steps", timeout=TIMEOUT_MS)
     assert settle(qtbot, window)["step"] == 300
-    assert "finished" in window.lbl_run.text() and "run.steps = 300" in window.lbl_run.text()
+    assert "finished" in window.status.run_label.text() and "run.steps = 300" in window.status.run_label.text()
     window.play()  # stays at the limit, says why
     assert "raise max steps" in window.statusBar().currentMessage()
     window.controller.edit("run.steps", 600)
@@ -211,8 +211,8 @@ def test_x_axis_modes_redraw_every_panel(qtbot, window):
             assert x.max() == pytest.approx(300 * 0.01)
         else:
             assert np.nanmax(x) == pytest.approx(math.log10(300))
-    assert window.x_combo.currentData() == "log_step"
-    assert window.panel_errors == []
+    assert window.x_axis.combo.currentData() == "log_step"
+    assert window.docks.errors == []
 
 
 def test_keyboard_shortcuts(qtbot, window):
@@ -241,21 +241,21 @@ def test_keyboard_shortcuts(qtbot, window):
 def test_config_save_and_open_round_trip(qtbot, window, tmp_path):
     window.set_lr(0.007)
     path = tmp_path / "run.toml"
-    assert window.save_config(path)
+    assert window.files.save_config(path)
     assert [p.name for p in tmp_path.iterdir()] == ["run.toml"]  # written atomically: no temp file left
     data = tomllib.loads(path.read_text())
     assert data["optimizer"]["lr"] == 0.007 and data["model"]["depth"] == 3
     assert build_config(config_file=path).to_dict() == window.cfg.to_dict()
     # open a changed file: it becomes the run
     path.write_text(path.read_text().replace("depth = 3", "depth = 2"))
-    assert window.open_config(path)
+    assert window.files.open_config(path)
     qtbot.waitUntil(lambda: window.worker_ready and window.info["cfg"]["model"]["depth"] == 2, timeout=TIMEOUT_MS)
     # a broken file: a message, nothing changes
     bad = tmp_path / "bad.toml"
     bad.write_text("[model\ndepth = ")
-    assert not window.open_config(bad)
+    assert not window.files.open_config(bad)
     assert "not valid TOML" in window.statusBar().currentMessage()
-    assert not window.save_config(tmp_path / "missing" / "x.toml")
+    assert not window.files.save_config(tmp_path / "missing" / "x.toml")
     assert "cannot save" in window.statusBar().currentMessage()
     window.load_preset(DEFAULT_PRESET)
     qtbot.waitUntil(lambda: window.worker_ready and window.info["cfg"]["model"]["depth"] == 3, timeout=TIMEOUT_MS)
@@ -276,7 +276,7 @@ def test_every_family_draws_its_panels(qtbot, window, preset):
                 "factorization": {"heatmap", "singular_values", "norms"},
                 "mlp": {"layer_sv", "layer_rank", "layer_rel_change"}}[fam]
     assert expected <= set(window.panels)
-    assert window.panel_errors == []
+    assert window.docks.errors == []
     if fam == "diagonal":
         x, _ = window.panels["coordinates"].rest.getData()
         assert len(x) > 0
@@ -309,7 +309,7 @@ def test_a_long_preset_description_is_shown_whole(qtbot):
 def test_subscripts_are_typeset_in_labels_legends_and_dock_titles(qtbot, window):
     sv = window.panels["singular_values"]
     assert "σ<sub>i</sub>(W)" in sv.plot.getAxis("left").labelText
-    assert window.docks["singular_values"].windowTitle() == "Singular values σᵢ(W)"
+    assert window.docks.dock_widgets["singular_values"].windowTitle() == "Singular values σᵢ(W)"
     norms = window.panels["norms"]
     qtbot.waitUntil(lambda: "<sub>" in norms.legend_label.text(), timeout=TIMEOUT_MS)
     assert "_F" not in norms.legend_label.text() and "_*" not in norms.legend_label.text()
