@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ibviewer.core import metrics as M
+from ibviewer.core.events import events
 from ibviewer.core.ops import to_numpy
 
 if TYPE_CHECKING:
@@ -143,7 +144,8 @@ class RunMetrics:
 
 
 def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
-    """The run's summary (``summary.json``) given its last metrics row."""
+    """The run's summary (``summary.json``) given its last metrics row; ``events`` lists the run's event markers
+    (:func:`ibviewer.core.events.events`)."""
     out: dict[str, Any] = {
         "config": e.cfg.to_dict(),
         "steps": e.step_count,
@@ -190,6 +192,8 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["balancedness"] = [_num(v) for v in np.asarray(last["balancedness"])]
         out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]
     out["references"] = {name: _num(last[f"dist_{name}"]) for name in e.refs if f"dist_{name}" in last}
+    # the moments to point at, each at a recorded step (ibviewer/core/events.py)
+    out["events"] = events(e.history.as_dict(), e.cfg, e.status, e.step_count, e.problem.target)
     return out
 
 
