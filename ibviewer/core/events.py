@@ -241,8 +241,9 @@ def rank_steps(columns: dict[str, np.ndarray], name: str = "erank_entropy") -> l
     records; values that do not hold (passed through on the way, or flicker across a half-integer) are
     skipped.  An event marks each change between consecutive values that hold, at the first recorded step of
     the new value's stretch: e.g. a factorization from a small random start goes "effective rank 11 → 1" when
-    σ₁ is learned, then "1 → 2", "2 → 3".  The dwell is measured in log-steps because the dynamics of small
-    initializations are (see ``docs/science.md``, section 5).
+    σ₁ is learned, then "1 → 2", "2 → 3".  The dwell is measured in decades of steps because the dynamics
+    from a small initialization run on a logarithmic clock: each value takes about as many steps again as the
+    previous one (``docs/science.md``, sections 8 and "Events").
     """
     steps, er = columns.get("step"), columns.get(name)
     if steps is None or er is None or len(steps) == 0 or np.ndim(er) != 1:
