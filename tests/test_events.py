@@ -193,6 +193,9 @@ def test_a_diverging_run_lists_one_diverged_event_at_its_last_recorded_step():
     assert len(diverged) == 1
     assert diverged[0]["step"] == e.history["step"][-1] <= e.step_count == diverged[0]["stopped_at"]
     assert diverged[0]["label"] == "diverged"
+    # the singular values pass half their targets as they blow up (the loss rising): that is not learning
+    assert np.all(e.history["sv"][-1][:3] >= [6.0, 3.0, 1.5]) and e.history["loss"][-1] > e.history["loss"][0]
+    assert kinds(e.summary()["events"], "learned") == []
     assert E.divergence({"step": np.arange(5)}, "max_steps", 4) == []
 
 

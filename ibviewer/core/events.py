@@ -293,6 +293,16 @@ def divergence(columns: dict[str, np.ndarray], status: str, status_step: int) ->
 
 
 # -------------------------------------------------------------------------------------------- all of them
+def _learning_only(activations: list[dict[str, Any]], columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """The activations of a diverged run that happened while it learned: a value that passes half its target
+    on the way to the blow-up, with the loss above its first recorded value, was not learned."""
+    steps, loss = columns.get("step"), columns.get("loss")
+    if steps is None or loss is None or len(loss) == 0 or not np.isfinite(loss[0]):
+        return activations
+    rows = np.searchsorted(steps, [a["step"] for a in activations])
+    return [a for a, i in zip(activations, rows) if i < len(loss) and loss[i] <= loss[0]]
+
+
 _ORDER = {"diverged": 4, "plateau_escaped": 1, "learned": 2, "active": 2, "rank_step": 3}
 
 
@@ -304,7 +314,8 @@ def events(history_columns: dict[str, np.ndarray], cfg, status: str, status_step
     ``history_columns`` maps column names to the recorded rows (a :class:`~ibviewer.core.history.History`'s
     ``as_dict()``); ``cfg`` the run's :class:`~ibviewer.core.config.Config`; ``status``/``status_step`` the
     run's status and step count; ``target`` the problem's ground truth (matrix or vector) where it has one.
-    Classifiers list no activations (their weights grow without bound: there is no value to reach).
+    Classifiers list no activations (their weights grow without bound: there is no value to reach); nor does a
+    diverged run where the loss had risen above its start (the values blow up, they are not learned).
     """
     cols = {k: np.asarray(v) for k, v in history_columns.items()}
     family = cfg.family
@@ -313,6 +324,8 @@ def events(history_columns: dict[str, np.ndarray], cfg, status: str, status_step
         found += learned_singular_values(cols, target if np.ndim(target) == 2 else None, cfg.run.rank_tol)
     if family == "diagonal":
         found += active_coordinates(cols, target if np.ndim(target) == 1 else None)
+    if status == "diverged":
+        found = _learning_only(found, cols)
     found += plateau_escapes(cols)
     found += rank_steps(cols)
     found += divergence(cols, status, status_step)

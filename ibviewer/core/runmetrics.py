@@ -193,7 +193,8 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]
     out["references"] = {name: _num(last[f"dist_{name}"]) for name in e.refs if f"dist_{name}" in last}
     # the moments to point at, each at a recorded step (ibviewer/core/events.py)
-    out["events"] = events(e.history.as_dict(), e.cfg, e.status, e.step_count, e.problem.target)
+    columns = {name: e.history[name] for name in e.history.keys()}  # views: the history can be large
+    out["events"] = events(columns, e.cfg, e.status, e.step_count, e.problem.target)
     return out
 
 
