@@ -36,7 +36,11 @@ def parse_compare(specs: list[str]) -> list[tuple[str, list[str]]]:
         vals = [v.strip() for v in values.split(",") if v.strip()]
         if not vals:
             raise ConfigError(f"--compare {spec!r} lists no values; write KEY=V1,V2,...")
-        out.append((key.strip(), vals))
+        key = key.strip()
+        if any(k == key for k, _ in out):
+            raise ConfigError(f"--compare {key} is given twice; list all its values in one flag, e.g. "
+                              f"--compare {key}=V1,V2,V3")
+        out.append((key, vals))
     return out
 
 

@@ -163,7 +163,7 @@ class ProblemConfig(Table):
     sparsity: Whole = key(5, "Number s of nonzero entries of x* (sparse recovery)", ge=0)
     samples: Whole = key(50, "Number of training samples (regression, classification, MLPs)", ge=1)
     noise: Number = key(0.0, "Standard deviation of the Gaussian noise added to the observations", ge=0)
-    seed: Whole = key(0, "Seed of the problem's data (ground truth, measurements)")
+    seed: Whole = key(0, "Seed of the problem's data (ground truth, measurements)", ge=0)
     target: Literal[FACTORIZATION_TARGETS] = key(
         "spectrum", "Factorization target: Q diag(10·2^{−i}) Qᵀ (spectrum), U diag(s) Vᵀ plus noise "
         "(lowrank_noise) or a matrix from problem.source (file)")
@@ -223,7 +223,8 @@ class OptimizerConfig(Table):
 class RunConfig(Table):
     NAME: ClassVar[str] = "run"
     steps: Whole = key(20000, "Stop after this many steps", ge=0, zero="no limit", unit="steps")
-    seed: Whole = key(0, "Seed of the initialization (R resets with the same seed; 'new seed' draws another)")
+    seed: Whole = key(0, "Seed of the initialization (R resets with the same seed; 'new seed' draws another)",
+                   ge=0)
     dtype: Literal[DTYPES] = key("float64", "Floating-point type of the parameters and data")
     device: Literal[DEVICES] = key("cpu", "Where to train: cpu, cuda (a GPU through torch) or auto (cuda when "
                                           "there is one)")

@@ -17,6 +17,7 @@ import numpy as np
 
 from ibviewer.core import ops
 from ibviewer.core.config import Config, ConfigError, ProblemConfig
+from ibviewer.core.sizing import check_memory
 
 
 @dataclass
@@ -207,6 +208,7 @@ def make_problem(cfg: Config) -> Problem:
     family = cfg.family
     if p.source:
         return problem_from_file(cfg)
+    check_memory(cfg)  # before numpy allocates: one line with the size and the key to lower
 
     if kind == "matrix_sensing":
         w = _ground_truth(p, rng)

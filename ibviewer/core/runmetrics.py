@@ -190,7 +190,29 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["balancedness"] = [_num(v) for v in np.asarray(last["balancedness"])]
         out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]
     out["references"] = {name: _num(last[f"dist_{name}"]) for name in e.refs if f"dist_{name}" in last}
+    notes = derived_settings(e)
+    if notes:
+        out["notes"] = notes
     return out
+
+
+#: problem kinds whose ground truth has problem.rank, or the number of problem.singular_values when given
+_RANKED = ("matrix_sensing", "matrix_completion")
+
+
+def derived_settings(e: Engine) -> list[str]:
+    """Settings the run did not use as written, each stated in one line: a ground truth whose rank comes from
+    its singular values rather than ``problem.rank``, a minibatch as large as the data (full batch)."""
+    cfg, notes = e.cfg, []
+    p, o = cfg.problem, cfg.optimizer
+    ranked = p.kind in _RANKED or (p.kind == "matrix_factorization" and p.target == "lowrank_noise")
+    if ranked and not p.source and p.singular_values and len(p.singular_values) != p.rank:
+        notes.append(f"the ground truth has rank {len(p.singular_values)}, one per problem.singular_values; "
+                     f"problem.rank = {p.rank} is not used")
+    if o.name != "gd" and o.batch_size >= e.problem.n_data:
+        notes.append(f"optimizer.batch_size = {o.batch_size} is at least the {e.problem.n_data} data units of "
+                     "the problem: every step uses the full batch")
+    return notes
 
 
 def _num(v) -> float | None:
