@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ibviewer.core.config import Config, ConfigError, set_key
-from ibviewer.core.engine import RUNNING, Engine
+from ibviewer.core.engine import QUIET, RUNNING, Engine
 from ibviewer.core.fastpath import ProductGD
 from ibviewer.core.optim import Optimizer
 from ibviewer.core.problems import make_problem
@@ -176,6 +176,7 @@ class Batch:
         if state is not None:
             self.optimizer.state = [{k: v[keep] for k, v in s.items()} for s in state]
 
+    @QUIET
     def step(self, k: int) -> None:
         t0 = time.perf_counter()
         es = self.engines
@@ -279,6 +280,7 @@ class RunGroup:
     def stopped(self) -> bool:
         return all(e.stopped for e in self.engines)
 
+    @QUIET
     def step(self, k: int = 1) -> None:
         for b in self.batches:
             b.step(k)

@@ -192,9 +192,9 @@ class ModelConfig(Table):
     init_scale: Number = key(1e-3, "α, the initialization scale: the scale of the end-to-end product "
                                    "(factorizations),\nthe initial value of every factor entry (diagonal nets: "
                                    "u = v = α·1).\nSmall α: rich regime (low rank / sparse); large α: kernel "
-                                   "regime (min-ℓ2)", gt=0)
+                                   "regime (min-ℓ2)", gt=0, le=1e6)
     init_std: Number = key(0.0, "Per-entry standard deviation of a Gaussian init; overrides α when > 0", ge=0,
-                           zero="use α")
+                           le=1e6, zero="use α")
     parametrization: Literal[ALL_PARAMETRIZATIONS] = key(
         "auto", "Diagonal nets: x = u^{⊙N} − v^{⊙N} (pm_power), x = w_1 ⊙ ⋯ ⊙ w_N (hadamard) or plain x "
         "(linear); auto: the first of the problem's family (product, pm_power, mlp)")

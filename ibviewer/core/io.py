@@ -116,13 +116,17 @@ def replace_folder(path: str | Path, write) -> Path:
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
             os.replace(path, old)  # onto the empty placeholder: atomic on POSIX
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if old is not None and not path.exists():
             os.replace(old, path)
             old = None
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        if isinstance(exc, OSError):  # named by the folder asked for, not the temporary one
+            what = f"{Path(exc.filename).name}: " if exc.filename else ""
+            raise OSError(f"cannot write {str(path)!r} ({what}{exc.strerror or exc}); it was left as it "
+                          "was") from None
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

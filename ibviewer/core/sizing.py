@@ -40,7 +40,8 @@ def available_bytes() -> int:
 
 
 def format_bytes(n: float) -> str:
-    """``n`` bytes as one reads it: 512 B, 3.2 MiB, 74 GiB, 728 TiB."""
+    """``n`` bytes as one reads it: 512 B, 3.2 MiB, 74 GiB, 728 TiB (sizes beyond a float read as 1e300)."""
+    n = float(min(n, 10**300))
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024 or unit == "PiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
@@ -105,7 +106,11 @@ def _param_arrays(cfg: "Config") -> list[tuple[float, str, str]]:
         width = m.width if isinstance(m.width, int) and m.width else max(rows, cols)
         count = width * (rows + cols) + max(m.depth - 2, 0) * width * width
         keys = "model.width, model.depth or problem.d"
-    return [(_PARAM_COPIES * count * _F, f"{count:,} parameters (with gradients and optimizer state)", keys)]
+    return [(_PARAM_COPIES * count * _F, f"{_count(count)} parameters (with gradients and optimizer state)", keys)]
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"{float(min(n, 10**300)):.3g}"
 
 
 def estimate_bytes(cfg: "Config") -> list[tuple[float, str, str]]:
