@@ -181,6 +181,9 @@ def cmd_run(args) -> int:
     check_output_folder(out)  # an unwritable place fails now, not after the training
     with _terminate_as_interrupt():
         if resolved.runs is not None:
+            from ibviewer.core.sizing import check_memory
+
+            check_memory(cfg, runs=len(resolved.runs))  # the runs share the problem's data, not their factors
             return cmd_compare(args, cfg, resolved.runs, name, out)
         engine = Engine(cfg)
         interrupted = _train(engine, total=cfg.run.steps or None, desc=name, quiet=args.quiet, show_loss=True)

@@ -268,3 +268,59 @@ def test_summary_records_the_versions_that_made_it(tmp_path):
     assert versions["numpy"] == np.__version__ and versions["torch"] == torch.__version__
     assert versions["ibviewer"] and isinstance(versions["blas"], list)
     assert any(lib.get("user_api") == "blas" for lib in versions["blas"])
+
+
+def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path, monkeypatch):
+    import signal
+
+    from ibviewer.core.engine import Engine
+
+    original = Engine.step
+
+    def step_then_terminate(self, k=1):
+        taken = original(self, 4)
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises KeyboardInterrupt here, in the main thread
+        return taken
+
+    monkeypatch.setattr(Engine, "step", step_then_terminate)
+    before = signal.getsignal(signal.SIGTERM)
+    out = tmp_path / "r"
+    assert main(["run", "-q", "--steps", "100", "--out", str(out)] + SMALL) == 130
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["steps"] == 4
+    assert signal.getsignal(signal.SIGTERM) == before  # the command's handler does not outlive it
+
+
+def test_compared_runs_are_sized_together(monkeypatch, tmp_path, capsys):
+    from ibviewer.core.config import DEFAULT_PRESET, build_config
+
+    cfg = build_config(preset=DEFAULT_PRESET, overrides=[("problem.d", 100), ("problem.rank", 1), ("problem.singular_values", "[]")])
+    parts = sizing.estimate_bytes(cfg)
+    one = sum(b for b, _, _ in parts)
+    params = next(b for b, what, _ in parts if "parameters" in what)
+    assert one - params == cfg.problem.measurements * 100 * 100 * 8  # the sensing matrices, shared
+    monkeypatch.setattr(sizing, "available_bytes", lambda: one + 2 * params)  # one run fits, ten do not
+    assert main(["run", "--check", "-q", "--set", "problem.d=100", "--set", "problem.rank=1",
+                 "--set", "problem.singular_values=[]"]) == 0
+    argv = ["run", "-q", "--set", "problem.d=100", "--set", "problem.rank=1", "--set", "problem.singular_values=[]",
+            "--compare", "run.seed=" + ",".join(map(str, range(10))), "--out", str(tmp_path / "c")]
+    assert main(argv) == 2
+    assert "memory" in one_error_line(capsys) and not (tmp_path / "c").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_an_unwritable_folder_is_refused_before_training(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["run", "-q", "--steps", "3", "--out", str(locked / "r")] + SMALL) == 2
+        assert "not writable" in one_error_line(capsys)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_an_output_below_a_file_is_refused_before_training(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    assert main(["run", "-q", "--steps", "3", "--out", str(tmp_path / "f" / "r")] + SMALL) == 2
+    assert "cannot create output folder" in one_error_line(capsys)

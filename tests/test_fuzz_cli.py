@@ -403,3 +403,27 @@ def test_fuzz_session_files(tmp_path_factory, data):
     assert not [w for w in caught if issubclass(w.category, (RuntimeWarning, UserWarning))]
     TALLY.setdefault("session files", Counter())[outcome] += 1
 
+
+
+@settings(FUZZ, max_examples=300)
+@given(spec=data_files(), as_kind=st.sampled_from([None] + FILE_KINDS))
+def test_fuzz_data_files_through_load_data(tmp_path_factory, spec, as_kind):
+    """The app's "Load data…" path (config_for_data): a bad file is a DataFileError of one line, never another
+    exception, and a file it accepts makes a problem."""
+    from ibviewer.core.config import build_config
+    from ibviewer.core.datafiles import DataFileError, config_for_data
+
+    kind, content, form, cut, _ = spec
+    path = _write_data(tmp_path_factory.mktemp("load"), content, form, cut)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cfg, read_as = config_for_data(build_config(overrides=[("problem.kind", kind)]), path, as_kind)
+        except DataFileError as exc:
+            assert "\n" not in str(exc) and str(exc)
+            outcome = "clean error"
+        else:
+            assert cfg.problem.kind == read_as and cfg.problem.source
+            outcome = "accepted"
+    assert not [w for w in caught if issubclass(w.category, (RuntimeWarning, UserWarning))]
+    TALLY.setdefault("data files through Load data", Counter())[outcome] += 1
