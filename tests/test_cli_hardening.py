@@ -324,3 +324,13 @@ def test_an_output_below_a_file_is_refused_before_training(tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["run", "-q", "--steps", "3", "--out", str(tmp_path / "f" / "r")] + SMALL) == 2
     assert "cannot create output folder" in one_error_line(capsys)
+
+
+def test_a_divergence_after_a_large_initialization_names_the_initialization(tmp_path):
+    out = tmp_path / "r"
+    assert main(["run", "-q", "--steps", "20", "--set", "model.init_scale=1e6", "--out", str(out)] + SMALL) == 1
+    message = json.loads((out / "summary.json").read_text())["message"]
+    assert "model.init_scale (now 1e+06" in message and "optimizer.lr" in message
+    out2 = tmp_path / "r2"
+    assert main(["run", "-q", "--steps", "20", "--set", "optimizer.lr=1e6", "--out", str(out2)] + SMALL) == 1
+    assert "init_scale" not in json.loads((out2 / "summary.json").read_text())["message"]

@@ -18,6 +18,8 @@ from ibviewer.core.ops import to_numpy
 READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED = "ready", "running", "converged", "max_steps", "diverged"
 STOPPED = (CONVERGED, MAX_STEPS, DIVERGED)
 STATUSES = (READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED)
+#: an initialization scale above this is named beside the learning rate when a run diverges (the presets use <= 1)
+LARGE_INIT = 10.0
 
 
 class Bookkeeping:
@@ -121,6 +123,11 @@ class Bookkeeping:
         self.message = (
             f"diverged at step {self.step_count}: {why}; lower optimizer.lr (now {self.cfg.optimizer.lr:g})"
         )
+        m = self.cfg.model
+        if max(m.init_scale, m.init_std) > LARGE_INIT:  # a large start shrinks the stable step size too
+            key, value = ("model.init_std", m.init_std) if m.init_std > m.init_scale else ("model.init_scale",
+                                                                                          m.init_scale)
+            self.message += f" or {key} (now {value:g}: a large initialization lowers the stable step size)"
 
     def _start_overflow(self, loss: float) -> str:
         """Why the run cannot start: its data or its initialization overflow the floating-point type."""
