@@ -18,7 +18,7 @@ from ibviewer.core.config_docs import keys_help
 EPILOG = f"""commands:
   ibviewer [gui options]   open the app on the default preset ({DEFAULT_PRESET})
   ibviewer gui ...         open the app (--preset, --config, --set, --play, --screenshot, --quit-after)
-  ibviewer run ...         train headless, write summary.json, history.npz, history.csv
+  ibviewer run ...         train headless, write summary.json, history.npz, history.csv (--check: only check)
   ibviewer presets         list the presets, one per line, name first
   ibviewer record ...      render an MP4/GIF/PNG frames of a run for a talk (--out, --frames, --size, --fps, ...)
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)

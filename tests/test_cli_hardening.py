@@ -145,18 +145,42 @@ def test_a_batch_larger_than_the_data_is_stated(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ overflow
-def test_an_overflowing_data_file_is_named_not_the_learning_rate(tmp_path, capsys):
+def test_data_whose_squares_overflow_is_refused_when_read(tmp_path, capsys):
+    src = tmp_path / "m.npz"
+    np.savez(src, A=np.full((4, 8), 1e300), y=np.ones(4))  # linprog and the loss would both fail on it
+    assert main(_source_argv(src, "sparse_recovery")) == 2
+    line = one_error_line(capsys)
+    assert "1e+300" in line and "rescale the data" in line and "optimizer.lr" not in line
+
+
+def test_data_that_overflows_the_dtype_is_named_not_the_learning_rate(tmp_path, capsys):
     src = tmp_path / "m.npy"
-    np.save(src, np.full((4, 4), 1e300))
+    np.save(src, np.full((4, 4), 1e30))  # fine in float64, its squares overflow float32
     out = tmp_path / "r"
+    argv = _source_argv(src)[:1] + _source_argv(src)[2:] + ["--set", "run.dtype=float32", "--steps", "5",
+                                                            "--out", str(out), "-q"]
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        rc = main(_source_argv(src)[:1] + _source_argv(src)[2:] + ["--steps", "5", "--out", str(out)])
-    assert rc == 1
+        assert main(argv) == 1
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "diverged" and "rescale the data" in summary["message"]
+    assert summary["status"] == "diverged" and summary["steps"] == 0
+    assert "rescale the data" in summary["message"] and "float32" in summary["message"]
     assert "optimizer.lr" not in summary["message"]
     assert capsys.readouterr().err == ""
+
+
+def test_a_run_that_diverges_before_its_first_record_still_writes_a_summary(tmp_path):
+    for kind in ("sparse_recovery", "logistic_separable", "teacher_student"):
+        out = tmp_path / kind
+        argv = ["run", "-q", "--steps", "5", "--set", f"problem.kind={kind}", "--set", "model.init_scale=1e6",
+                "--set", "run.dtype=float32", "--out", str(out)]
+        assert main(argv) in (0, 1)
+        assert json.loads((out / "summary.json").read_text())["steps"] <= 5
+
+
+def test_a_divergence_factor_below_one_is_refused(capsys):
+    assert main(["run", "--check", "--set", "run.diverge_factor=0.001"]) == 2
+    assert "run.diverge_factor" in one_error_line(capsys)
 
 
 def test_iterates_that_overflow_are_diverged_never_a_success(tmp_path, capsys):

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from ibviewer.cli import main
 from ibviewer.core import sizing
-from ibviewer.core.config_fields import PROBLEM_KINDS, known_keys
+from ibviewer.core.config_fields import PROBLEM_KINDS, choices, field_default, known_keys
 
 FUZZ_MEMORY = 256 << 20
 FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
@@ -105,6 +105,30 @@ VALUES = st.one_of(
 KINDS = st.sampled_from(PROBLEM_KINDS)
 
 
+def plausible(key: str):
+    """Values near a key's domain (its choices, small numbers), so that many configs pass validation and reach
+    the problem's construction, where the subtler failures live."""
+    allowed = choices(key)
+    if allowed:
+        return st.sampled_from(allowed)
+    default = field_default(key)
+    if isinstance(default, bool):
+        return st.booleans()
+    if isinstance(default, int):
+        return st.integers(0, 12)
+    if isinstance(default, float):
+        return st.sampled_from([0.0, 1e-3, 0.1, 0.5, 0.99, 1.0, 2.0, 1e6])
+    if isinstance(default, list):
+        return st.lists(st.sampled_from([0.5, 1.0, 3.0, 10.0]), max_size=4)
+    return st.sampled_from(["", "/dev/null", "/nonexistent.npy"])
+
+
+PAIRS = st.one_of(
+    st.tuples(KEYS, VALUES),
+    st.sampled_from(known_keys()).flatmap(lambda k: st.tuples(st.just(k), plausible(k))),
+)
+
+
 def as_text(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
@@ -118,7 +142,7 @@ def base_argv(kind: str, *, check: bool) -> list[str]:
 
 
 @settings(FUZZ, max_examples=1000)
-@given(kind=KINDS, pairs=st.lists(st.tuples(KEYS, VALUES), min_size=1, max_size=3),
+@given(kind=KINDS, pairs=st.lists(PAIRS, min_size=1, max_size=3),
        train=st.integers(1, 40).map(lambda k: k == 20))
 def test_fuzz_config_keys_as_set_flags(capsys, tmp_path_factory, kind, pairs, train):
     argv = base_argv(kind, check=not train)
@@ -134,7 +158,8 @@ def test_fuzz_config_keys_as_set_flags(capsys, tmp_path_factory, kind, pairs, tr
 
 
 @settings(FUZZ, max_examples=1000)
-@given(kind=KINDS, pairs=st.lists(st.tuples(st.sampled_from(known_keys()), VALUES), min_size=1, max_size=3),
+@given(kind=KINDS, pairs=st.lists(PAIRS.filter(lambda kv: kv[0].count(".") == 1 and not kv[0].startswith("meta")),
+                                  min_size=1, max_size=3),
        shape=st.sampled_from(["tables", "flat", "table_is_value"]))
 def test_fuzz_config_keys_as_toml_files(capsys, tmp_path_factory, kind, pairs, shape):
     data: dict = {"problem": {"kind": kind}, "run": {"steps": 2}}

@@ -234,7 +234,7 @@ class RunConfig(Table):
                               zero="automatic", unit="steps")
     loss_tol: Number = key(0.0, "Stop when the loss falls to this value", ge=0, zero="off")
     diverge_factor: Number = key(1e8, "The run diverges when the loss exceeds this multiple of its initial "
-                                      "value (or is NaN/Inf)", gt=0)
+                                      "value (or is NaN/Inf)", ge=1)
     history_rows: Whole = key(20000, "Rows of history kept before the history thins itself", ge=16,
                               unit="rows")
     rank_tol: Number = key(1e-3, "Effective-rank and numerical-rank tolerance, relative to the largest "

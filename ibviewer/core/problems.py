@@ -91,6 +91,10 @@ def _read_error(path: str, exc: BaseException) -> ConfigError:
     return ConfigError(f"problem.source = {path!r} cannot be read: {text}")
 
 
+#: the largest data entry a loss can square and sum without overflowing float64 (about sqrt(1.8e308) / 1e4)
+HUGE_DATA = 1e150
+
+
 def _check_values(path: str, name: str, a: np.ndarray, *, allow_nan: bool = False) -> None:
     """Refuse an array that is not real numbers, or holds NaN/Inf (NaN allowed where it marks unobserved)."""
     what = f"problem.source = {path!r}" + (f": array {name!r}" if name else "")
@@ -105,6 +109,10 @@ def _check_values(path: str, name: str, a: np.ndarray, *, allow_nan: bool = Fals
         if bad.any():
             raise ConfigError(f"{what} holds {'Inf' if allow_nan else 'NaN or Inf'}; finite numbers are required"
                               + (" (NaN marks unobserved entries)" if allow_nan else ""))
+        largest = float(np.nanmax(np.abs(a))) if a.size and not np.isnan(a).all() else 0.0
+        if largest > HUGE_DATA:
+            raise ConfigError(f"{what} holds entries up to {largest:.3g}; their squares overflow floating point "
+                              f"(|x| must be <= {HUGE_DATA:g}): rescale the data")
 
 
 def load_matrix(path: str, *, allow_nan: bool = False) -> np.ndarray:

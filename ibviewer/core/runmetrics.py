@@ -166,14 +166,14 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         }
         out["numerical_rank"] = int(last["numerical_rank"])
         out["norms"] = {k: _num(last[f"norm_{k}"]) for k in ("fro", "nuclear", "op")}
-    if e.cfg.family == "diagonal":
+    if e.cfg.family == "diagonal" and "state" in last:  # (a run diverged at step 0 has no metrics row)
         out["x"] = [_num(v) for v in np.asarray(last["state"])]
         out["l1"] = _num(last["l1"])
-    if e.cfg.family == "classifier":
+    if e.cfg.family == "classifier" and "state" in last:
         out["w"] = [_num(v) for v in np.asarray(last["state"])[0]]
         out["margin"] = _num(last["margin"])
         out["angle_deg"] = _num(last["angle_deg"])
-    if e.is_mlp:
+    if e.is_mlp and "test_loss" in last:
         out["train_loss"] = out["final_loss"]
         out["test_loss"] = _num(last["test_loss"])
         if "test_acc" in last:
