@@ -21,6 +21,11 @@ if TYPE_CHECKING:  # pragma: no cover
 _F = 8
 #: copies of the parameters alive while training: the factors, their gradients, two optimizer moments
 _PARAM_COPIES = 4
+#: bytes a factor costs beyond its entries, per copy: the array objects and the cached partial products of a
+#: forward pass (a product of a million 1 x 1 factors is gigabytes of them)
+_LAYER_OVERHEAD = 2048
+#: bytes of a small numpy array object
+_OBJECT = 112
 
 
 def available_bytes() -> int:
@@ -68,7 +73,9 @@ def _problem_arrays(cfg: "Config") -> list[tuple[float, str, str]]:
         return [((p.d + out) * p.samples * _F + out * p.d * _F, f"{p.samples} samples of dimension {p.d}",
                  "problem.d or problem.samples")]
     if kind == "logistic_separable":
-        return [(p.samples * p.d * _F, f"{p.samples} samples of dimension {p.d}", "problem.d or problem.samples")]
+        # drawn one sample at a time: each is an array object of its own until they are stacked
+        return [(p.samples * (p.d * _F + 2 * _OBJECT), f"{p.samples} samples of dimension {p.d}",
+                 "problem.d or problem.samples")]
     if kind in ("teacher_student", "digits"):
         d = 64 if kind == "digits" else p.d
         n = p.samples + p.test_samples
@@ -106,7 +113,9 @@ def _param_arrays(cfg: "Config") -> list[tuple[float, str, str]]:
         width = m.width if isinstance(m.width, int) and m.width else max(rows, cols)
         count = width * (rows + cols) + max(m.depth - 2, 0) * width * width
         keys = "model.width, model.depth or problem.d"
-    return [(_PARAM_COPIES * count * _F, f"{_count(count)} parameters (with gradients and optimizer state)", keys)]
+    layers = m.depth * (2 if cfg.family == "diagonal" else 1)
+    size = _PARAM_COPIES * (count * _F + layers * _LAYER_OVERHEAD)
+    return [(size, f"{_count(count)} parameters in {layers} factors (with gradients and optimizer state)", keys)]
 
 
 def _count(n: int) -> str:
