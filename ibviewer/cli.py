@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from ibviewer.core.bookkeeping import exit_code  # noqa: F401  (the one exit-code rule of the commands that train)
 from ibviewer.core.cli_args import ArgumentParser, UsageError, config_parent, report_error, resolve
 from ibviewer.core.config import DEFAULT_PRESET, ConfigError, preset_info, preset_names
 from ibviewer.core.config_docs import keys_help
@@ -47,14 +48,6 @@ def _summary(engine, interrupted: bool) -> dict:
         summary["message"] = f"interrupted at step {engine.step_count}"
     summary["versions"] = versions()
     return summary
-
-
-def exit_code(statuses: list[str], interrupted: bool) -> int:
-    """The one exit-code rule of the commands that train: 130 when interrupted (Ctrl+C, SIGTERM), 1 when a
-    run diverged (its iterates, norms or loss are not finite, or the loss blew up), else 0."""
-    if interrupted:
-        return 130
-    return 1 if "diverged" in statuses else 0
 
 
 @contextlib.contextmanager

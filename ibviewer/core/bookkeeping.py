@@ -18,6 +18,18 @@ from ibviewer.core.ops import to_numpy
 READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED = "ready", "running", "converged", "max_steps", "diverged"
 STOPPED = (CONVERGED, MAX_STEPS, DIVERGED)
 STATUSES = (READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED)
+#: exit codes of a command that trains: finished, a run diverged, interrupted (Ctrl+C or SIGTERM)
+EXIT_OK, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def exit_code(statuses: list[str], interrupted: bool) -> int:
+    """The one exit-code rule of every command that trains (``run``, ``record``): 130 when interrupted, 1 when a
+    run diverged (its loss, iterates or norms are not finite, or the loss blew up), else 0."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_DIVERGED if DIVERGED in statuses else EXIT_OK
+
+
 #: an initialization scale above this is named beside the learning rate when a run diverges (the presets use <= 1)
 LARGE_INIT = 10.0
 
