@@ -6,19 +6,20 @@ Bad input exits with code 2 and one line that names what is wrong and what is al
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
 
+from ibviewer.core.bookkeeping import exit_code  # noqa: F401  (the one exit-code rule of the commands that train)
 from ibviewer.core.cli_args import ArgumentParser, UsageError, config_parent, report_error, resolve
 from ibviewer.core.config import DEFAULT_PRESET, ConfigError, preset_info, preset_names
 from ibviewer.core.config_docs import keys_help
-from ibviewer.core.io import check_writable_dir
 
 EPILOG = f"""commands:
   ibviewer [gui options]   open the app on the default preset ({DEFAULT_PRESET})
   ibviewer gui ...         open the app (--preset, --config, --set, --play, --screenshot, --quit-after)
-  ibviewer run ...         train headless, write summary.json, history.npz, history.csv
+  ibviewer run ...         train headless, write summary.json, history.npz, history.csv (--check: only check)
   ibviewer presets         list the presets, one per line, name first
   ibviewer record ...      render an MP4/GIF/PNG frames of a run for a talk (--out, --frames, --size, --fps, ...)
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
@@ -27,12 +28,46 @@ EPILOG = f"""commands:
 
 
 def _write_run(out: Path, engine, summary: dict) -> None:
+    """One run's files into the folder ``out`` (already made)."""
     from ibviewer.core.io import write_history_csv, write_json, write_npz
 
     write_json(out / "summary.json", summary)
     hist = engine.history.as_dict()
     write_npz(out / "history.npz", hist)
     write_history_csv(out / "history.csv", hist)
+
+
+def _summary(engine, interrupted: bool) -> dict:
+    """The run's summary.json: the engine's summary, an interruption stated, and the versions that made it."""
+    from ibviewer.core.bookkeeping import STOPPED
+    from ibviewer.core.provenance import versions
+
+    summary = engine.summary()
+    if interrupted and engine.status not in STOPPED:
+        summary["status"] = "interrupted"
+        summary["message"] = f"interrupted at step {engine.step_count}"
+    summary["versions"] = versions()
+    return summary
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt, as Ctrl+C does, so both end a run the same way (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _summary_line(name: str, summary: dict) -> str:
@@ -77,7 +112,7 @@ def cmd_compare(args, cfg, runs, name: str, out: Path) -> int:
     import re
 
     from ibviewer.core.compare import RunGroup, parse_compare
-    from ibviewer.core.io import write_json
+    from ibviewer.core.io import replace_folder, write_json
 
     group = RunGroup(runs)
     t0 = time.perf_counter()
@@ -86,49 +121,75 @@ def cmd_compare(args, cfg, runs, name: str, out: Path) -> int:
     entries = []
     for run_name, engine in zip(group.names, group.engines):
         folder = re.sub(r"[^A-Za-z0-9._=-]+", "_", run_name.replace(", ", "__"))
-        summary = engine.summary()
+        summary = _summary(engine, interrupted)
         summary["name"] = run_name
-        check_writable_dir(out / folder)
-        _write_run(out / folder, engine, summary)
-        entries.append({"name": run_name, "folder": folder, "summary": summary})
-        if not args.quiet:
-            print(_summary_line(run_name, summary))
-    write_json(out / "summary.json", {
-        "compare": [{"key": k, "values": v} for k, v in parse_compare(args.compare)],
-        "wall_seconds": time.perf_counter() - t0,
-        "interrupted": interrupted,
-        "runs": entries,
-    })
+        entries.append((engine, {"name": run_name, "folder": folder, "summary": summary}))
+
+    def write(tmp: Path) -> None:
+        for engine, entry in entries:
+            (tmp / entry["folder"]).mkdir()
+            _write_run(tmp / entry["folder"], engine, entry["summary"])
+        write_json(tmp / "summary.json", {
+            "compare": [{"key": k, "values": v} for k, v in parse_compare(args.compare)],
+            "wall_seconds": time.perf_counter() - t0,
+            "interrupted": interrupted,
+            "versions": entries[0][1]["summary"]["versions"] if entries else None,
+            "runs": [entry for _, entry in entries],
+        })
+
+    replace_folder(out, write)
     if not args.quiet:
+        for _, entry in entries:
+            print(_summary_line(entry["name"], entry["summary"]))
+            for note in entry["summary"].get("notes", []):
+                print(f"  note: {note}")
         print(f"wrote {out}/summary.json and one folder per run")
-    return 130 if interrupted else 0
+    return exit_code([entry["summary"]["status"] for _, entry in entries], interrupted)
+
+
+def cmd_check(args, cfg, runs) -> int:
+    """``ibviewer run --check``: the configuration, its memory and its data checked, nothing trained or written."""
+    from ibviewer.core.problems import make_problem
+    from ibviewer.core.sizing import check_memory
+
+    check_memory(cfg, runs=len(runs) if runs else 1)
+    make_problem(cfg)
+    if not args.quiet:
+        count = f"{len(runs)} runs" if runs else "1 run"
+        print(f"ok: {cfg.problem.kind}, {count}; nothing trained or written")
+    return 0
 
 
 def cmd_run(args) -> int:
-    from ibviewer.core.engine import DIVERGED, Engine
+    from ibviewer.core.engine import Engine
+    from ibviewer.core.io import check_output_folder, replace_folder
 
     steps = [] if args.steps is None else [("run.steps", args.steps)]
     resolved = resolve(args, extra=steps)  # bad values (of --compare too) fail before any folder is made
     cfg = resolved.cfg
+    if args.check:
+        return cmd_check(args, cfg, resolved.runs)
     name = args.preset or (Path(args.config).stem if args.config else cfg.problem.kind)
     out = Path(args.out) if args.out else Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
-    if resolved.runs is not None:
-        check_writable_dir(out)
-        return cmd_compare(args, cfg, resolved.runs, name, out)
-    check_writable_dir(out)
-    engine = Engine(cfg)
-    interrupted = _train(engine, total=cfg.run.steps or None, desc=name, quiet=args.quiet, show_loss=True)
-    summary = engine.summary()
-    if interrupted:
-        summary["status"] = "interrupted"
-        summary["message"] = f"interrupted at step {engine.step_count}"
-    _write_run(out, engine, summary)
+    check_output_folder(out)  # an unwritable place fails now, not after the training
+    with _terminate_as_interrupt():
+        if resolved.runs is not None:
+            from ibviewer.core.sizing import check_memory
+
+            check_memory(cfg, runs=len(resolved.runs))  # the runs share the problem's data, not their factors
+            return cmd_compare(args, cfg, resolved.runs, name, out)
+        engine = Engine(cfg)
+        interrupted = _train(engine, total=cfg.run.steps or None, desc=name, quiet=args.quiet, show_loss=True)
+        summary = _summary(engine, interrupted)
+        replace_folder(out, lambda tmp: _write_run(tmp, engine, summary))
     if not args.quiet:
         print(_summary_line(name, summary))
+        for note in summary.get("notes", []):
+            print(f"note: {note}")
         if summary["diverged"] or interrupted:
             print(summary["message"])
         print(f"wrote {out}/summary.json, history.npz, history.csv")
-    return 130 if interrupted else (1 if engine.status == DIVERGED else 0)
+    return exit_code([summary["status"]], interrupted)
 
 
 def cmd_presets(args) -> int:
@@ -186,6 +247,8 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--steps", type=int, metavar="N", help="number of steps (run.steps)")
     run.add_argument("--out", metavar="DIR", help="output folder (default runs/<name>_<time>)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary line")
+    run.add_argument("--check", action="store_true",
+                     help="check the configuration, the memory it needs and its data file; train and write nothing")
     sub.add_parser("presets", help="list the presets")
     sub.add_parser("gui", help="open the app", add_help=False)
     sub.add_parser("bench", help="benchmarks", add_help=False)
@@ -220,7 +283,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as exc:
-        return report_error("ibviewer", exc)
+        return report_error("ibviewer", _os_message(exc))
+    except KeyboardInterrupt:  # a second Ctrl+C while the files are written: they are whole or absent
+        print("ibviewer: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _os_message(exc: OSError) -> str:
+    """An OSError as one line: our own messages as they are, the system's with its file name and reason."""
+    if exc.strerror and exc.filename:
+        return f"cannot write {str(exc.filename)!r}: {exc.strerror}"
+    return str(exc) or exc.strerror or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -61,8 +61,8 @@ def test_inapplicable_key_is_kept_and_ignored():
         ([("problem.rank", 30)], ["problem.rank", "problem.d"]),
         ([("problem.measurements", 0)], ["problem.measurements", ">= 1"]),
         ([("problem.kind", "sparse_recovery"), ("problem.sparsity", 500)], ["problem.sparsity", "problem.n"]),
-        ([("model.init_scale", 0)], ["model.init_scale", "> 0"]),
-        ([("model.init_scale", -1e-3)], ["model.init_scale", "> 0"]),
+        ([("model.init_scale", 0)], ["model.init_scale", "(0, 1e6]"]),
+        ([("model.init_scale", -1e-3)], ["model.init_scale", "(0, 1e6]"]),
         ([("model.depht", 3)], ["model.depht", "model keys are"]),
         ([("modle.depth", 3)], ["modle", "tables are"]),
         ([("model.depth", "three")], ["model.depth", "whole number"]),
@@ -314,6 +314,6 @@ def test_the_controls_tooltips_are_the_declared_help():
     from ibviewer.gui.controls import tooltip
 
     assert tooltip("model.init_scale").startswith("α, the initialization scale")
-    assert tooltip("model.init_scale").endswith("Allowed: a number > 0.")
+    assert tooltip("model.init_scale").endswith("Allowed: a number in (0, 1e6].")
     assert tooltip("run.steps") == field_help("run.steps") and "0 = no limit" in tooltip("run.steps")
     assert tooltip("speed").startswith("Steps per frame") and tooltip("no.such_key") == ""

@@ -11,9 +11,27 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ibviewer.core.ops import to_numpy
+
 READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED = "ready", "running", "converged", "max_steps", "diverged"
 STOPPED = (CONVERGED, MAX_STEPS, DIVERGED)
 STATUSES = (READY, RUNNING, CONVERGED, MAX_STEPS, DIVERGED)
+#: exit codes of a command that trains: finished, a run diverged, interrupted (Ctrl+C or SIGTERM)
+EXIT_OK, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def exit_code(statuses: list[str], interrupted: bool) -> int:
+    """The one exit-code rule of every command that trains (``run``, ``record``): 130 when interrupted, 1 when a
+    run diverged (its loss, iterates or norms are not finite, or the loss blew up), else 0."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_DIVERGED if DIVERGED in statuses else EXIT_OK
+
+
+#: an initialization scale above this is named beside the learning rate when a run diverges (the presets use <= 1)
+LARGE_INIT = 10.0
 
 
 class Bookkeeping:
@@ -91,15 +109,52 @@ class Bookkeeping:
         if not math.isfinite(loss) or loss > self.divergence_limit:
             self._diverge(loss)
             return False
+        if not self._params_finite():  # a loss can stay finite (0 for logistic) while the iterates overflow
+            self._diverge(loss, iterates=True)
+            return False
         return True
 
-    def _diverge(self, loss: float) -> None:
+    def _params_finite(self) -> bool:
+        """Whether every factor and its squared norm are finite (a squared norm overflows before its entries)."""
+        with np.errstate(all="ignore"):
+            for w in self.params:
+                a = to_numpy(w)
+                if not math.isfinite(float(np.vdot(a, a).real)):
+                    return False
+        return True
+
+    def _diverge(self, loss: float, *, iterates: bool = False) -> None:
         self.status = DIVERGED
+        if self.step_count == 0:  # nothing was stepped yet: the step size cannot be the cause
+            self.message = f"diverged at step 0: {self._start_overflow(loss)}"
+            return
         why = "the loss is not finite" if not math.isfinite(loss) else (
             f"loss {loss:.3g} exceeded {self.cfg.run.diverge_factor:g} x its initial value")
+        if iterates:
+            why = "the parameters or their norms are no longer finite (they overflowed)"
         self.message = (
             f"diverged at step {self.step_count}: {why}; lower optimizer.lr (now {self.cfg.optimizer.lr:g})"
         )
+        m = self.cfg.model
+        if max(m.init_scale, m.init_std) > LARGE_INIT:  # a large start shrinks the stable step size too
+            key, value = ("model.init_std", m.init_std) if m.init_std > m.init_scale else ("model.init_scale",
+                                                                                          m.init_scale)
+            self.message += f" or {key} (now {value:g}: a large initialization lowers the stable step size)"
+
+    def _start_overflow(self, loss: float) -> str:
+        """Why the run cannot start: its data or its initialization overflow the floating-point type."""
+        big = np.sqrt(np.finfo(self.np_dtype).max) / 1e3  # squares of larger entries overflow a sum
+        largest = max((float(np.max(np.abs(v))) for v in self.problem.data.values()
+                       if np.issubdtype(np.asarray(v).dtype, np.floating) and np.size(v)), default=0.0)
+        what = f"the loss at the start is {loss:.3g}" if math.isfinite(loss) else "the loss at the start is not finite"
+        if largest > big or not math.isfinite(largest):
+            where = f"problem.source = {self.cfg.problem.source!r}" if self.cfg.problem.source else "the data"
+            return f"{what}: {where} holds entries up to {largest:.3g}, too large for {self.cfg.run.dtype}; " \
+                   "rescale the data"
+        m = self.cfg.model
+        return (f"{what}: the initialization overflows {self.cfg.run.dtype} (model.init_scale = {m.init_scale:g}, "
+                f"model.init_std = {m.init_std:g}, model.depth = {m.depth}); lower model.init_scale or "
+                "model.init_std")
 
     def _record_final(self) -> None:
         if self.history.n and self.history["step"][-1] == self.step_count:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ibviewer.core.config import Config, ConfigError, set_key
-from ibviewer.core.engine import RUNNING, Engine
+from ibviewer.core.engine import QUIET, RUNNING, Engine
 from ibviewer.core.fastpath import ProductGD
 from ibviewer.core.optim import Optimizer
 from ibviewer.core.problems import make_problem
@@ -36,7 +36,11 @@ def parse_compare(specs: list[str]) -> list[tuple[str, list[str]]]:
         vals = [v.strip() for v in values.split(",") if v.strip()]
         if not vals:
             raise ConfigError(f"--compare {spec!r} lists no values; write KEY=V1,V2,...")
-        out.append((key.strip(), vals))
+        key = key.strip()
+        if any(k == key for k, _ in out):
+            raise ConfigError(f"--compare {key} is given twice; list all its values in one flag, e.g. "
+                              f"--compare {key}=V1,V2,V3")
+        out.append((key, vals))
     return out
 
 
@@ -172,6 +176,7 @@ class Batch:
         if state is not None:
             self.optimizer.state = [{k: v[keep] for k, v in s.items()} for s in state]
 
+    @QUIET
     def step(self, k: int) -> None:
         t0 = time.perf_counter()
         es = self.engines
@@ -275,6 +280,7 @@ class RunGroup:
     def stopped(self) -> bool:
         return all(e.stopped for e in self.engines)
 
+    @QUIET
     def step(self, k: int = 1) -> None:
         for b in self.batches:
             b.step(k)

@@ -7,6 +7,7 @@ fails while the README's table differs from :func:`config_table_markdown`.
 
 from __future__ import annotations
 
+import functools
 import sys
 import textwrap
 from pathlib import Path
@@ -54,8 +55,10 @@ def with_table(text: str) -> str:
     return f"{head}{TABLE_START}\n{config_table_markdown()}{TABLE_END}{tail}"
 
 
+@functools.cache
 def keys_help(width: int = 100) -> str:
-    """Every key with its help text and what it allows: the epilog of the commands that take ``--set``."""
+    """Every key with its help text and what it allows: the epilog of the commands that take ``--set`` (made
+    once: the declarations do not change while ibviewer runs, and every parser of a command needs it)."""
     lines = ["config keys (--set KEY=VALUE, --compare KEY=V1,V2,...):"]
     for key in known_keys():
         meaning = " ".join((field_info(key).description or "").split()).rstrip(".")

@@ -163,7 +163,7 @@ class ProblemConfig(Table):
     sparsity: Whole = key(5, "Number s of nonzero entries of x* (sparse recovery)", ge=0)
     samples: Whole = key(50, "Number of training samples (regression, classification, MLPs)", ge=1)
     noise: Number = key(0.0, "Standard deviation of the Gaussian noise added to the observations", ge=0)
-    seed: Whole = key(0, "Seed of the problem's data (ground truth, measurements)")
+    seed: Whole = key(0, "Seed of the problem's data (ground truth, measurements)", ge=0)
     target: Literal[FACTORIZATION_TARGETS] = key(
         "spectrum", "Factorization target: Q diag(10·2^{−i}) Qᵀ (spectrum), U diag(s) Vᵀ plus noise "
         "(lowrank_noise) or a matrix from problem.source (file)")
@@ -192,9 +192,9 @@ class ModelConfig(Table):
     init_scale: Number = key(1e-3, "α, the initialization scale: the scale of the end-to-end product "
                                    "(factorizations),\nthe initial value of every factor entry (diagonal nets: "
                                    "u = v = α·1).\nSmall α: rich regime (low rank / sparse); large α: kernel "
-                                   "regime (min-ℓ2)", gt=0)
+                                   "regime (min-ℓ2)", gt=0, le=1e6)
     init_std: Number = key(0.0, "Per-entry standard deviation of a Gaussian init; overrides α when > 0", ge=0,
-                           zero="use α")
+                           le=1e6, zero="use α")
     parametrization: Literal[ALL_PARAMETRIZATIONS] = key(
         "auto", "Diagonal nets: x = u^{⊙N} − v^{⊙N} (pm_power), x = w_1 ⊙ ⋯ ⊙ w_N (hadamard) or plain x "
         "(linear); auto: the first of the problem's family (product, pm_power, mlp)")
@@ -223,7 +223,8 @@ class OptimizerConfig(Table):
 class RunConfig(Table):
     NAME: ClassVar[str] = "run"
     steps: Whole = key(20000, "Stop after this many steps", ge=0, zero="no limit", unit="steps")
-    seed: Whole = key(0, "Seed of the initialization (R resets with the same seed; 'new seed' draws another)")
+    seed: Whole = key(0, "Seed of the initialization (R resets with the same seed; 'new seed' draws another)",
+                   ge=0)
     dtype: Literal[DTYPES] = key("float64", "Floating-point type of the parameters and data")
     device: Literal[DEVICES] = key("cpu", "Where to train: cpu, cuda (a GPU through torch) or auto (cuda when "
                                           "there is one)")
@@ -233,7 +234,7 @@ class RunConfig(Table):
                               zero="automatic", unit="steps")
     loss_tol: Number = key(0.0, "Stop when the loss falls to this value", ge=0, zero="off")
     diverge_factor: Number = key(1e8, "The run diverges when the loss exceeds this multiple of its initial "
-                                      "value (or is NaN/Inf)", gt=0)
+                                      "value (or is NaN/Inf)", ge=1)
     history_rows: Whole = key(20000, "Rows of history kept before the history thins itself", ge=16,
                               unit="rows")
     rank_tol: Number = key(1e-3, "Effective-rank and numerical-rank tolerance, relative to the largest "

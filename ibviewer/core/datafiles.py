@@ -6,6 +6,7 @@ file holds (offering :func:`guess_kind` first) and applies the configuration :fu
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,14 @@ def guess_kind(path: str | Path, prefer: str = "") -> str:
     be read is guessed a plain matrix (reading it for real then says what is wrong)."""
     path = Path(path)
     suffix = path.suffix.lower()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a guess: complex values are refused when the file is read
+        return _guess(path, suffix, prefer)
+
+
+def _guess(path: Path, suffix: str, prefer: str) -> str:
+    from ibviewer.core.problems import READ_ERRORS
+
     try:
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -48,7 +57,7 @@ def guess_kind(path: str | Path, prefer: str = "") -> str:
         m = np.load(path, allow_pickle=False) if suffix == ".npy" else np.genfromtxt(path, delimiter=",")
         if np.issubdtype(np.asarray(m).dtype, np.floating) and np.isnan(m).any():
             return "matrix_completion"
-    except (OSError, ValueError):
+    except (*READ_ERRORS, TypeError):  # unreadable, or values that are not numbers: reading it says why
         pass
     return "matrix_factorization"
 
@@ -63,8 +72,12 @@ def config_for_data(cfg: Config, path: str | Path, kind: str | None = None) -> t
     path = Path(path)
     if path.suffix.lower() not in DATA_SUFFIXES:
         raise DataFileError(f"{path.name}: not a data file; use {', '.join(DATA_SUFFIXES)}")
-    if not path.is_file():
+    if path.is_dir():
+        raise DataFileError(f"data file {str(path)!r} is a folder; choose a {', '.join(DATA_SUFFIXES)} file")
+    if not path.exists():
         raise DataFileError(f"data file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise DataFileError(f"data file {str(path)!r} is not a regular file (a device or a pipe)")
     if kind is None:
         kind = guess_kind(path, prefer=cfg.problem.kind)
     if kind not in FILE_LAYOUT:

@@ -15,6 +15,7 @@ state goes out and comes back through :meth:`Engine.state_dict` and :meth:`Engin
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -40,9 +41,22 @@ __all__ = ["Engine", "READY", "RUNNING", "CONVERGED", "MAX_STEPS", "DIVERGED", "
            "resolve_device"]
 
 
+def QUIET(method):
+    """Where the engine computes, overflow and invalid values are the run's to report (it diverges and says
+    why), not numpy's to print as warnings on the terminal."""
+
+    @functools.wraps(method)
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return method(*args, **kwargs)
+
+    return quiet
+
+
 class Engine(Bookkeeping):
     """Trains one run.  Not thread-safe: drive it from one thread (or one worker process)."""
 
+    @QUIET
     def __init__(self, cfg: Config, problem: Problem | None = None):
         limit_threads()
         self.cfg = cfg.copy().validate()
@@ -61,6 +75,7 @@ class Engine(Bookkeeping):
         self._fast = make_fast_path(self)
         self.reset(self.cfg.run.seed)
 
+    @QUIET
     def reset(self, seed: int | None = None) -> None:
         """Back to step 0: parameters drawn anew from ``seed`` (the config's run.seed if None)."""
         if seed is not None:
@@ -177,6 +192,7 @@ class Engine(Bookkeeping):
             return None
         return self.lib.index(self.sampler.draw(b))
 
+    @QUIET
     def step(self, k: int = 1) -> int:
         """Take up to ``k`` optimizer steps; returns how many were taken (fewer once a stop condition holds)."""
         if self.stopped:
@@ -244,6 +260,7 @@ class Engine(Bookkeeping):
             return self.model.loss_and_grads(self.params, self.data)[0]
         return self.head(P)[0]
 
+    @QUIET
     def _evaluate(self):
         """(P, full loss, grads) at the current parameters."""
         if self.is_mlp:
@@ -254,6 +271,7 @@ class Engine(Bookkeeping):
         return P, loss, self.model.grads(self.params, G, cache)
 
     # ---------------------------------------------------------------------------------------- reading
+    @QUIET
     def product(self) -> np.ndarray | None:
         """The end-to-end product (matrix or vector); None for MLPs."""
         if self.is_mlp:
@@ -268,6 +286,7 @@ class Engine(Bookkeeping):
         self._current = (self.step_count, loss)
         return loss
 
+    @QUIET
     def current_metrics(self) -> dict[str, Any]:
         """Metrics of the current parameters (computed now, not stored)."""
         if self.history.n and self.history["step"][-1] == self.step_count:
@@ -287,6 +306,7 @@ class Engine(Bookkeeping):
             "metrics": self.current_metrics() if not self.status == DIVERGED else self.history.last(),
         }
 
+    @QUIET
     def summary(self) -> dict[str, Any]:
         """The run's summary (summary.json)."""
         return summary(self, self.history.last() if self.status == DIVERGED else self.current_metrics())

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -80,4 +81,53 @@ def check_writable_dir(path: str | Path) -> Path:
         raise OSError(f"cannot create output folder {str(path)!r}: {exc.strerror}") from None
     if not os.access(path, os.W_OK):
         raise OSError(f"output folder {str(path)!r} is not writable")
+    return path
+
+
+def check_output_folder(path: str | Path) -> Path:
+    """Check, before a run, that ``path`` can later be written as a unit by :func:`replace_folder`: its parent
+    is created and writable, and ``path`` is absent, an empty folder or an earlier output (holds summary.json).
+    Returns the absolute path; OSError with a one-line message otherwise."""
+    path = Path(path).absolute()
+    if path == Path(path.anchor) or Path.cwd().is_relative_to(path):
+        raise OSError(f"output folder {str(path)!r} holds the current folder; choose a new folder with --out")
+    check_writable_dir(path.parent)
+    if path.exists() or path.is_symlink():
+        if not path.is_dir() or path.is_symlink():
+            raise OSError(f"output {str(path)!r} exists and is not a folder; choose another --out")
+        if any(path.iterdir()) and not (path / "summary.json").is_file():
+            raise OSError(f"output folder {str(path)!r} holds other files (no summary.json: not an ibviewer "
+                          "output); choose an empty or new folder with --out")
+    return path
+
+
+def replace_folder(path: str | Path, write) -> Path:
+    """Write the folder ``path`` as a unit: ``write(tmp)`` fills a temporary sibling folder, which then takes
+    the place of ``path`` (an earlier folder there is removed only once the new one is in place).  Any failure
+    (a full disk, Ctrl+C) leaves ``path`` as it was and no temporary folder behind."""
+    path = check_output_folder(path)
+    parent = path.parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
+    old: Path | None = None
+    try:
+        write(tmp)
+        os.chmod(tmp, DIR_MODE)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
+            os.replace(path, old)  # onto the empty placeholder: atomic on POSIX
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if old is not None and not path.exists():
+            os.replace(old, path)
+            old = None
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        if isinstance(exc, OSError):  # named by the folder asked for, not the temporary one
+            what = f"{Path(exc.filename).name}: " if exc.filename else ""
+            raise OSError(f"cannot write {str(path)!r} ({what}{exc.strerror or exc}); it was left as it "
+                          "was") from None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return path

@@ -9,6 +9,9 @@ losses for regression and the Razin-Cohen completion.
 
 from __future__ import annotations
 
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import numpy as np
 
 from ibviewer.core import ops
 from ibviewer.core.config import Config, ConfigError, ProblemConfig
+from ibviewer.core.sizing import check_memory
 
 
 @dataclass
@@ -63,11 +67,58 @@ def _ground_truth(p: ProblemConfig, rng: np.random.Generator) -> np.ndarray:
     return w * (d / np.linalg.norm(w))
 
 
-def load_matrix(path: str, *, allow_nan: bool = False) -> np.ndarray:
-    """A 2-D float matrix from .npy, .npz (first array) or .csv; ConfigError on anything else."""
+#: what reading a damaged data file can raise (numpy's readers, the zip and zlib layers of an .npz)
+READ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def check_source_file(path: str) -> Path:
+    """``path`` as a data file that can be opened: it exists and is a regular file; ConfigError otherwise."""
     f = Path(path)
-    if not f.is_file():
+    if f.is_dir():
+        raise ConfigError(f"problem.source = {path!r} is a folder; give a .npy, .npz or .csv file")
+    if not f.exists():
         raise ConfigError(f"problem.source = {path!r} does not exist")
+    if not f.is_file():
+        raise ConfigError(f"problem.source = {path!r} is not a regular file (a device or a pipe); give a .npy, "
+                          ".npz or .csv file")
+    return f
+
+
+def _read_error(path: str, exc: BaseException) -> ConfigError:
+    text = str(exc).splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, EOFError) or not text:
+        text = "the file is empty or cut short"
+    return ConfigError(f"problem.source = {path!r} cannot be read: {text}")
+
+
+#: the largest data entry a loss can square and sum without overflowing float64 (about sqrt(1.8e308) / 1e4)
+HUGE_DATA = 1e150
+
+
+def _check_values(path: str, name: str, a: np.ndarray, *, allow_nan: bool = False) -> None:
+    """Refuse an array that is not real numbers, or holds NaN/Inf (NaN allowed where it marks unobserved)."""
+    what = f"problem.source = {path!r}" + (f": array {name!r}" if name else "")
+    if np.iscomplexobj(a):
+        raise ConfigError(f"{what} holds complex numbers; real numbers are required")
+    if a.dtype == bool:
+        return
+    if not np.issubdtype(a.dtype, np.number):
+        raise ConfigError(f"{what} must hold numbers, not {a.dtype}")
+    if np.issubdtype(a.dtype, np.floating):
+        bad = np.isinf(a) if allow_nan else ~np.isfinite(a)
+        if bad.any():
+            raise ConfigError(f"{what} holds {'Inf' if allow_nan else 'NaN or Inf'}; finite numbers are required"
+                              + (" (NaN marks unobserved entries)" if allow_nan else ""))
+        largest = float(np.nanmax(np.abs(a))) if a.size and not np.isnan(a).all() else 0.0
+        if largest > HUGE_DATA:
+            raise ConfigError(f"{what} holds entries up to {largest:.3g}; their squares overflow floating point "
+                              f"(|x| must be <= {HUGE_DATA:g}): rescale the data")
+
+
+def load_matrix(path: str, *, allow_nan: bool = False) -> np.ndarray:
+    """A 2-D float matrix from .npy, .npz (its array M, or its only array) or .csv; ConfigError on anything
+    else."""
+    f = check_source_file(path)
     try:
         if f.suffix == ".npy":
             a = np.load(f, allow_pickle=False)
@@ -75,20 +126,21 @@ def load_matrix(path: str, *, allow_nan: bool = False) -> np.ndarray:
             with np.load(f, allow_pickle=False) as z:
                 if not z.files:
                     raise ConfigError(f"problem.source = {path!r} holds no array")
-                a = z[z.files[0]]
+                if "M" not in z.files and len(z.files) > 1:
+                    raise ConfigError(f"problem.source = {path!r} holds {', '.join(z.files)} but no M; name the "
+                                      "matrix M")
+                a = z["M" if "M" in z.files else z.files[0]]
         elif f.suffix == ".csv":
-            a = np.loadtxt(f, delimiter=",", ndmin=2)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # an empty file is an error, not a warning
+                a = np.loadtxt(f, delimiter=",", ndmin=2)
         else:
             raise ConfigError(f"problem.source = {path!r} has an unknown type; allowed: .npy, .npz, .csv")
-    except (ValueError, OSError) as exc:
-        raise ConfigError(f"problem.source = {path!r} cannot be read: {str(exc).splitlines()[0]}") from None
-    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+    except (*READ_ERRORS, UserWarning) as exc:
+        raise _read_error(path, exc) from None
+    if a.ndim != 2 or a.size == 0:
         raise ConfigError(f"problem.source = {path!r} holds an array of shape {a.shape}; a 2-D matrix is required")
-    if not np.issubdtype(a.dtype, np.number):
-        raise ConfigError(f"problem.source = {path!r} must hold numbers")
-    a = a.astype(float)
-    if not (np.all(np.isfinite(a) | np.isnan(a)) if allow_nan else np.all(np.isfinite(a))):
-        raise ConfigError(f"problem.source = {path!r} must hold finite numbers" + (" (NaN marks unobserved)" if allow_nan else ""))
+    _check_values(path, "", a, allow_nan=allow_nan)
     return a.astype(float)
 
 
@@ -109,14 +161,13 @@ def _load_arrays(path: str, kind: str) -> dict[str, np.ndarray]:
     if layout is None:
         raise ConfigError(f"problem.source is not used by problem.kind = {kind!r}; kinds that read files: "
                           f"{', '.join(FILE_LAYOUT)}")
-    if not f.is_file():
-        raise ConfigError(f"problem.source = {path!r} does not exist")
+    f = check_source_file(path)
     if f.suffix == ".npz":
         try:
             with np.load(f, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-        except (ValueError, OSError) as exc:
-            raise ConfigError(f"problem.source = {path!r} cannot be read: {str(exc).splitlines()[0]}") from None
+        except READ_ERRORS as exc:
+            raise _read_error(path, exc) from None
     elif f.suffix in (".npy", ".csv"):
         arrays = {"M": load_matrix(path, allow_nan=kind == "matrix_completion")}
     else:
@@ -124,6 +175,7 @@ def _load_arrays(path: str, kind: str) -> dict[str, np.ndarray]:
     for k, v in arrays.items():
         if not np.issubdtype(v.dtype, np.number) and v.dtype != bool:
             raise ConfigError(f"problem.source = {path!r}: array {k!r} is not numeric; {kind} needs {layout}")
+        _check_values(path, k, v, allow_nan=kind == "matrix_completion" and k == "M")
     return arrays
 
 
@@ -131,6 +183,9 @@ def _need(arrays, names, path, kind) -> list[np.ndarray]:
     missing = [n for n in names if n not in arrays]
     if missing:
         raise ConfigError(f"problem.source = {path!r} lacks {', '.join(missing)}; {kind} needs {FILE_LAYOUT[kind]}")
+    empty = [n for n in names if arrays[n].size == 0]
+    if empty:
+        raise ConfigError(f"problem.source = {path!r}: {', '.join(empty)} is empty; {kind} needs {FILE_LAYOUT[kind]}")
     return [np.asarray(arrays[n], dtype=float) if arrays[n].dtype != bool else arrays[n] for n in names]
 
 
@@ -144,7 +199,9 @@ def problem_from_file(cfg: Config) -> Problem:
     kind, path, family = p.kind, p.source, cfg.family
     arrays = _load_arrays(path, kind)
     if kind == "matrix_factorization":
-        (m,) = _need(arrays, ["M"], path, kind) if "M" in arrays else [load_matrix(path)]
+        if "M" not in arrays and len(arrays) == 1:  # an .npz of one unnamed matrix (np.savez(path, m))
+            arrays = {"M": next(iter(arrays.values()))}
+        (m,) = _need(arrays, ["M"], path, kind)  # of several arrays, M (never another one silently)
         if m.ndim != 2:
             raise _shape_error(path, kind, f"M has shape {m.shape}, not a matrix")
         return Problem(kind, family, m.shape, {"M": m}, m.size, target=m)
@@ -207,6 +264,7 @@ def make_problem(cfg: Config) -> Problem:
     family = cfg.family
     if p.source:
         return problem_from_file(cfg)
+    check_memory(cfg)  # before numpy allocates: one line with the size and the key to lower
 
     if kind == "matrix_sensing":
         w = _ground_truth(p, rng)

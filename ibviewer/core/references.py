@@ -172,27 +172,40 @@ def references(problem: Problem, *, alpha: float | None = None, parametrization:
     key = _problem_key(problem)
     refs = _CACHE.get(key)
     if refs is None:
-        refs = {}
-        kind, d = problem.kind, problem.data
-        if kind == "sparse_recovery":
-            refs["min_l2"] = min_l2(d["A"], d["y"])
-            refs["min_l1"] = min_l1(d["A"], d["y"])
-        elif kind in ("matrix_sensing", "matrix_completion", "razin_cohen"):
-            project = affine_projector(problem)
-            refs["min_l2"] = project(np.zeros(problem.shape))  # min-Frobenius interpolant
-            # Razin-Cohen: ||[[x, 1], [1, 0]]||_* = sqrt(x^2 + 4) is minimal at x = 0, while GD sends x to infinity
-            refs["min_nuclear"] = min_nuclear_norm(project, problem.shape)
-        elif kind == "linear_regression":
-            refs["min_l2"] = d["Y"] @ np.linalg.pinv(d["X"])
-        elif kind == "logistic_separable":
-            refs["max_margin"] = max_margin(d["X"], d["labels"])[None, :]
+        try:
+            refs = _solve(problem)
+        except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+            # data a solver refuses (linprog, an SVD that does not converge): the run trains without references
+            refs = {}
         _CACHE[key] = refs
     out = dict(refs)
     if problem.kind == "sparse_recovery" and parametrization == "pm_power" and depth == 2 and alpha:
         qkey = key + ("q_alpha", float(alpha))
         q = _CACHE.get(qkey)
         if q is None:
-            q = {"q_alpha": q_alpha_minimizer(problem.data["A"], problem.data["y"], float(alpha))}
+            try:
+                q = {"q_alpha": q_alpha_minimizer(problem.data["A"], problem.data["y"], float(alpha))}
+            except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+                q = {}
             _CACHE[qkey] = q
         out.update(q)
     return out
+
+
+def _solve(problem: Problem) -> dict[str, np.ndarray]:
+    """The reference solutions of ``problem`` (computed; :func:`references` caches them)."""
+    refs: dict[str, np.ndarray] = {}
+    kind, d = problem.kind, problem.data
+    if kind == "sparse_recovery":
+        refs["min_l2"] = min_l2(d["A"], d["y"])
+        refs["min_l1"] = min_l1(d["A"], d["y"])
+    elif kind in ("matrix_sensing", "matrix_completion", "razin_cohen"):
+        project = affine_projector(problem)
+        refs["min_l2"] = project(np.zeros(problem.shape))  # min-Frobenius interpolant
+        # Razin-Cohen: ||[[x, 1], [1, 0]]||_* = sqrt(x^2 + 4) is minimal at x = 0, while GD sends x to infinity
+        refs["min_nuclear"] = min_nuclear_norm(project, problem.shape)
+    elif kind == "linear_regression":
+        refs["min_l2"] = d["Y"] @ np.linalg.pinv(d["X"])
+    elif kind == "logistic_separable":
+        refs["max_margin"] = max_margin(d["X"], d["labels"])[None, :]
+    return refs

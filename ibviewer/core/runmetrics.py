@@ -168,14 +168,14 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         }
         out["numerical_rank"] = int(last["numerical_rank"])
         out["norms"] = {k: _num(last[f"norm_{k}"]) for k in ("fro", "nuclear", "op")}
-    if e.cfg.family == "diagonal":
+    if e.cfg.family == "diagonal" and "state" in last:  # (a run diverged at step 0 has no metrics row)
         out["x"] = [_num(v) for v in np.asarray(last["state"])]
         out["l1"] = _num(last["l1"])
-    if e.cfg.family == "classifier":
+    if e.cfg.family == "classifier" and "state" in last:
         out["w"] = [_num(v) for v in np.asarray(last["state"])[0]]
         out["margin"] = _num(last["margin"])
         out["angle_deg"] = _num(last["angle_deg"])
-    if e.is_mlp:
+    if e.is_mlp and "test_loss" in last:
         out["train_loss"] = out["final_loss"]
         out["test_loss"] = _num(last["test_loss"])
         if "test_acc" in last:
@@ -195,7 +195,29 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
     # the moments to point at, each at a recorded step (ibviewer/core/events.py)
     columns = {name: e.history[name] for name in e.history.keys()}  # views: the history can be large
     out["events"] = events(columns, e.cfg, e.status, e.step_count, e.problem.target)
+    notes = derived_settings(e)
+    if notes:
+        out["notes"] = notes
     return out
+
+
+#: problem kinds whose ground truth has problem.rank, or the number of problem.singular_values when given
+_RANKED = ("matrix_sensing", "matrix_completion")
+
+
+def derived_settings(e: Engine) -> list[str]:
+    """Settings the run did not use as written, each stated in one line: a ground truth whose rank comes from
+    its singular values rather than ``problem.rank``, a minibatch as large as the data (full batch)."""
+    cfg, notes = e.cfg, []
+    p, o = cfg.problem, cfg.optimizer
+    ranked = p.kind in _RANKED or (p.kind == "matrix_factorization" and p.target == "lowrank_noise")
+    if ranked and not p.source and p.singular_values and len(p.singular_values) != p.rank:
+        notes.append(f"the ground truth has rank {len(p.singular_values)}, one per problem.singular_values; "
+                     f"problem.rank = {p.rank} is not used")
+    if o.name != "gd" and o.batch_size >= e.problem.n_data:
+        notes.append(f"optimizer.batch_size = {o.batch_size} is at least the {e.problem.n_data} data units of "
+                     "the problem: every step uses the full batch")
+    return notes
 
 
 def _num(v) -> float | None:

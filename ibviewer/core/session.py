@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -218,7 +219,8 @@ def _open(path: str | Path, read):
         raise SessionError(f"{str(path)!r} is not an ibviewer session (not a zip archive)") from None
     except ConfigError as exc:
         raise SessionError(f"{str(path)!r} holds a config this ibviewer cannot use: {exc}") from None
-    except (KeyError, ValueError, TypeError, IndexError, OSError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, OSError, EOFError, zlib.error,
+            NotImplementedError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SessionError(f"{str(path)!r} is damaged: {text}") from None
 
