@@ -118,6 +118,14 @@ def test_state_round_trips_for_every_panel(name):
     assert second.state() == want
 
 
+@pytest.mark.parametrize("name", sorted(PANEL_CLASSES))
+def test_every_panel_s_signals_belong_to_its_widget(name):
+    """Qt, not the garbage collector, deletes a panel's QObjects: one left to the collector can be destroyed inside
+    a Qt call that holds the signal mutex, and the GUI thread then waits on that mutex forever."""
+    panel = PANEL_CLASSES[name](x_mode="step")
+    assert panel.signals.parent() is panel.widget
+
+
 def test_a_layer_chosen_before_the_run_is_known_is_kept():
     panel = PANEL_CLASSES["layer_sv"]()
     panel.restore({"layer": 1})

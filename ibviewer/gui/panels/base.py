@@ -64,9 +64,22 @@ class Panel:
 
     def __init__(self, x_mode: str = "step"):
         self.info: dict[str, Any] = {}
-        self.widget: QWidget = QWidget()
         self.signals = PanelSignals()
+        self.widget = QWidget()
         self.x_mode = x_mode
+
+    @property
+    def widget(self) -> QWidget:
+        """What goes into the dock (or an export's layout)."""
+        return self._widget
+
+    @widget.setter
+    def widget(self, w: QWidget) -> None:
+        # the signals' QObject belongs to the widget, so Qt deletes it with the widget, on the GUI thread. Owned by
+        # Python, it would be deleted whenever the garbage collector breaks the panel's reference cycles, which can
+        # happen inside a Qt call that holds the signal mutex: QObject's destructor then waits on it forever.
+        self.signals.setParent(w)  # first: dropping the previous widget deletes its children
+        self._widget = w
 
     @property
     def redraw_requested(self):
