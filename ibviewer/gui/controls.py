@@ -10,8 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -301,6 +304,20 @@ def _spin(key: str, lo: int, hi: int) -> QSpinBox:
     return s
 
 
+class WheelGuard(QObject):
+    """An event filter for fields: a wheel turn over a field without focus scrolls ``scroll_bar`` instead."""
+
+    def __init__(self, scroll_bar: QWidget, parent: QObject | None = None):
+        super().__init__(parent)
+        self.scroll_bar = scroll_bar
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            QApplication.sendEvent(self.scroll_bar, event)
+            return True
+        return False
+
+
 class ControlPanel(QScrollArea):
     """The side panel.  Signals: ``edited(key, value)``, ``preset_chosen(name)``, ``speed_changed(steps)``,
     ``new_seed()``; the run buttons use the window's actions (passed in)."""
@@ -332,6 +349,16 @@ class ControlPanel(QScrollArea):
         self._build_model()
         self._build_optimizer()
         self.vbox.addStretch(1)
+        self._guard_wheel()
+
+    def _guard_wheel(self) -> None:
+        """Fields change on the mouse wheel only when they have focus: scrolling the panel must not change the
+        depth or the initialization of whatever field passes under the cursor (each change restarts the run)."""
+        self._wheel_guard = WheelGuard(self.verticalScrollBar(), self)
+        for kind in (QAbstractSpinBox, QComboBox, QAbstractSlider):
+            for w in self.widget().findChildren(kind):
+                w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a wheel turn does not give focus
+                w.installEventFilter(self._wheel_guard)
 
     def sizeHint(self) -> QSize:
         return QSize(max(370, self.minimumSizeHint().width()), 800)

@@ -1,0 +1,38 @@
+"""The Controls panel's fields against the mouse: a wheel turn over a field changes it only when it has focus."""
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+
+def _wheel(widget, up: bool = True) -> None:
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    ev = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0),
+                     QPoint(0, 120 if up else -120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                     Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, ev)
+
+
+def test_the_wheel_over_an_unfocused_field_scrolls_the_panel_and_changes_nothing(qtbot, window):
+    controls = window.controls
+    edits = []
+    controls.edited.connect(lambda k, v: edits.append((k, v)))
+    depth, init = controls.widgets["model.depth"], controls.widgets["model.init"]
+    before = (depth.value(), init.currentIndex())
+    window.activateWindow()
+    controls.setFocus()
+    for w in (depth, init):
+        assert not w.hasFocus()
+        _wheel(w, up=False)
+        _wheel(w, up=True)
+    assert (depth.value(), init.currentIndex()) == before and edits == []
+    assert window.cfg.model.depth == before[0]
+
+
+def test_the_wheel_over_a_focused_field_changes_it(qtbot, window):
+    depth = window.controls.widgets["model.depth"]
+    start = depth.value()
+    depth.setFocus()
+    qtbot.waitUntil(depth.hasFocus, timeout=2000)
+    _wheel(depth, up=True)
+    assert depth.value() == start + 1  # the field takes the wheel once the user chose it
