@@ -198,16 +198,21 @@ def build_menus(menubar: QMenuBar, actions: dict[str, QAction],
         m.setObjectName("menu_" + title.replace("&", "").lower())
         for section in sections:
             keys = [s.key for s in ACTIONS if s.menu == title and s.section == section and s.key in actions]
-            extra = fill.get((title, section))
-            if not keys and extra is None:
-                continue
-            _separate(m)
-            for k in keys:
-                m.addAction(actions[k])
-            if extra is not None:
-                extra(m)
+            _add_section(m, [actions[k] for k in keys], fill.get((title, section)))
         menus[title.replace("&", "")] = m
     return menus
+
+
+def _add_section(target, actions: list[QAction], extra: Callable | None) -> None:
+    """One section of a menu or the toolbar: a separator before it (unless first), its actions, then what
+    ``extra`` adds; nothing for a section with neither."""
+    if not actions and extra is None:
+        return
+    _separate(target)
+    for a in actions:
+        target.addAction(a)
+    if extra is not None:
+        extra(target)
 
 
 def build_toolbar(toolbar: QToolBar, actions: dict[str, QAction],
@@ -216,14 +221,7 @@ def build_toolbar(toolbar: QToolBar, actions: dict[str, QAction],
     fill = fill or {}
     for section in TOOLBAR:
         keys = [s.key for s in ACTIONS if s.toolbar == section and s.key in actions]
-        extra = fill.get(section)
-        if not keys and extra is None:
-            continue
-        _separate(toolbar)
-        for k in keys:
-            toolbar.addAction(actions[k])
-        if extra is not None:
-            extra(toolbar)
+        _add_section(toolbar, [actions[k] for k in keys], fill.get(section))
     return toolbar
 
 

@@ -3,19 +3,14 @@ sends to the worker; and a refused value changes nothing."""
 
 import pytest
 
-from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config
+from ibviewer.core.config import ConfigError, build_config
 from ibviewer.live import protocol as msg
 from ibviewer.live.policy import apply_edit, classify
 from ibviewer.live.runs import RunCollection
 
+from .configs import depth1_config
 
-def cfg(**kw):
-    c = build_config(preset=DEFAULT_PRESET)
-    c.model.depth = 1
-    for k, v in kw.items():
-        table, name = k.split("__")
-        setattr(getattr(c, table), name, v)
-    return c.validate()
+cfg = depth1_config
 
 
 def two_runs(selected=1):

@@ -4,19 +4,13 @@ runs the worker accepted, adopting what the worker built and merging snapshots i
 import numpy as np
 import pytest
 
-from ibviewer.core.config import DEFAULT_PRESET, ConfigError, build_config
+from ibviewer.core.config import ConfigError
 from ibviewer.live import protocol as msg
 from ibviewer.live.runs import RUN_COLOURS, RunCollection, RunRefused, entry_view, pretty_name, unique_name
 
+from .configs import depth1_config
 
-def cfg(**kw):
-    """The default preset's config at depth 1 (``model__depth=3``: that key set to 3)."""
-    c = build_config(preset=DEFAULT_PRESET)
-    c.model.depth = 1
-    for k, v in kw.items():
-        table, name = k.split("__")
-        setattr(getattr(c, table), name, v)
-    return c.validate()
+cfg = depth1_config
 
 
 def entry(rid, step, replace=False, rows=None, product=None, **kw):
