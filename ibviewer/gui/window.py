@@ -77,6 +77,21 @@ def side_dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QD
     return dock
 
 
+_COLLECTOR = None
+
+
+def collect_cycles_between_events() -> None:
+    """Python's cyclic garbage collector runs from a timer on the GUI thread, between events, instead of at any
+    allocation.  Run at an allocation, it could destroy a closed window or a panel's Qt objects inside a Qt call
+    that holds the signal mutex (a disconnect), and ``~QObject`` then waits on that mutex forever: the app hangs.
+    pyqtgraph's GarbageCollector disables the automatic collector and collects on a one-second timer."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _COLLECTOR = GarbageCollector(interval=1.0)
+
+
 class MainWindow(QMainWindow):
     #: emitted after a snapshot was drawn (tests and the benchmark listen)
     drawn = Signal()
@@ -95,6 +110,7 @@ class MainWindow(QMainWindow):
         and live recording for this window (None: a window without them, its actions left out)."""
         super().__init__(parent)
         setup_pyqtgraph()
+        collect_cycles_between_events()
         self.settings = settings if settings is not None else AppSettings.load()
         self.appearance = Appearance(self, self.settings)
         # the runs, the worker and session files: the window shows what the controller says

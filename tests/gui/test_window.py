@@ -313,3 +313,14 @@ def test_subscripts_are_typeset_in_labels_legends_and_dock_titles(qtbot, window)
     norms = window.panels["norms"]
     qtbot.waitUntil(lambda: "<sub>" in norms.legend_label.text(), timeout=TIMEOUT_MS)
     assert "_F" not in norms.legend_label.text() and "_*" not in norms.legend_label.text()
+
+
+def test_reference_cycles_are_collected_on_the_gui_thread_between_events(window):
+    """The automatic collector is off once a window exists; a timer on the GUI thread collects instead (a collection
+    inside a Qt call could destroy a Qt object while Qt holds its signal mutex, and hang the app)."""
+    import gc
+
+    from ibviewer.gui import window as window_module
+
+    assert not gc.isenabled()
+    assert window_module._COLLECTOR is not None and window_module._COLLECTOR.timer.isActive()
