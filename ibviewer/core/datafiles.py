@@ -62,6 +62,52 @@ def _guess(path: Path, suffix: str, prefer: str) -> str:
     return "matrix_factorization"
 
 
+#: the size keys a data file sets, by kind: the config says what is trained (the controls, summary.json)
+FILE_SIZES = {
+    "matrix_factorization": ("d",),
+    "matrix_completion": ("d", "measurements"),
+    "matrix_sensing": ("d", "measurements"),
+    "sparse_recovery": ("n", "measurements"),
+    "linear_regression": ("d", "outputs", "samples"),
+    "logistic_separable": ("d", "samples"),
+}
+
+
+def file_sizes(kind: str, problem) -> dict[str, int]:
+    """The sizes of ``problem`` (built from a file) under their config keys: a matrix's side (when square), the
+    number of measurements or observed entries, a vector's length, inputs, outputs and samples."""
+    shape, n_data = tuple(problem.shape), int(problem.n_data)
+    sizes: dict[str, int] = {}
+    if kind in ("matrix_factorization", "matrix_completion", "matrix_sensing"):
+        if len(shape) == 2 and shape[0] == shape[1]:
+            sizes["d"] = int(shape[0])
+        if kind != "matrix_factorization":
+            sizes["measurements"] = n_data
+    elif kind == "sparse_recovery":
+        sizes.update(n=int(shape[0]), measurements=n_data)
+    elif kind == "linear_regression":
+        sizes.update(d=int(shape[1]), outputs=int(shape[0]), samples=n_data)
+    elif kind == "logistic_separable":
+        sizes.update(d=int(shape[1]), samples=n_data)
+    return {k: v for k, v in sizes.items() if k in FILE_SIZES.get(kind, ())}
+
+
+def _take_sizes(cfg: Config, kind: str, problem) -> None:
+    """Write the file's sizes into ``cfg`` (the sizes it had described the generated problem, not this one).
+    Settings that only shape a generated problem (rank, sparsity) are left as they are unless the new sizes
+    make them invalid, where they are brought within them."""
+    for key, value in file_sizes(kind, problem).items():
+        set_key(cfg, "problem." + key, value)
+    p = cfg.problem
+    if "d" in FILE_SIZES.get(kind, ()) and p.rank > p.d:
+        set_key(cfg, "problem.rank", p.d)
+    if kind == "sparse_recovery" and p.sparsity > p.n:
+        set_key(cfg, "problem.sparsity", p.n)
+    if p.singular_values and len(p.singular_values) > p.d:
+        set_key(cfg, "problem.singular_values", [])
+    cfg.validate()
+
+
 def config_for_data(cfg: Config, path: str | Path, kind: str | None = None) -> tuple[Config, str]:
     """The configuration that trains on ``path`` and the kind it was read as: ``cfg`` with the file as its source
     when ``kind`` is cfg's kind, else the defaults of ``kind``.  ``kind`` None: cfg's kind when the file fits it
@@ -88,7 +134,8 @@ def config_for_data(cfg: Config, path: str | Path, kind: str | None = None) -> t
         if kind == "matrix_factorization":
             set_key(trial, "problem.target", "file")
         trial.validate()
-        make_problem(trial)
+        problem = make_problem(trial)
+        _take_sizes(trial, kind, problem)
     except ConfigError as exc:
         raise DataFileError(" ".join(str(exc).split())) from None
     except (ValueError, OSError) as exc:

@@ -56,7 +56,7 @@ class WorkerClient(QObject):
     ready = Signal(object)  # protocol.Ready: the (new) runs are built
     snapshot = Signal(object)  # protocol.Snapshot
     error = Signal(str)  # one-line refusal of a command
-    config_error = Signal(str, int)  # a config (of that generation) could not be built
+    config_error = Signal(str, int, bool)  # a config (of that generation) could not be built; the old runs kept
     died = Signal(str)  # the worker ended unexpectedly: the reason
     session = Signal(object)  # protocol.Session: a session file was opened
     session_error = Signal(str, int)  # a session could not be opened (gen) or saved (-1): one line
@@ -180,7 +180,7 @@ class WorkerClient(QObject):
         msg.Snapshot: lambda self, m: self.snapshot.emit(m),
         msg.Ready: lambda self, m: self._relay_ready(m),
         msg.Error: lambda self, m: self.error.emit(str(m.text)),
-        msg.ConfigError: lambda self, m: self.config_error.emit(str(m.text), int(m.gen)),
+        msg.ConfigError: lambda self, m: self.config_error.emit(str(m.text), int(m.gen), bool(m.kept)),
         msg.Session: lambda self, m: self.session.emit(m),
         msg.SessionError: lambda self, m: self.session_error.emit(str(m.text), -1 if m.gen is None else int(m.gen)),
         msg.Saved: lambda self, m: self.saved.emit(str(m.path), int(m.step)),

@@ -8,9 +8,11 @@ control returns to the config's value).  ``set_config(cfg)`` shows a config with
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSlider,
     QAbstractSpinBox,
@@ -37,6 +39,7 @@ from superqt.utils import signals_blocked
 
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
 from ibviewer.core.config_fields import ConfigError, field_help
+from ibviewer.core.datafiles import FILE_SIZES
 
 try:  # newer cores: MLP activations
     from ibviewer.core.config import ACTIVATIONS
@@ -292,16 +295,86 @@ def _combo() -> QComboBox:
     return c
 
 
-def _spin(key: str, lo: int, hi: int) -> QSpinBox:
-    s = QSpinBox()
-    s.setObjectName(key)
-    s.setRange(lo, hi)
-    s.setKeyboardTracking(False)
-    s.setAccelerated(True)
-    # wide ranges (seeds, steps) would make the panel wide: take the width the column gives
-    s.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-    s.setMinimumWidth(80)
-    return s
+class WholeNumberField(QSpinBox):
+    """A whole number as the user types it.  Any integer can be typed and is passed on as typed ("-5" stays -5,
+    20000 is not cut to the arrows' range): whether it is allowed is the config's decision, which names the
+    value and what is allowed, or, with ``check``, this field's own (``invalid(str)``, and the old value back).
+    The arrow buttons, keys and a focused wheel step within ``lo..hi``.  ``special`` is the text shown for 0
+    ("no limit", "full batch"), and can be typed."""
+
+    invalid = Signal(str)
+
+    #: what a 32-bit spin box can hold: wider than any config domain, so typing is never cut short
+    LIMIT = 2**31 - 1
+
+    def __init__(self, key: str, lo: int, hi: int, special: str = "", label: str = "", check: bool = False,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.lo, self.hi = int(lo), int(hi)
+        self.special = special
+        self.label = label or key
+        self.check = check
+        self._last = max(self.lo, 0) if self.lo <= 0 <= self.hi else self.lo
+        self.setObjectName(key)
+        self.setRange(-self.LIMIT, self.LIMIT)
+        self.setValue(self._last)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(True)
+        # wide ranges (seeds, steps) would make the panel wide: take the width the column gives
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(80)
+        if check:
+            self.valueChanged.connect(self._check)
+
+    # ---------------------------------------------------------------- text
+    def textFromValue(self, v: int) -> str:
+        return self.special if v == 0 and self.special else str(v)
+
+    def valueFromText(self, text: str) -> int:
+        t = text.strip()
+        return 0 if self.special and t == self.special else int(t)
+
+    def validate(self, text: str, pos: int):
+        t = text.strip()
+        State = QValidator.State
+        if self.special and t and self.special.startswith(t):
+            return (State.Acceptable if t == self.special else State.Intermediate, text, pos)
+        if t in ("", "-", "+"):
+            return (State.Intermediate, text, pos)
+        try:
+            v = int(t)
+        except ValueError:
+            return (State.Invalid, text, pos)
+        return (State.Acceptable if abs(v) <= self.LIMIT else State.Invalid, text, pos)
+
+    # ---------------------------------------------------------------- arrows
+    def stepBy(self, steps: int) -> None:
+        target = min(max(self.value() + steps * self.singleStep(), self.lo), self.hi)
+        if target != self.value():
+            self.setValue(target)
+
+    def stepEnabled(self):
+        flags = QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self.value() > self.lo:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        if self.value() < self.hi:
+            flags |= QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        return flags
+
+    # ---------------------------------------------------------------- own domain
+    def _check(self, v: int) -> None:
+        if self.lo <= v <= self.hi:
+            self._last = v
+            return
+        with signals_blocked(self):
+            self.setValue(self._last)
+        self.invalid.emit(f"{self.label} = {v} is not allowed; it must be a whole number >= {self.lo}"
+                          + (f" and <= {self.hi:,}" if self.hi < self.LIMIT else ""))
+
+
+def _spin(key: str, lo: int, hi: int, special: str = "") -> WholeNumberField:
+    return WholeNumberField(key, lo, hi, special)
 
 
 class WheelGuard(QObject):
@@ -457,8 +530,9 @@ class ControlPanel(QScrollArea):
             buttons.addWidget(b, i // 2, i % 2)
             self.widgets["button." + key] = b
         form.addRow(buttons)
-        n = _spin("step_n", 1, 10**8)
+        n = WholeNumberField("step_n", 1, 10**8, label="step N", check=True)
         n.setValue(100)
+        n.invalid.connect(self.invalid)
         self._row(form, "step_n", "step N", n)
         seed_row = QWidget()
         sl = QHBoxLayout(seed_row)
@@ -488,8 +562,7 @@ class ControlPanel(QScrollArea):
         self.widgets["speed"] = slider
         slider.valueChanged.connect(self._on_speed)
         self.set_speed(0)
-        steps = _spin("run.steps", 0, 2**31 - 1)
-        steps.setSpecialValueText("no limit")
+        steps = _spin("run.steps", 0, 2**31 - 1, special="no limit")
         steps.setSingleStep(1000)
         self._field(form, "run.steps", "max steps", steps)
         tol = FloatField("run.loss_tol")
@@ -578,8 +651,7 @@ class ControlPanel(QScrollArea):
         self._field(form, "optimizer.lr", "learning rate η", lr)
         mom = FloatField("optimizer.momentum")
         self._field(form, "optimizer.momentum", "momentum β", mom)
-        bs = _spin("optimizer.batch_size", 0, 10**7)
-        bs.setSpecialValueText("full batch")
+        bs = _spin("optimizer.batch_size", 0, 10**7, special="full batch")
         self._field(form, "optimizer.batch_size", "batch size", bs)
         wd = FloatField("optimizer.weight_decay")
         self._field(form, "optimizer.weight_decay", "weight decay λ", wd)
@@ -637,11 +709,17 @@ class ControlPanel(QScrollArea):
                     widget.setValue(v)
         kind = cfg.problem.kind
         used = KIND_FIELDS.get(kind, DEFAULT_FIELDS)
+        from_file = FILE_SIZES.get(kind, ()) if cfg.problem.source else ()
         for key, (lab, widget) in self.rows.items():
             if key.startswith("problem.") and key != "problem.kind":
-                vis = key.split(".", 1)[1] in used
+                name = key.split(".", 1)[1]
+                vis = name in used
                 lab.setVisible(vis)
                 widget.setVisible(vis)
+                # a data file sets these sizes: shown, not editable
+                widget.setEnabled(name not in from_file)
+                widget.setToolTip(f"set by the data file {Path(cfg.problem.source).name}" if name in from_file
+                                  else tooltip(key))
         shown = {k: fam in fams for k, fams in MODEL_FIELDS.items()}
         shown["model.parametrization"] = len(PARAMETRIZATIONS.get(fam, ())) > 1
         shown["model.weight_norm"] = fam == "mlp" or cfg.parametrization == "pm_power"

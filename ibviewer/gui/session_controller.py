@@ -230,14 +230,18 @@ class SessionController(QObject):
             elif en.status != "diverged":
                 r.said = None
 
-    @Slot(str, int)
-    def _on_config_error(self, text: str, gen: int) -> None:
+    @Slot(str, int, bool)
+    def _on_config_error(self, text: str, gen: int, kept: bool) -> None:
         if gen != self.gen:
             return
-        self.error.emit(f"{text} (the previous settings were restored)")
         self.runs.rollback()
         self.runs_changed.emit()
-        self.send_config()
+        if kept:
+            # the worker goes on with the runs it had, where they stood (a Ready and their histories follow)
+            self.error.emit(f"{text}; nothing was changed")
+        else:
+            self.error.emit(f"{text} (the previous settings were restored)")
+            self.send_config()
 
     @Slot(str)
     def _on_died(self, reason: str) -> None:

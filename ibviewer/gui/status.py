@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QVBoxLayout, QWidget
 
 from ibviewer.gui.session_controller import STATUS_TEXT
 
@@ -24,6 +24,32 @@ def fmt_num(v: float | None) -> str:
     if v is None or not math.isfinite(v):
         return "—" if v is None else str(v)
     return f"{v:.3e}" if (v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e4)) else f"{v:.4g}"
+
+
+class MessageLabel(QLabel):
+    """A message shown whole: it wraps at the bar's width and asks for the height its lines need (a status bar's
+    own message is one line, cut off mid-word at the window's edge)."""
+
+    def __init__(self):
+        super().__init__("")
+        self.setObjectName("status_message")
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+    def fit(self) -> None:
+        need = self.heightForWidth(max(self.width(), 1)) if self.text() else 0
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
 
 
 class RunStatusBar(QStatusBar):
@@ -48,20 +74,54 @@ class RunStatusBar(QStatusBar):
         self.restart_button = QPushButton("Restart worker")
         self.restart_button.setObjectName("restart_worker")
         self.restart_button.hide()
-        self.addWidget(self.run_label, 1)
+        # the message above the run's end, both wrapping: neither hides nor cuts the other
+        self.message_label = MessageLabel()
+        self.message_label.hide()
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.clearMessage)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.message_label)
+        column.addWidget(self.run_label)
+        self.run_label.setWordWrap(True)
+        self.addWidget(left, 1)
         for w in (self.step_label, self.loss_label, self.rate_label, self.worker_label, self.restart_button):
             self.addPermanentWidget(w)
 
     # ------------------------------------------------------------------ messages
     def show_error(self, text: str) -> None:
-        """One line (whitespace folded), marked ⚠, for 15 s."""
+        """One message (whitespace folded), marked ⚠ in red, for 15 s."""
         text = " ".join(str(text).split())
         self.messages.append(text)
         self.showMessage("⚠ " + text, ERROR_MS)
+        self.message_label.setStyleSheet("color: #b00020;")
 
     def show_info(self, text: str) -> None:
         self.messages.append(text)
         self.showMessage(text, INFO_MS)
+
+    # the bar's own message is one line that is cut off at the window's edge: messages go to a wrapping label
+    def showMessage(self, text: str, timeout: int = 0) -> None:
+        self.message_label.setStyleSheet("")
+        self.message_label.setText(str(text))
+        self.message_label.setToolTip(str(text))
+        self.message_label.setVisible(bool(text))
+        if timeout > 0:
+            self._message_timer.start(int(timeout))
+        else:
+            self._message_timer.stop()
+
+    def currentMessage(self) -> str:
+        return self.message_label.text()
+
+    def clearMessage(self) -> None:
+        self._message_timer.stop()
+        self.message_label.setText("")
+        self.message_label.setMinimumHeight(0)
+        self.message_label.hide()
 
     def text(self) -> str:
         """Everything the bar shows, " | " between the parts."""

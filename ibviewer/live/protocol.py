@@ -230,10 +230,13 @@ class Error:
 
 @dataclass(frozen=True)
 class ConfigError:
-    """The runs of generation ``gen`` cannot be built (one line); the previous runs go on."""
+    """The runs of generation ``gen`` cannot be built (one line).  ``kept``: the worker had runs and keeps them,
+    where they stood, under generation ``gen`` (a Ready for them follows, and their histories are sent again
+    whole): a refused edit changes nothing.  Without ``kept`` there are no runs until valid ones are sent."""
 
     text: str
     gen: int
+    kept: bool = False
 
 
 @dataclass(frozen=True)

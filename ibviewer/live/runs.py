@@ -58,6 +58,7 @@ class RunView:
     refs: dict[str, Any] = field(default_factory=dict)
     product: Any = None  # its latest product, when the worker sends it
     said: int | None = None  # the step at which its divergence was reported
+    built_step: int = 0  # the step the worker built it at (an opened session's runs go on from theirs)
 
 
 # ================================================================================================ names
@@ -199,10 +200,11 @@ class RunCollection:
         return tuple(RunSpec(r.id, r.name, r.cfg.to_dict()) for r in self.runs)
 
     def selected_step(self) -> int:
-        """The selected run's step (the last recorded one before its first snapshot entry)."""
+        """The selected run's step (before its first snapshot entry: the last recorded one, else the step the
+        worker built it at)."""
         run = self.selected
         if run.entry is None:
-            return int(run.mirror["step"][-1]) if run.mirror.n else 0
+            return int(run.mirror["step"][-1]) if run.mirror.n else run.built_step
         return int(run.entry.step)
 
     def all_stopped(self) -> bool:
@@ -258,6 +260,7 @@ class RunCollection:
                 r = RunView(int(item.id), str(item.name), cfg, free_colour(runs))
             r.cfg, r.name = cfg, str(item.name)
             r.refs = dict(item.refs)
+            r.built_step = int(item.step)
             r.mirror.clear()
             r.entry = None
             r.product = None

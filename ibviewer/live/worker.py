@@ -145,14 +145,24 @@ class Worker:
         try:
             group = LiveGroup.build([(int(s.id), str(s.name), s.cfg) for s in specs], self.group)
         except ConfigError as exc:
-            self.out.send(msg.ConfigError(str(exc), gen))
+            self._refuse_runs(str(exc), gen)
             return False
         except (ValueError, ArithmeticError, OSError, np_error()) as exc:  # bad data: say it in one line
             text = str(exc).splitlines()[0] if str(exc) else ""
-            self.out.send(msg.ConfigError(f"cannot build this run: {type(exc).__name__}: {text}", gen))
+            self._refuse_runs(f"cannot build this run: {type(exc).__name__}: {text}", gen)
             return False
         self._install(group, gen, selected)
         return True
+
+    def _refuse_runs(self, text: str, gen: int) -> None:
+        """Runs that cannot be built change nothing: the current ones (if any) go on where they stand, under the
+        new generation (the GUI has dropped the old one), their histories sent again whole."""
+        kept = self.group is not None
+        self.out.send(msg.ConfigError(text, gen, kept))
+        if kept:
+            self.gen = gen
+            self._after_reset()
+            self._send_ready()
 
     def _install(self, group, gen: int, selected: int | None) -> None:
         self.group = group

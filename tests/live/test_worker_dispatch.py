@@ -142,17 +142,34 @@ def test_a_refused_command_and_an_unknown_one_are_answered_with_one_line():
     assert all("\n" not in e for e in errors)
 
 
-def test_new_runs_carry_their_generation_and_a_refused_set_keeps_the_old_runs():
+def test_new_runs_carry_their_generation_and_a_refused_set_keeps_the_old_runs_where_they_stood():
     bad = small_cfg()
     bad["problem"]["singular_values"] = [1.0] * 21  # more singular values than a 20 x 20 matrix has
     gui = serve(Script(
-        (always, [msg.Runs((msg.RunSpec(3, "c", small_cfg()),), gen=5)]),
-        (lambda s: s.gen == 5, [msg.Runs((msg.RunSpec(4, "d", bad),), gen=6), msg.Step(2)]),
-        (lambda s: s.lead.step == 2, [msg.Quit()])))
-    assert [r.gen for r in gui.of(msg.Ready)] == [0, 5]
-    assert [(e.gen) for e in gui.of(msg.ConfigError)] == [6]
+        (always, [msg.Runs((msg.RunSpec(3, "c", small_cfg()),), gen=5), msg.Step(4)]),
+        (lambda s: s.gen == 5 and s.lead.step == 4, [msg.Runs((msg.RunSpec(4, "d", bad),), gen=6), msg.Step(2)]),
+        (lambda s: s.gen == 6 and s.lead.step == 6, [msg.Quit()])))
+    assert [r.gen for r in gui.of(msg.Ready)] == [0, 5, 6]
+    assert [(e.gen, e.kept) for e in gui.of(msg.ConfigError)] == [(6, True)]
+    kept = gui.of(msg.Ready)[-1]
+    assert [r.id for r in kept.runs] == [3] and kept.runs[0].step == 4  # not rebuilt: where it stood
+    first = next(s for s in gui.of(msg.Snapshot) if s.gen == 6)
+    assert first.runs[0].replace and first.runs[0].rows["step"][0] == 0  # its history sent again whole
     last = gui.of(msg.Snapshot)[-1]
-    assert last.gen == 5 and [e.id for e in last.runs] == [3]  # the runs of generation 5 went on
+    assert last.gen == 6 and [e.id for e in last.runs] == [3] and last.lead.step == 6  # and it went on
+
+
+def test_refused_first_runs_are_not_kept():
+    bad = small_cfg()
+    bad["model"]["depth"] = 0
+
+    def react(gui, message):
+        if isinstance(message, msg.ConfigError):
+            gui.queue.append(msg.Quit())
+
+    gui = FakeGui(react)
+    Worker(gui, gui, {"runs": (msg.RunSpec(0, "a", bad),)}).serve(small_cfg())
+    assert [(e.gen, e.kept) for e in gui.of(msg.ConfigError)] == [(0, False)] and not gui.of(msg.Ready)
 
 
 def test_one_snapshot_in_flight_until_it_is_acknowledged():
