@@ -16,6 +16,7 @@ from ibviewer import cli
 from ibviewer.cli import main
 from ibviewer.core import io as core_io
 from ibviewer.core import sizing
+from ibviewer.core.config import build_config
 
 SMALL = ["--set", "problem.d=6", "--set", "problem.rank=1", "--set", "problem.singular_values=[]",
          "--set", "problem.measurements=20"]
@@ -142,6 +143,32 @@ def test_a_batch_larger_than_the_data_is_stated(tmp_path):
     assert main(argv) == 0
     notes = json.loads((out / "summary.json").read_text())["notes"]
     assert any("batch_size = 500" in n and "20 data units" in n and "full batch" in n for n in notes)
+
+
+def test_sizes_a_data_file_sets_are_stated(tmp_path):
+    src = tmp_path / "cs.npz"
+    rng = np.random.default_rng(0)
+    np.savez(src, A=rng.standard_normal((12, 30)), y=rng.standard_normal(12))  # m = 12, n = 30
+    out = tmp_path / "r"
+    argv = ["run", "-q", "--steps", "3", "--out", str(out), "--set", "problem.kind=sparse_recovery",
+            "--set", f"problem.source={src}", "--set", "problem.n=50"]
+    assert main(argv) == 0
+    notes = json.loads((out / "summary.json").read_text())["notes"]
+    assert any("problem.n = 30" in n and "problem.measurements = 12" in n and "problem.n = 50" in n for n in notes)
+
+
+def test_the_app_takes_a_data_files_sizes_into_the_config(tmp_path):
+    from ibviewer.core.datafiles import config_for_data
+
+    src = tmp_path / "cs.npz"
+    rng = np.random.default_rng(0)
+    np.savez(src, A=rng.standard_normal((12, 30)), y=rng.standard_normal(12))
+    cfg, kind = config_for_data(build_config(overrides=[("problem.kind", "sparse_recovery")]), src)
+    assert kind == "sparse_recovery" and (cfg.problem.n, cfg.problem.measurements) == (30, 12)
+    sq = tmp_path / "m.npy"
+    np.save(sq, rng.standard_normal((3, 3)))
+    cfg, _ = config_for_data(build_config(), sq, "matrix_factorization")
+    assert cfg.problem.d == 3 and cfg.problem.rank <= 3  # the generated problem's rank kept within the size
 
 
 # ------------------------------------------------------------------------------------------ overflow

@@ -207,13 +207,22 @@ _RANKED = ("matrix_sensing", "matrix_completion")
 
 def derived_settings(e: Engine) -> list[str]:
     """Settings the run did not use as written, each stated in one line: a ground truth whose rank comes from
-    its singular values rather than ``problem.rank``, a minibatch as large as the data (full batch)."""
+    its singular values rather than ``problem.rank``, sizes a data file sets, a minibatch as large as the data
+    (full batch)."""
     cfg, notes = e.cfg, []
     p, o = cfg.problem, cfg.optimizer
     ranked = p.kind in _RANKED or (p.kind == "matrix_factorization" and p.target == "lowrank_noise")
     if ranked and not p.source and p.singular_values and len(p.singular_values) != p.rank:
         notes.append(f"the ground truth has rank {len(p.singular_values)}, one per problem.singular_values; "
                      f"problem.rank = {p.rank} is not used")
+    if p.source:
+        from ibviewer.core.datafiles import file_sizes
+
+        differ = {k: v for k, v in file_sizes(p.kind, e.problem).items() if getattr(p, k) != v}
+        if differ:
+            said = ", ".join(f"problem.{k} = {v}" for k, v in differ.items())
+            notes.append(f"the data file sets {said}; the config's " + ", ".join(
+                f"problem.{k} = {getattr(p, k)}" for k in differ) + " is not used")
     if o.name != "gd" and o.batch_size >= e.problem.n_data:
         notes.append(f"optimizer.batch_size = {o.batch_size} is at least the {e.problem.n_data} data units of "
                      "the problem: every step uses the full batch")
