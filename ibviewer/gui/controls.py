@@ -276,12 +276,13 @@ class ListField(_Field):
         self.setText(", ".join(fmt(x) for x in v))
 
     def _on_edit(self) -> None:
-        text = self.text().strip().strip("[]")
+        typed = self.text()
+        text = typed.strip().strip("[]")
         try:
             v = [parse_float(s) for s in text.split(",") if s.strip()]
         except ValueError:
             self.setValue(self._value)
-            self.invalid.emit(f"{self.key}: {self.text()!r} is not a list of numbers; type e.g. 12, 6, 3")
+            self.invalid.emit(f"{self.key}: {typed!r} is not a list of numbers; type e.g. 12, 6, 3")
             return
         if v != self._value:
             self._value = v

@@ -120,3 +120,25 @@ def test_an_opened_session_says_the_step_it_opened_at(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: any("opened session" in m for m in _errors_since(window, n)), timeout=TIMEOUT_MS)
     said = [m for m in _errors_since(window, n) if "opened session" in m][-1]
     assert "step 237" in said
+
+
+def test_a_refused_list_is_quoted_as_typed(qtbot, window):
+    field = window.controls.widgets["problem.singular_values"]
+    before = list(window.cfg.problem.singular_values)
+    n = len(window.status.messages)
+    _type(qtbot, field, "12, six, 3")
+    said = _errors_since(window, n)
+    assert said and "'12, six, 3'" in said[-1]
+    assert window.cfg.problem.singular_values == before and field.text() == ", ".join(f"{v:g}" for v in before)
+
+
+def test_a_refused_number_is_quoted_as_typed(qtbot, window):
+    field = window.controls.widgets["optimizer.momentum"]
+    before = window.cfg.optimizer.momentum
+    n = len(window.status.messages)
+    _type(qtbot, field, "-0.5")
+    said = _errors_since(window, n)
+    assert said and "-0.5" in said[-1] and window.cfg.optimizer.momentum == before
+    _type(qtbot, field, "fast")
+    said = _errors_since(window, n)
+    assert "'fast'" in said[-1] and window.cfg.optimizer.momentum == before
