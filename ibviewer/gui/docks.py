@@ -47,6 +47,8 @@ class PanelDocks(QObject):
 
     #: a panel asked to be drawn again, or a dock came into view (the window redraws)
     redraw_requested = Signal()
+    #: an event marker was clicked on a panel (its step)
+    marker_clicked = Signal(int)
 
     def __init__(self, window: QMainWindow, settings: AppSettings, view_menu: QMenu, before: QAction,
                  style_dock: Callable[[QDockWidget], None], report: Callable[[str], None],
@@ -102,6 +104,7 @@ class PanelDocks(QObject):
         for name in [n for col in cols for n in col] + [t for t, _ in tabs]:
             panel = PANEL_CLASSES[name](x_mode=x_mode)
             panel.redraw_requested.connect(self.redraw_requested)
+            panel.signals.marker_clicked.connect(self.marker_clicked)
             dock = QDockWidget(plain_symbols(panel.title), w)  # a dock title is plain text: σᵢ, not σ_i
             dock.setObjectName("dock_" + name)
             dock.setWidget(panel.widget)

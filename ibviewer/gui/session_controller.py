@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from ibviewer.core.config import Config, ConfigError, build_config
 from ibviewer.gui.client import WorkerClient
 from ibviewer.live import protocol as msg
+from ibviewer.live.markers import change_label, mark_edit, mark_restart
 from ibviewer.live.policy import Edit, apply_edit
 from ibviewer.live.runs import RunCollection, RunRefused, RunView, entry_view
 
@@ -86,6 +87,8 @@ class SessionController(QObject):
         self.snap_count = 0
         self.closed = False
         self._session_open: tuple[int, int, str] | None = None  # (gen, gen before, path) while one opens
+        self._restart_label: str | None = None  # what the next runs restart for (their first marker)
+        self._kept_gen: int | None = None  # a generation the worker answered by keeping its runs
         self._ack_seq: int | None = None
         self._last_ack = 0.0
 
@@ -181,6 +184,9 @@ class SessionController(QObject):
             return
         self.base_info = ready.info()
         self.runs.sync(ready)
+        if self._kept_gen != ready.gen:
+            mark_restart(self.runs, self._restart_label)
+        self._restart_label = None
         self.info = self.run_info(self.runs.selected)
         self.worker_ready = True
         self.worker_dead = False
@@ -236,7 +242,9 @@ class SessionController(QObject):
             return
         self.runs.rollback()
         self.runs_changed.emit()
+        self._restart_label = None
         if kept:
+            self._kept_gen = gen
             # the worker goes on with the runs it had, where they stood (a Ready and their histories follow)
             self.error.emit(f"{text}; nothing was changed")
         else:
@@ -290,6 +298,7 @@ class SessionController(QObject):
         """Every run back to step 0 with its seed."""
         self._set_playing(False)
         self.status_reset.emit()
+        mark_restart(self.runs, None)
         self.client.send(msg.Reset())
 
     def new_seed(self, seed: int | None = None) -> int:
@@ -303,6 +312,7 @@ class SessionController(QObject):
         self.runs_changed.emit()
         self._set_playing(False)
         self.status_reset.emit()
+        mark_restart(self.runs, change_label("run.seed", seed))
         self.client.send(msg.Reset(seed, run.id))
         together = " (all runs restart together)" if self.comparing else ""
         self.info_message.emit(f"new initialization seed {seed}: the run was reset" + together)
@@ -324,6 +334,12 @@ class SessionController(QObject):
             return None
         for command in edit.commands:
             self.client.send(command)
+        if edit.kind in ("live", "limits"):
+            mark_edit(self.runs.selected, key, value)
+        elif edit.kind == "reseed":
+            mark_restart(self.runs, change_label(key, value))
+        else:
+            self._restart_label = change_label(key, value)
         if edit.kind == "live":
             if edit.renamed:
                 self.run_updated.emit(self.runs.selected_id)
@@ -361,6 +377,7 @@ class SessionController(QObject):
         """Replace the runs (a preset's, a file's): they start together from step 0."""
         self.runs.replace(runs, selected)
         self.preset = preset
+        self._restart_label = None  # new runs, not a change to mark
         self.runs_changed.emit()
         self.send_config()
         if note:

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ibviewer.gui.marker_slider import MarkerSlider
 from ibviewer.gui.panels import TimePanel, WNormPanel
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import Frame
@@ -319,8 +320,9 @@ class QtTimeline(QWidget):
         self.sched.setToolTip("Replay speed: steady in steps, or steady in log(step) (plateaus, then jumps)")
         self.loop = QCheckBox("loop")
         self.loop.setObjectName("timeline_loop")
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = MarkerSlider()
         self.slider.setObjectName("timeline_slider")
+        self.slider.marker_chosen.connect(self.seek_step)
         self.slider.setRange(0, 0)
         self.slider.setToolTip("Drag to see every panel as of that step")
         self.slider.valueChanged.connect(self._on_slider)
@@ -364,6 +366,14 @@ class QtTimeline(QWidget):
         self.slider.blockSignals(False)
         if not self.live and self.row >= n:
             self.show_row(n - 1)  # the history was thinned under the view
+        self._show_markers()
+
+    def _show_markers(self) -> None:
+        """The shown run's event markers as ticks on the slider, each at its recorded row."""
+        run = self.window.controller.runs.selected
+        markers = run.markers() if run is not None else ()
+        src = self.source() if markers else None
+        self.slider.set_markers(markers, [src.index_of_step(m["step"]) for m in markers] if src else [])
 
     # -------------------------------------------------------------- showing
     def _sync_panels(self) -> None:

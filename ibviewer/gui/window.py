@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.docks = PanelDocks(self, self.settings, self.view_menu, self._view_sep, self.appearance.style_dock,
                                 self.show_error, lambda: [self.controls_dock, self.runs_dock])
         self.docks.redraw_requested.connect(self.redraw)
+        self.docks.marker_clicked.connect(self.show_step)
         self.controls = ControlPanel(self.actions)
         self.controls.edited.connect(self.controller.edit)
         self.controls.preset_chosen.connect(self.load_preset)
@@ -236,8 +237,9 @@ class MainWindow(QMainWindow):
         runs = tuple(RunFrame(r.id, r.name, r.colour, frame if r.id == self.selected_id else
                               Frame(r.mirror, self.x_mode, buckets), r.cfg, r.refs, r.product)
                      for r in self.runs if r.visible) if self.comparing else ()
+        shown = self.controller.runs.selected
         return DrawContext(frame, snap, self.x_mode, runs, self.selected_id, comparing=self.comparing,
-                           ready=self.worker_ready)
+                           ready=self.worker_ready, markers=shown.markers() if shown is not None else ())
 
     @Slot()
     def redraw(self) -> None:
@@ -377,6 +379,13 @@ class MainWindow(QMainWindow):
     playing = property(lambda self: self.controller.playing)
     snap_count = property(lambda self: self.controller.snap_count)
     speed = property(lambda self: self.controller.speed)
+
+    @Slot(int)
+    def show_step(self, step: int) -> None:
+        """Every panel as of ``step`` (an event marker was clicked): the timeline leaves live and goes there."""
+        tl = self.recording.timeline if self.recording is not None else None
+        if tl is not None and self.mirror.n:
+            tl.seek_step(int(step))
 
     @Slot(int)
     def _on_selection_changed(self, rid: int) -> None:

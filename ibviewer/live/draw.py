@@ -53,6 +53,8 @@ class DrawContext:
     selected_id: int = 0
     comparing: bool = False
     ready: bool = True
+    #: the shown run's event markers (dicts with step, kind, label and maybe time: :mod:`ibviewer.live.markers`)
+    markers: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self):
         if self.x_mode not in X_MODES:
@@ -71,6 +73,18 @@ class DrawContext:
 
     def selected_run(self) -> RunFrame | None:
         return next((r for r in self.runs if r.id == self.selected_id), None)
+
+
+def marker_x(marker: Mapping[str, Any], x_mode: str) -> float | None:
+    """Where ``marker`` sits on an x axis of ``x_mode``: its step, log10 of it (None at step 0, which a log axis
+    cannot show), or its gradient-flow time (None when it has none)."""
+    step = float(marker["step"])
+    if x_mode == "log_step":
+        return float(np.log10(step)) if step > 0 else None
+    if x_mode == "time":
+        t = marker.get("time")
+        return None if t is None else float(t)
+    return step
 
 
 def empty_context(x_mode: str = "step", ready: bool = False) -> DrawContext:

@@ -200,6 +200,8 @@ class RunEntry:
     lr: float
     optimizer: str
     seed: int
+    #: the run's event markers (:func:`ibviewer.core.events.events`), when they changed since the last entry
+    events: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)

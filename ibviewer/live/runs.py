@@ -59,6 +59,21 @@ class RunView:
     product: Any = None  # its latest product, when the worker sends it
     said: int | None = None  # the step at which its divergence was reported
     built_step: int = 0  # the step the worker built it at (an opened session's runs go on from theirs)
+    events: list[dict[str, Any]] = field(default_factory=list)  # found by the worker from its history
+    edits: list[dict[str, Any]] = field(default_factory=list)  # the user's changes, as event markers
+
+    def markers(self) -> tuple[dict[str, Any], ...]:
+        """Its event markers and the user's changes, by step."""
+        return tuple(sorted(self.events + self.edits, key=lambda m: m["step"]))
+
+    def note_edit(self, label: str, kind: str = "edit") -> dict[str, Any]:
+        """Mark a change made now (at the run's current step) with ``label`` ("η = 0.05")."""
+        step = self.entry.step if self.entry is not None else self.built_step
+        marker = {"step": int(step), "kind": kind, "label": label}
+        if self.entry is not None and self.entry.time == self.entry.time:  # not NaN
+            marker["time"] = float(self.entry.time)
+        self.edits.append(marker)
+        return marker
 
 
 # ================================================================================================ names
@@ -279,6 +294,8 @@ class RunCollection:
                 continue
             r.mirror.update(en.rows, en.replace, en.tail)
             r.entry = en
+            if en.events is not None:
+                r.events = list(en.events)
             if en.product is not None:
                 r.product = en.product
             replaced = replaced or bool(en.replace)

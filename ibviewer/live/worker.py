@@ -105,6 +105,10 @@ def problem_info(engine) -> dict[str, Any]:
 _problem_info = problem_info  # the timeline's name for it
 
 
+#: seconds between two searches for a training run's events (each reads the whole history)
+EVENTS_EVERY = 0.5
+
+
 class Worker:
     def __init__(self, cmd_conn, out_conn, options: dict[str, Any]):
         self.cmd = cmd_conn
@@ -455,11 +459,33 @@ class Worker:
                 tail = None
         loss = e.current_loss() if e.status != "diverged" else (
             float(h["loss"][-1]) if h.n else float("nan"))
+        events = self._events(sent, e, replace)
         sent.update(n=h.n, thinned=h.thinned, replace=False)
         return msg.RunEntry(
             id=rid, name=name, step=e.step_count, time=e.time, status=e.status, message=e.message,
             loss=loss if math.isfinite(loss) else float("nan"), wall=e.wall_seconds, replace=replace, rows=rows,
-            tail=tail, product=product, lr=e.cfg.optimizer.lr, optimizer=e.cfg.optimizer.name, seed=e.cfg.run.seed)
+            tail=tail, product=product, lr=e.cfg.optimizer.lr, optimizer=e.cfg.optimizer.name, seed=e.cfg.run.seed,
+            events=events)
+
+    def _events(self, sent: dict[str, Any], e, replace: bool) -> tuple[dict[str, Any], ...] | None:
+        """The run's event markers when they may have changed (None: as last sent).  Found from the whole
+        history, as summary.json lists them; a few milliseconds, so at most every EVENTS_EVERY seconds while the
+        run trains, and at once when it stops or its history starts again."""
+        from ibviewer.core.events import events as find_events
+
+        key = (e.history.n, e.status)
+        if not replace and key == sent.get("events_key"):
+            return None
+        now = time.monotonic()
+        training = e.status == "running" and (self.playing or self.pending)
+        if not replace and training and now - sent.get("events_at", -1e9) < EVENTS_EVERY:
+            return None
+        sent["events_key"], sent["events_at"] = key, now
+        try:
+            found = find_events(e.history.as_dict(), e.cfg, e.status, e.step_count, e.problem.target)
+        except (ValueError, ArithmeticError, IndexError):  # pragma: no cover - odd histories have no markers
+            found = []
+        return tuple(found)
 
     def snapshot(self) -> msg.Snapshot:
         """The selected run's entry at the top level (as for a single run) and every run's in ``runs``."""

@@ -204,3 +204,23 @@ def test_without_runs_a_command_is_refused(command):
     Worker(gui, gui, {"runs": (msg.RunSpec(0, "a", bad),)}).serve(small_cfg())
     assert [type(m) for m in gui.messages] == [msg.ConfigError, msg.Error]
     assert gui.messages[1].text == "no run is loaded; choose a valid configuration"
+
+
+def test_each_run_carries_the_events_its_history_shows_when_they_change():
+    from ibviewer.core.config import config_from_dict
+    from ibviewer.core.engine import Engine
+    from ibviewer.core.events import events
+
+    cfg = small_cfg()
+    gui = serve(Script((always, [msg.Step(600)]), (lambda s: s.lead.step == 600 and not s.pending, [msg.Pause()]),
+                       (always, [msg.Quit()])), runs=(msg.RunSpec(0, "a", cfg),))
+    sent = [en.events for s in gui.of(msg.Snapshot) for en in s.runs if en.events is not None]
+    assert sent, "no snapshot carried events"
+    # the last events sent are those the engine finds in the same run, trained alone
+    e = Engine(config_from_dict(cfg))
+    e.step(600)
+    expected = events(e.history.as_dict(), e.cfg, e.status, e.step_count, e.problem.target)
+    assert any(ev["kind"] == "learned" for ev in expected)
+    assert list(sent[-1]) == expected
+    # unchanged events are not sent again (the snapshot after Pause)
+    assert gui.of(msg.Snapshot)[-1].runs[0].events is None

@@ -32,6 +32,7 @@ from ibviewer.gui.panels.style import (
     pick_columns,
     style_axis,
 )
+from ibviewer.gui.panels.markers import MarkerLayer
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, symbols
 
@@ -52,6 +53,8 @@ class PanelSignals(QObject):
 
     #: the panel's look changed (a toggle, a combo): draw everything again
     redraw_requested = Signal()
+    #: an event marker was clicked: show the panels as of that step
+    marker_clicked = Signal(int)
 
 
 # ====================================================================================================== Panel
@@ -375,6 +378,7 @@ class TimePanel(PlotPanel):
 
     def __init__(self, x_mode: str = "step"):
         super().__init__(x_mode)
+        self.markers = MarkerLayer(self.plot, self.signals.marker_clicked.emit)
         self.set_x_mode(x_mode)
 
     def set_x_mode(self, mode: str) -> None:
@@ -387,6 +391,14 @@ class TimePanel(PlotPanel):
     def reset(self) -> None:
         self.xkeep.reset()
         self.ykeep.reset()
+
+    def set_dark(self, on: bool) -> None:
+        super().set_dark(on)
+        self.markers.set_dark(on)
+
+    def set_font_scale(self, scale: float) -> None:
+        super().set_font_scale(scale)
+        self.markers.set_font_scale(scale)
 
     def update(self, ctx: DrawContext) -> None:
         if ctx.x_mode != self.x_mode:
@@ -402,14 +414,15 @@ class TimePanel(PlotPanel):
             if self.theory and frame.n:
                 ys = ys + self.draw_theory(frame)
             xs, n = [frame.x], frame.n
-        if n == 0:
-            self.show_empty("press Space to play" if ctx.ready else "waiting for the training worker…")
-            return
-        if not ys:
-            self.show_empty(self.unavailable_text())
+        if n == 0 or not ys:
+            self.markers.draw((), ctx.x_mode, None)
+            self.show_empty(self.unavailable_text() if n else
+                            "press Space to play" if ctx.ready else "waiting for the training worker…")
             return
         self.show_empty("")
-        self.apply_ranges(finite_bounds(*xs), finite_bounds(*ys))
+        xb = finite_bounds(*xs)
+        self.apply_ranges(xb, finite_bounds(*ys))
+        self.markers.draw(ctx.markers, ctx.x_mode, xb)
 
     # ------------------------------------------------------------------ comparing runs
     def compare_series(self, nruns: int) -> list[tuple[str, Any, Any, str, float]]:

@@ -1,0 +1,141 @@
+"""Event markers on a time panel: a labelled vertical line per marker (the moments the engine finds, and the
+user's changes); clicking one asks for the panels to show that step (``PanelSignals.marker_clicked``).
+
+One layer per time panel, reusing its lines from frame to frame.  Labels run down along their line from the top;
+markers closer than a label's height share one label ("σ₁, σ₂ learned").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+
+from ibviewer.gui.panels.style import FONT_PT
+from ibviewer.live.draw import marker_x
+
+#: a marker's colour by kind, on a light plot and on a dark one (each readable on its background)
+KIND_COLOURS = {
+    "learned": ("#1a7f37", "#6ccf7f"),
+    "active": ("#1a7f37", "#6ccf7f"),
+    "plateau_escaped": ("#b35900", "#ffa64d"),
+    "rank_step": ("#6f42c1", "#b99cf0"),
+    "diverged": ("#b00020", "#ff6b7f"),
+    "edit": ("#0b5cad", "#6fb1ff"),
+    "restart": ("#555555", "#bbbbbb"),
+}
+#: kinds whose markers carry a label (the steps of the effective rank are drawn as lines: the rank panel shows
+#: their values, and their labels would crowd the activations they accompany)
+LABELLED = ("learned", "active", "plateau_escaped", "diverged", "edit", "restart")
+#: a label's height on the plot, as a fraction of the plot's height (it runs down from there)
+LABEL_HEIGHT = 0.97
+
+
+def merged_label(markers: Sequence[Mapping[str, Any]]) -> str:
+    """One label for markers too close to label apart, joined by " · ", neighbouring activations as one
+    ("plateau 1 escaped · σ₁, σ₂ learned")."""
+    parts: list[str] = []
+    word_of_last = None
+    for m in markers:
+        text = str(m["label"])
+        word = next((w for w in (" learned", " active") if text.endswith(w)), None)
+        if word is not None and word == word_of_last:
+            parts[-1] = parts[-1][: -len(word)] + ", " + text
+        else:
+            parts.append(text)
+        word_of_last = word
+    return " · ".join(parts)
+
+
+def label_groups(xs: Sequence[float], px_per_x: float, min_px: float) -> list[list[int]]:
+    """Indices of labelled markers (sorted by x) grouped where neighbours are closer than ``min_px`` pixels."""
+    groups: list[list[int]] = []
+    last = None
+    for i, x in enumerate(xs):
+        if groups and last is not None and (x - last) * px_per_x < min_px:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+        last = x
+    return groups
+
+
+class MarkerLayer:
+    """The markers of one plot: :meth:`draw` places them, :meth:`set_dark` / :meth:`set_font_scale` follow the
+    app's looks; ``on_click(step)`` is called when one is clicked."""
+
+    def __init__(self, plot: pg.PlotItem, on_click=None):
+        self.plot = plot
+        self.on_click = on_click
+        self.lines: list[pg.InfiniteLine] = []
+        self.shown: list[Mapping[str, Any]] = []
+        self._texts: list[str] = []
+        self.dark = False
+        self.pt = FONT_PT - 1
+
+    def draw(self, markers: Sequence[Mapping[str, Any]], x_mode: str, x_range: tuple[float, float] | None) -> None:
+        placed = sorted(((x, m) for m in markers if (x := marker_x(m, x_mode)) is not None), key=lambda p: p[0])
+        while len(self.lines) < len(placed):
+            self.lines.append(self._new_line())
+        texts = [""] * len(placed)
+        labelled = [i for i, (_, m) in enumerate(placed) if m.get("kind") in LABELLED]
+        span = (x_range[1] - x_range[0]) if x_range and x_range[1] > x_range[0] else 0.0
+        px_per_x = self.plot.getViewBox().width() / span if span > 0 else 0.0
+        for group in label_groups([placed[i][0] for i in labelled], px_per_x, 1.6 * self.pt * 96 / 72):
+            texts[labelled[group[0]]] = merged_label([placed[labelled[g]][1] for g in group])
+        for line, (x, m), text in zip(self.lines, placed, texts):
+            self._style(line, m, text)
+            line.setPos(x)
+            line.setVisible(True)
+        for line in self.lines[len(placed):]:
+            line.setVisible(False)
+        self.shown = [m for _, m in placed]
+        self._texts = texts
+
+    def labels(self) -> list[str]:
+        """The labels drawn now, in x order (markers too close to label apart share one)."""
+        return [t for t in self._texts if t]
+
+    def set_dark(self, on: bool) -> None:
+        self.dark = bool(on)
+        for line, m, text in zip(self.lines, self.shown, self._texts):
+            self._style(line, m, text)
+
+    def set_font_scale(self, scale: float) -> None:
+        self.pt = (FONT_PT - 1) * scale
+        for line, m, text in zip(self.lines, self.shown, self._texts):
+            self._style(line, m, text)
+
+    # ------------------------------------------------------------------
+    def _new_line(self) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(angle=90, movable=False, label="",
+                               labelOpts={"position": LABEL_HEIGHT, "rotateAxis": (1, 0),
+                                          "anchors": [(1, 1), (1, 0)]})
+        line.setZValue(5)
+        line.sigClicked.connect(self._clicked)
+        self.plot.addItem(line, ignoreBounds=True)
+        return line
+
+    def _style(self, line: pg.InfiniteLine, marker: Mapping[str, Any], text: str) -> None:
+        colour = KIND_COLOURS.get(str(marker.get("kind")), ("#555555", "#bbbbbb"))[1 if self.dark else 0]
+        style = Qt.PenStyle.DashLine if marker.get("kind") in ("edit", "restart") else Qt.PenStyle.DotLine
+        line.setPen(pg.mkPen(colour, width=1.5, style=style))
+        line.setHoverPen(pg.mkPen(colour, width=3))
+        line.marker_step = int(marker["step"])
+        label = line.label
+        # the label's text is its format, filled in whenever the line moves (braces kept literal)
+        label.format = text.replace("{", "{{").replace("}", "}}")
+        label.valueChanged()
+        label.setColor(colour)
+        f = QFont()
+        f.setPointSizeF(self.pt)
+        label.setFont(f)
+        label.fill = pg.mkBrush((30, 32, 36, 190) if self.dark else (255, 255, 255, 190))
+        label.setVisible(bool(text))
+
+    def _clicked(self, line, _event=None) -> None:
+        if self.on_click is not None:
+            self.on_click(int(getattr(line, "marker_step", 0)))
