@@ -54,7 +54,7 @@ class ActionSpec:
 MENUS: dict[str, tuple[str, ...]] = {
     "&File": ("files", "session", "data", "export", "quit"),
     "&Run": ("run", "runs", "worker"),
-    "&View": ("docks", "x_axis", "plots", "looks"),
+    "&View": ("docks", "x_axis", "plots", "looks", "present"),
     "&Help": ("help",),
 }
 #: the run toolbar's sections in order
@@ -123,6 +123,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
       section="looks", args=(-1,)),
     A("dark_theme", "Dark theme", "appearance.toggle_dark", "", "Light text on a dark background", menu="&View",
       section="looks", checkable=True),
+    A("present", "Presentation mode", "presentation.toggle", "P",
+      "The plots alone, full screen, with large text and the experiment's caption; 1–9 show one panel, 0 all",
+      menu="&View", section="present", checkable=True),
+    A("leave_present", "Leave presentation mode", "presentation.leave", "Escape",
+      "Back to the working window", menu="&View", section="present"),
     # ---------------------------------------------------------------- Help
     A("shortcuts", "Keyboard shortcuts", "show_shortcuts", "F1", "List the shortcuts", menu="&Help",
       section="help"),

@@ -33,6 +33,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=int, default=None, metavar="N",
                    help="steps per frame (30 frames/s), 0 = as fast as possible; default: run.steps in about 20 s")
     p.add_argument("--x-axis", choices=X_MODES, default="log_step", help="x axis of the plots (default: log_step)")
+    p.add_argument("--present", nargs="?", const="", default=None, metavar="PANEL",
+                   help="open in presentation mode (P in the app): the plots alone, full screen, large text; "
+                        "PANEL (e.g. loss, singular_values) shows that panel alone")
     p.add_argument("--screenshot", metavar="FILE.png", help="save the window as PNG when --quit-after expires")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after this many seconds")
     return p
@@ -61,6 +64,14 @@ def parse(argv: list[str]):
             raise UsageError("--session opens the runs as saved; it takes no --set or --compare")
     resolved = resolve(args, preset_runs=not args.single and not args.session)
     args.runs = resolved.runs
+    if args.present and not args.session:
+        from ibviewer.gui.docks import layout_for
+
+        cols, tabs = layout_for(resolved.cfg, [c for _, c in args.runs or ()] or [resolved.cfg])
+        names = [n for col in cols for n in col] + [t for t, _ in tabs]
+        if args.present not in names:
+            raise UsageError(f"--present {args.present!r} is not a panel of this experiment; choose from: "
+                             + ", ".join(names))
     return args, resolved.cfg, resolved.preset
 
 
@@ -143,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(p, "theory_box", None) is not None:
                 p.set_theory(True)
     win.show()
+    if args.present is not None:
+        win.presentation.enter(args.present or None)
 
     def finish() -> None:
         if args.screenshot:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ibviewer.core.config import Config
 from ibviewer.gui import view_state
+from ibviewer.gui.presentation import Presentation
 from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcuts_dialog
 from ibviewer.gui.appearance import Appearance
 from ibviewer.gui.controls import SPEEDS, ControlPanel
@@ -157,7 +158,9 @@ class MainWindow(QMainWindow):
         self.files = WindowFiles(self)
         self.sessions = view_state.SessionView(self)
         self.recording: Recording | None = recording(self) if recording is not None else None
+        self.presentation = Presentation(self)
         self._build_actions()
+        self.actions["leave_present"].setEnabled(False)
         self._build_menus()
         self.docks = PanelDocks(self, self.settings, self.view_menu, self._view_sep, self.appearance.style_dock,
                                 self.show_error, lambda: [self.controls_dock, self.runs_dock])
@@ -183,6 +186,8 @@ class MainWindow(QMainWindow):
             self.appearance.style_dock(dock)
             self.view_menu.insertAction(self._view_sep, dock.toggleViewAction())
         self.runs_list.set_runs(self.runs, self.selected_id)
+        if self.presentation.active:
+            self.presentation.set_caption()
         self.controls.set_config(self.cfg, preset)
         self.controls.set_speed(self.speed)
         self._build_toolbar()
@@ -503,6 +508,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================================================ closing
     def closeEvent(self, event) -> None:
+        self.presentation.leave()  # the settings keep the working window's text size
         if not self._closed:
             try:
                 self.save_settings()

@@ -51,6 +51,7 @@ def back_to_start(qtbot, win) -> None:
     """Bring ``win`` back to the start ``window`` promises, and check that it is there."""
     default = build_config(preset=DEFAULT_PRESET).to_dict()
     win.pause()
+    win.presentation.leave()
     if win.recording is not None and win.recording.timeline is not None:
         win.recording.timeline.go_live()
     if win.preset != DEFAULT_PRESET or len(win.runs) != 1 or win.cfg.to_dict() != default:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 
 from ibviewer.gui.panels.style import FONT_PT
 from ibviewer.live.draw import marker_x
@@ -34,12 +34,20 @@ LABELLED = ("learned", "active", "plateau_escaped", "diverged", "edit", "restart
 LABEL_HEIGHT = 0.97
 
 
+#: which of several close markers a shared label names first (a long label is cut at its end)
+PRIORITY = {"learned": 0, "active": 0, "diverged": 1, "restart": 2, "edit": 2, "plateau_escaped": 3}
+
+
+def by_priority(markers: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return sorted(markers, key=lambda m: PRIORITY.get(str(m.get("kind")), 9))  # stable: by step within a kind
+
+
 def merged_label(markers: Sequence[Mapping[str, Any]]) -> str:
-    """One label for markers too close to label apart, joined by " · ", neighbouring activations as one
-    ("plateau 1 escaped · σ₁, σ₂ learned")."""
+    """One label for markers too close to label apart, joined by " · ", activations first and as one
+    ("σ₁, σ₂ learned · plateau 1 escaped")."""
     parts: list[str] = []
     word_of_last = None
-    for m in markers:
+    for m in by_priority(markers):
         text = str(m["label"])
         word = next((w for w in (" learned", " active") if text.endswith(w)), None)
         if word is not None and word == word_of_last:
@@ -73,6 +81,7 @@ class MarkerLayer:
         self.lines: list[pg.InfiniteLine] = []
         self.shown: list[Mapping[str, Any]] = []
         self._texts: list[str] = []
+        self._named: list[Mapping[str, Any]] = []
         self.dark = False
         self.pt = FONT_PT - 1
 
@@ -84,16 +93,20 @@ class MarkerLayer:
         labelled = [i for i, (_, m) in enumerate(placed) if m.get("kind") in LABELLED]
         span = (x_range[1] - x_range[0]) if x_range and x_range[1] > x_range[0] else 0.0
         px_per_x = self.plot.getViewBox().width() / span if span > 0 else 0.0
+        lead = list(range(len(placed)))  # whose colour a line's label takes
         for group in label_groups([placed[i][0] for i in labelled], px_per_x, 1.6 * self.pt * 96 / 72):
-            texts[labelled[group[0]]] = merged_label([placed[labelled[g]][1] for g in group])
-        for line, (x, m), text in zip(self.lines, placed, texts):
-            self._style(line, m, text)
+            members = [placed[labelled[g]][1] for g in group]
+            texts[labelled[group[0]]] = merged_label(members)
+            lead[labelled[group[0]]] = labelled[group[members.index(by_priority(members)[0])]]
+        for i, (line, (x, m), text) in enumerate(zip(self.lines, placed, texts)):
+            self._style(line, m, text, placed[lead[i]][1])
             line.setPos(x)
             line.setVisible(True)
         for line in self.lines[len(placed):]:
             line.setVisible(False)
         self.shown = [m for _, m in placed]
         self._texts = texts
+        self._named = [placed[lead[i]][1] for i in range(len(placed))]
 
     def labels(self) -> list[str]:
         """The labels drawn now, in x order (markers too close to label apart share one)."""
@@ -101,13 +114,13 @@ class MarkerLayer:
 
     def set_dark(self, on: bool) -> None:
         self.dark = bool(on)
-        for line, m, text in zip(self.lines, self.shown, self._texts):
-            self._style(line, m, text)
+        for line, m, text, named in zip(self.lines, self.shown, self._texts, self._named):
+            self._style(line, m, text, named)
 
     def set_font_scale(self, scale: float) -> None:
         self.pt = (FONT_PT - 1) * scale
-        for line, m, text in zip(self.lines, self.shown, self._texts):
-            self._style(line, m, text)
+        for line, m, text, named in zip(self.lines, self.shown, self._texts, self._named):
+            self._style(line, m, text, named)
 
     # ------------------------------------------------------------------
     def _new_line(self) -> pg.InfiniteLine:
@@ -119,20 +132,29 @@ class MarkerLayer:
         self.plot.addItem(line, ignoreBounds=True)
         return line
 
-    def _style(self, line: pg.InfiniteLine, marker: Mapping[str, Any], text: str) -> None:
-        colour = KIND_COLOURS.get(str(marker.get("kind")), ("#555555", "#bbbbbb"))[1 if self.dark else 0]
+    def _colour(self, marker: Mapping[str, Any]) -> str:
+        return KIND_COLOURS.get(str(marker.get("kind")), ("#555555", "#bbbbbb"))[1 if self.dark else 0]
+
+    def _style(self, line: pg.InfiniteLine, marker: Mapping[str, Any], text: str,
+               named: Mapping[str, Any] | None = None) -> None:
+        colour = self._colour(marker)
         style = Qt.PenStyle.DashLine if marker.get("kind") in ("edit", "restart") else Qt.PenStyle.DotLine
         line.setPen(pg.mkPen(colour, width=1.5, style=style))
         line.setHoverPen(pg.mkPen(colour, width=3))
         line.marker_step = int(marker["step"])
+        line.setZValue(6 if text else 5)  # a label above the bare lines next to it
         label = line.label
-        # the label's text is its format, filled in whenever the line moves (braces kept literal)
-        label.format = text.replace("{", "{{").replace("}", "}}")
-        label.valueChanged()
-        label.setColor(colour)
         f = QFont()
         f.setPointSizeF(self.pt)
         label.setFont(f)
+        # cut to the plot's height (it runs down from the top), then made the label's format, which is filled
+        # in whenever the line moves (braces kept literal)
+        room = int(self.plot.getViewBox().height() * 0.95)
+        if room > 0:
+            text = QFontMetrics(f).elidedText(text, Qt.TextElideMode.ElideRight, room)
+        label.format = text.replace("{", "{{").replace("}", "}}")
+        label.valueChanged()
+        label.setColor(self._colour(named or marker))
         label.fill = pg.mkBrush((30, 32, 36, 190) if self.dark else (255, 255, 255, 190))
         label.setVisible(bool(text))
 
