@@ -82,10 +82,12 @@ class Bookkeeping:
             if full_loss is None:
                 full_loss = self._full_loss(P)
             if not self._check(full_loss):
+                self._record_blowup(P, full_loss, grads)
                 return False
             self._record(P, full_loss, grads() if callable(grads) else grads)
         elif not math.isfinite(loss) or loss > self.divergence_limit:
             self._diverge(loss)
+            self._record_blowup(P, loss if exact else self._full_loss(P), grads)
             return False
         tol = self.cfg.run.loss_tol
         if full_loss is not None and tol and full_loss <= tol:
@@ -168,3 +170,17 @@ class Bookkeeping:
         thinned = self.history.append(self.metrics.row(P, loss, grads))
         self.schedule.recorded(self.step_count, thinned)
         self._current = (self.step_count, loss)
+        if self.status != DIVERGED:
+            self.last_good.take(self)  # a finite row: a diverged run can go on from here
+
+    def _record_blowup(self, P, loss: float, grads) -> None:
+        """The row where the run diverged, while its loss and parameters are still finite numbers: the curves
+        then show the blow-up instead of ending before it."""
+        if self.status != DIVERGED or not math.isfinite(loss) or not self._params_finite():
+            return
+        if self.history.n and self.history["step"][-1] == self.step_count:
+            return
+        try:
+            self._record(P, loss, grads() if callable(grads) else grads)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError):  # metrics of a blown-up state: no row
+            pass

@@ -27,6 +27,7 @@ from ibviewer.core.bookkeeping import (CONVERGED, DIVERGED, MAX_STEPS, READY, RU
                                        Bookkeeping)
 from ibviewer.core.config import Config, ConfigError, set_key
 from ibviewer.core.fastpath import make_fast_path
+from ibviewer.core.checkpoint import LastGood
 from ibviewer.core.history import History
 from ibviewer.core.models import make_model
 from ibviewer.core.ops import to_numpy
@@ -102,6 +103,7 @@ class Engine(Bookkeeping):
         self._wall = 0.0
         self.history = History(self.cfg.run.history_rows)
         self.schedule = RecordSchedule(self.cfg)
+        self.last_good = LastGood()
         self.loss0: float | None = None  # the first recorded loss: the divergence limit scales with it
         self._current: tuple[int, float] | None = None
         if self.is_mlp:
@@ -109,6 +111,17 @@ class Engine(Bookkeeping):
         self.metrics.start()
 
     # ---------------------------------------------------------------------------------------- state
+    def rewind(self) -> bool:
+        """A diverged run goes on from its last finite state, its last recorded row (see
+        :mod:`ibviewer.core.checkpoint`): the settings it has now apply (lower the learning rate first), the
+        optimizer starts afresh and the rows after that one are dropped.  False (nothing changes) when the run
+        has not diverged or no state was kept."""
+        if self.status != DIVERGED or not self.last_good.restore(self):
+            return False
+        self.status, self.message = READY, ""
+        self._current = None
+        return True
+
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue this run bit for bit, as copies (see :mod:`ibviewer.core.engine_state`)."""
         return engine_state.state_dict(self)

@@ -83,6 +83,16 @@ class History:
         """Rows start..n-1 as copies (what a consumer has not seen yet)."""
         return {k: v[start : self.n].copy() for k, v in self.columns.items()}
 
+    def keep_through(self, step: int) -> None:
+        """Drop the rows recorded after ``step`` (a run taken back to an earlier state)."""
+        if not self.n:
+            return
+        n = int(np.searchsorted(self["step"], step, side="right"))
+        for col in self.columns.values():
+            if col.dtype.kind == "f":
+                col[n : self.n] = np.nan
+        self.n = n
+
     def as_dict(self) -> dict[str, np.ndarray]:
         return {k: v[: self.n].copy() for k, v in self.columns.items()}
 

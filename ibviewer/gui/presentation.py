@@ -110,7 +110,8 @@ class Presentation(QObject):
         index in the layout) alone if given."""
         w = self.window
         if not self.active:
-            bars = [b for b in w.findChildren(QToolBar) if b is not self.caption_bar]
+            bars = [b for b in w.findChildren(QToolBar)
+                    if b is not self.caption_bar and not getattr(b, "keep_when_presenting", False)]
             self._saved = {
                 "bars": {b: b.isVisible() for b in bars},
                 "docks": {d: d.isVisible() for d in (w.controls_dock, w.runs_dock)},

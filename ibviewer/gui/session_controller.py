@@ -273,7 +273,9 @@ class SessionController(QObject):
     def play(self) -> None:
         status = self.play_status()
         if status == "diverged":
-            self.info_message.emit(f"the run has stopped ({self.last_snap['message']}); press R to reset")
+            again = "lower η and press C to go on, or R to reset" if self.last_snap.get("resume_step", -1) >= 0 \
+                else "press R to reset"
+            self.info_message.emit(f"the run has stopped ({self.last_snap['message']}); {again}")
             return
         if status in ("converged", "max_steps"):
             # the worker goes on if max steps or the loss tolerance were changed, else it stays paused
@@ -300,6 +302,23 @@ class SessionController(QObject):
         self.status_reset.emit()
         mark_restart(self.runs, None)
         self.client.send(msg.Reset())
+
+    def continue_runs(self) -> bool:
+        """Diverged runs go on from their last finite state (False, with a note, when none can)."""
+        stuck = [r for r in self.runs if r.entry is not None and r.entry.status == "diverged"]
+        if not [r for r in stuck if r.entry.resume_step >= 0]:
+            self.info_message.emit("no run can continue: only a diverged run goes on from its last finite state"
+                                   if not stuck else "the diverged run kept no finite state; press R to reset")
+            return False
+        for r in stuck:
+            at = r.entry.resume_step
+            r.edits = [m for m in r.edits if m["step"] <= at]
+            r.edits.append({"step": at, "kind": "edit",
+                            "label": f"continued, {change_label('optimizer.lr', r.cfg.optimizer.lr)}"})
+        self._set_playing(False)
+        self.status_reset.emit()
+        self.client.send(msg.Continue())
+        return True
 
     def new_seed(self, seed: int | None = None) -> int:
         """The selected run gets a new initialization seed (random by default); every run restarts."""

@@ -141,7 +141,7 @@ class RunStatusBar(QStatusBar):
         if status != self._last_status:
             self._last_status = status
             if status == "diverged":
-                self.set_run_label(f"⚠ {snap['message']}; then press R to reset", "#b00020")
+                self.set_run_label(f"⚠ {snap['message']}", "#b00020")
                 self.messages.append(snap["message"])
             elif status in ("converged", "max_steps"):
                 self.set_run_label(f"{STATUS_TEXT[status]}: {snap['message']}", "#1a5fb4")

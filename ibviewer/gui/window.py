@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ibviewer.core.config import Config
 from ibviewer.gui import view_state
+from ibviewer.gui.banner import DivergenceBanner
 from ibviewer.gui.presentation import Presentation
 from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcuts_dialog
 from ibviewer.gui.appearance import Appearance
@@ -186,11 +187,11 @@ class MainWindow(QMainWindow):
             self.appearance.style_dock(dock)
             self.view_menu.insertAction(self._view_sep, dock.toggleViewAction())
         self.runs_list.set_runs(self.runs, self.selected_id)
-        if self.presentation.active:
-            self.presentation.set_caption()
         self.controls.set_config(self.cfg, preset)
         self.controls.set_speed(self.speed)
         self._build_toolbar()
+        self.banner = DivergenceBanner(self)  # on a row of its own, under the toolbar
+        self.controller.status_reset.connect(self.banner.hide)
         self._rebuild_panels()
         self.update_title()
         self.resize(1560, 940)
@@ -278,6 +279,11 @@ class MainWindow(QMainWindow):
 
     def _show_progress(self, snap: dict[str, Any]) -> None:
         self.status.show_progress(snap, self.playing, len(self.runs) if self.comparing else 0)
+        self.banner.show_for(snap, self.cfg.optimizer.lr)
+
+    def continue_run(self) -> bool:
+        """Diverged runs go on from their last finite state with the settings they have now (C)."""
+        return self.controller.continue_runs()
 
     @Slot(str)
     def _on_died(self, reason: str) -> None:
@@ -411,6 +417,8 @@ class MainWindow(QMainWindow):
     def _on_runs_changed(self) -> None:
         """The runs or the selected run's config changed: the list, the controls, the title, the panels."""
         self.runs_list.set_runs(self.runs, self.selected_id)
+        if self.presentation.active:
+            self.presentation.set_caption()
         self.controls.set_config(self.cfg, self.preset)
         self.update_title()
         self._rebuild_panels()

@@ -88,6 +88,12 @@ class Reset:
 
 
 @dataclass(frozen=True)
+class Continue:
+    """Every diverged run goes on from its last finite state with the settings it has now
+    (:meth:`ibviewer.core.engine.Engine.rewind`); the others are left as they are."""
+
+
+@dataclass(frozen=True)
 class SetOptimizer:
     """Live optimizer settings (``{"lr": 0.1}``, ``{"name": "adam"}``) for run ``run_id`` (None: selected)."""
 
@@ -146,8 +152,8 @@ class OpenSession:
     gen: int
 
 
-Command = (Play | Pause | Step | Speed | Ack | Quit | Runs | Reset | SetOptimizer | SetMaxSteps | SetLossTol
-           | Select | RemoveRun | Rename | SaveSession | OpenSession)
+Command = (Play | Pause | Step | Speed | Ack | Quit | Runs | Reset | Continue | SetOptimizer | SetMaxSteps
+           | SetLossTol | Select | RemoveRun | Rename | SaveSession | OpenSession)
 
 # ================================================================================================ messages
 
@@ -202,6 +208,8 @@ class RunEntry:
     seed: int
     #: the run's event markers (:func:`ibviewer.core.events.events`), when they changed since the last entry
     events: tuple[dict[str, Any], ...] | None = None
+    #: a diverged run: the step it can go on from (:class:`Continue`); -1 when it cannot
+    resume_step: int = -1
 
 
 @dataclass(frozen=True)

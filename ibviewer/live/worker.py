@@ -389,6 +389,15 @@ class Worker:
                 rid = self.selected if rid is None else int(rid)
                 g.reset(None if seed is None else {rid: int(seed)})
                 self._after_reset()
+            case msg.Continue():
+                self.playing = False
+                self.pending = 0
+                for rid, e in zip(g.ids, g.engines):
+                    if e.status == "diverged":
+                        g.detach(e)  # it trains on its own from its own state
+                        if e.rewind():
+                            self.sent[rid] = {"n": 0, "thinned": e.history.thinned, "replace": True}
+                g.attach_idle()
             case msg.SetOptimizer(values=values, run_id=rid):
                 g.set_optimizer(self.selected if rid is None else int(rid), dict(values))
             case msg.SetMaxSteps(steps=n):
@@ -465,7 +474,8 @@ class Worker:
             id=rid, name=name, step=e.step_count, time=e.time, status=e.status, message=e.message,
             loss=loss if math.isfinite(loss) else float("nan"), wall=e.wall_seconds, replace=replace, rows=rows,
             tail=tail, product=product, lr=e.cfg.optimizer.lr, optimizer=e.cfg.optimizer.name, seed=e.cfg.run.seed,
-            events=events)
+            events=events, resume_step=-1 if e.status != "diverged" or e.last_good.step is None
+            else e.last_good.step)
 
     def _events(self, sent: dict[str, Any], e, replace: bool) -> tuple[dict[str, Any], ...] | None:
         """The run's event markers when they may have changed (None: as last sent).  Found from the whole

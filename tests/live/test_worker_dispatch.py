@@ -224,3 +224,27 @@ def test_each_run_carries_the_events_its_history_shows_when_they_change():
     assert list(sent[-1]) == expected
     # unchanged events are not sent again (the snapshot after Pause)
     assert gui.of(msg.Snapshot)[-1].runs[0].events is None
+
+
+def test_continue_takes_a_diverged_run_of_a_stack_back_to_its_last_finite_state_and_leaves_the_others():
+    lr = small_cfg()["optimizer"]["lr"]
+
+    def entry(s, rid):
+        return next(en for en in s.runs if en.id == rid)
+
+    gui = serve(Script(
+        (always, [msg.Step(100)]),
+        (lambda s: s.lead.step == 100 and not s.pending, [msg.SetOptimizer({"lr": 0.2}, 1), msg.Step(60)]),
+        (lambda s: entry(s, 1).status == "diverged" and not s.pending,
+         [msg.SetOptimizer({"lr": lr}, 1), msg.Continue(), msg.Step(30)]),
+        (lambda s: entry(s, 1).status != "diverged" and not s.pending and entry(s, 1).step > 100,
+         [msg.Quit()])))
+    snaps = gui.of(msg.Snapshot)
+    diverged = next(entry(s, 1) for s in snaps if entry(s, 1).status == "diverged")
+    assert 100 <= diverged.resume_step < diverged.step
+    last = snaps[-1]
+    other, back = entry(last, 0), entry(last, 1)
+    assert back.step == diverged.resume_step + 30 and back.status != "diverged" and back.resume_step == -1
+    assert other.status != "diverged" and other.step == 100 + 60 + 30  # the other run trained on throughout
+    resent = next(entry(s, 1) for s in snaps if s.seq > 0 and entry(s, 1).replace and entry(s, 1).step >= 100)
+    assert int(resent.rows["step"][-1]) <= diverged.resume_step + 30  # its history sent again without the blow-up
