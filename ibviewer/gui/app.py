@@ -33,6 +33,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=int, default=None, metavar="N",
                    help="steps per frame (30 frames/s), 0 = as fast as possible; default: run.steps in about 20 s")
     p.add_argument("--x-axis", choices=X_MODES, default="log_step", help="x axis of the plots (default: log_step)")
+    p.add_argument("--talk", metavar="FILE",
+                   help="play a talk (a TOML list of scenes) in presentation mode: PageDown/PageUp or Right/Left "
+                        "go from scene to scene, N shows the speaker's notes; e.g. resources/talks/implicit_bias.toml")
     p.add_argument("--present", nargs="?", const="", default=None, metavar="PANEL",
                    help="open in presentation mode (P in the app): the plots alone, full screen, large text; "
                         "PANEL (e.g. loss, singular_values) shows that panel alone")
@@ -62,6 +65,18 @@ def parse(argv: list[str]):
         peek_session(args.session)  # a file that is not a session (or of a newer format): one line, exit 2
         if args.compare or args.sets:
             raise UsageError("--session opens the runs as saved; it takes no --set or --compare")
+    args.talk_obj = None
+    if args.talk:
+        from ibviewer.core.talk import load_talk
+        from ibviewer.gui.talk import check_panels
+
+        if args.preset or args.config or args.session or args.sets or args.compare:
+            raise UsageError("--talk names its scenes' experiments; it takes no --preset, --config, --session, "
+                             "--set or --compare")
+        args.talk_obj = load_talk(args.talk)
+        check_panels(args.talk_obj)
+        first = args.talk_obj.scenes[0]
+        args.preset = first.preset
     resolved = resolve(args, preset_runs=not args.single and not args.session)
     args.runs = resolved.runs
     if args.present and not args.session:
@@ -154,8 +169,13 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(p, "theory_box", None) is not None:
                 p.set_theory(True)
     win.show()
-    if args.present is not None:
+    if args.present is not None or args.talk_obj is not None:
         win.presentation.enter(args.present or None)
+    if args.talk_obj is not None:
+        from ibviewer.gui.talk import TalkPlayer
+
+        win.talk = TalkPlayer(win, args.talk_obj, autoplay=args.play)
+        win.talk.open_scene(0)
 
     def finish() -> None:
         if args.screenshot:

@@ -79,6 +79,10 @@ class Presentation(QObject):
         self.active = False
         #: the panel shown alone (its name), or None for the whole layout
         self.solo: str | None = None
+        #: (title, text) shown instead of the experiment's (a talk's scene caption), or None
+        self.caption_override: tuple[str, str] | None = None
+        #: the panels shown in the mode (a talk's scene's), or None for the layout
+        self.chosen: list[str] | None = None
         self._saved: dict[str, Any] = {}
         self.caption = Caption()
         self.caption_bar = QToolBar("Caption")
@@ -142,6 +146,8 @@ class Presentation(QObject):
             self.changed.emit(True)
         if panel is not None:
             self.show_panel(panel)
+        elif self.chosen:
+            self.show_panels(self.chosen)
 
     def leave(self) -> None:
         """Everything back as it was before the mode was entered."""
@@ -172,14 +178,16 @@ class Presentation(QObject):
         return list(self.window.docks.dock_widgets)
 
     def show_panel(self, which: str | int) -> bool:
-        """One panel alone (its name or 1-based index), or the layout as it was (0); False for no such panel."""
+        """One panel alone (its name or 1-based index), or (0) the chosen panels or the layout as it was; False
+        for no such panel."""
         names = self.panel_names()
         docks = self.window.docks.dock_widgets
         if which == 0 or which is None:
+            # back to the scene's panels (a talk), else to the layout as it was
             self.solo = None
             shown = self._saved.get("panels", {})
             for name, dock in docks.items():
-                dock.setVisible(shown.get(name, True))
+                dock.setVisible(name in self.chosen if self.active and self.chosen else shown.get(name, True))
             return True
         if isinstance(which, int):
             if not 1 <= which <= len(names):
@@ -193,7 +201,24 @@ class Presentation(QObject):
         docks[which].raise_()
         return True
 
+    def show_panels(self, names: list[str] | None) -> None:
+        """Only ``names`` of the layout (the others hidden) while in the mode; None: the whole layout.  Kept for
+        the next time the mode is entered."""
+        self.chosen = list(names) if names else None
+        if not self.active:
+            return
+        docks = self.window.docks.dock_widgets
+        if not self.chosen:
+            self.show_panel(0)
+            return
+        self.solo = None
+        for name, dock in docks.items():
+            dock.setVisible(name in self.chosen)
+
     def set_caption(self) -> None:
-        """The caption of the selected run's experiment (after a preset changes)."""
+        """The caption of the selected run's experiment (after a preset changes), or the override."""
         w = self.window
+        if self.caption_override is not None:
+            self.caption.set_text(*self.caption_override)
+            return
         self.caption.set_text(*caption_for(w.cfg.meta if w.preset else None, w.windowTitle()))
