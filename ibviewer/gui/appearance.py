@@ -6,6 +6,7 @@ window opens looking the same, and applies them to the window's widgets, docks a
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
@@ -16,13 +17,22 @@ def dark_palette() -> QPalette:
     """Light text on dark grey: the widgets' side of the dark theme (the plots follow the panels' own)."""
     pal = QPalette()
     base, text, mid = QColor(30, 32, 36), QColor(228, 228, 228), QColor(48, 51, 57)
-    for role, c in ((QPalette.ColorRole.Window, mid), (QPalette.ColorRole.WindowText, text),
-                    (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, mid),
-                    (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, mid),
-                    (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.ToolTipBase, base),
-                    (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Highlight, QColor(60, 120, 200)),
-                    (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))):
+    R = QPalette.ColorRole
+    for role, c in ((R.Window, mid), (R.WindowText, text), (R.Base, base), (R.AlternateBase, mid),
+                    (R.Text, text), (R.Button, mid), (R.ButtonText, text), (R.ToolTipBase, base),
+                    (R.ToolTipText, text), (R.Highlight, QColor(60, 120, 200)),
+                    (R.HighlightedText, QColor(255, 255, 255)), (R.PlaceholderText, QColor(165, 165, 170)),
+                    (R.BrightText, QColor(255, 255, 255)), (R.Link, QColor(110, 170, 255)),
+                    # the bevels and frames the style draws (check boxes, buttons, group lines) from these
+                    (R.Light, QColor(92, 96, 104)), (R.Midlight, QColor(70, 74, 81)), (R.Mid, QColor(40, 42, 47)),
+                    (R.Dark, QColor(22, 23, 26)), (R.Shadow, QColor(10, 10, 12))):
         pal.setColor(role, c)
+    # disabled widgets: readable, and dimmer than enabled ones
+    off = QColor(128, 130, 136)
+    for role in (R.WindowText, R.Text, R.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, off)
+    pal.setColor(QPalette.ColorGroup.Disabled, R.Button, QColor(42, 44, 49))
+    pal.setColor(QPalette.ColorGroup.Disabled, R.Base, QColor(36, 38, 42))
     return pal
 
 
@@ -58,6 +68,7 @@ class Appearance:
             app = QApplication.instance()
             pal = app.palette() if app is not None else QPalette()
         w.setPalette(pal)
+        w.controls.set_dark(name == "dark")
         for p in w.panels.values():
             if hasattr(p, "set_dark"):
                 p.set_dark(name == "dark")
@@ -80,6 +91,9 @@ class Appearance:
         for dock in [w.controls_dock, w.runs_dock, *w.docks.dock_widgets.values()]:
             self.style_dock(dock)
         w.docks.apply_fonts()
+        if w.controls_dock.isVisible():
+            # the controls' column as wide as its larger text needs: nothing cut at the right edge
+            w.resizeDocks([w.controls_dock], [w.controls.minimumSizeHint().width() + 8], Qt.Orientation.Horizontal)
 
     def step_font_scale(self, direction: int) -> float:
         """One step larger (direction > 0) or smaller, said in the status bar; the new scale."""

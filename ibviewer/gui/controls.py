@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtGui import QPalette, QValidator
 from PySide6.QtWidgets import (
     QAbstractSlider,
     QAbstractSpinBox,
@@ -463,7 +463,7 @@ class ControlPanel(QScrollArea):
         self.vbox.addWidget(col)
         if note:
             lab = QLabel(f"<i>{note}</i>")
-            lab.setStyleSheet("color: #666;")
+            lab.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # dimmer than the fields, in either theme
             form.addRow(lab)
         return form
 
@@ -507,10 +507,14 @@ class ControlPanel(QScrollArea):
             combo.setItemData(combo.count() - 1, f"{meta.get('description', '')}\n{meta.get('paper', '')}",
                               Qt.ItemDataRole.ToolTipRole)
         combo.activated.connect(self._on_preset)
-        self._row(form, "preset", "preset", combo)
+        # the whole width of the panel, under the group's title: experiment titles are long
+        combo.setToolTip("The experiment: a preset from the literature (its runs, settings and panels)")
+        combo.setMinimumContentsLength(24)
+        form.addRow(combo)
+        self.widgets["preset"] = combo
         self.description = WrappedLabel("")
         self.description.setObjectName("description")
-        self.description.setStyleSheet("color: #444;")
+
         form.addRow(self.description)
 
     def _on_preset(self, _i: int) -> None:
@@ -658,6 +662,10 @@ class ControlPanel(QScrollArea):
         self._field(form, "optimizer.weight_decay", "weight decay λ", wd)
 
     # ------------------------------------------------------------------------------------------------ showing
+    def set_dark(self, on: bool) -> None:
+        """Follow the window's theme: the panel's own background is the palette's (no colour is fixed here)."""
+        self.widget().setPalette(self.palette())
+
     def set_config(self, cfg: Config, preset: str | None = None) -> None:
         """Show ``cfg`` in the controls (no signals)."""
         w = self.widgets

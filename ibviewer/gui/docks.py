@@ -160,13 +160,13 @@ class PanelDocks(QObject):
             w.resizeDocks(docks, [width // len(docks)] * len(docks), Qt.Orientation.Horizontal)
 
     def apply_fonts(self) -> None:
-        """The plot panels' text size and theme from the settings (the heatmap keeps its looks)."""
+        """Every panel's text size and theme from the settings."""
         dark = self.settings.theme == "dark"
         for p in self.panels.values():
-            if isinstance(p, PlotPanel):
+            if hasattr(p, "set_font_scale"):
                 p.set_font_scale(self.settings.font_scale)
-                if dark:
-                    p.set_dark(True)
+            if dark and hasattr(p, "set_dark"):
+                p.set_dark(True)
 
     @Slot(bool)
     def _on_visibility(self, visible: bool) -> None:

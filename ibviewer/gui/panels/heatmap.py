@@ -44,6 +44,27 @@ class HeatmapPanel(Panel):
         self.has_target = False
         self.shape = (1, 1)
 
+    # ------------------------------------------------------------------ looks (app settings)
+    def set_dark(self, on: bool) -> None:
+        """The images keep their colours; the background, the titles and the colour bar's axis follow."""
+        bg, fg = ((30, 32, 36), (225, 225, 225)) if on else ("w", BLACK)
+        self.glw.setBackground(bg)
+        for t in (self.title_w, self.title_t):
+            t.setColor(fg)
+        self.bar.axis.setPen(pg.mkPen(fg))
+        self.bar.axis.setTextPen(pg.mkPen(fg))
+
+    def set_font_scale(self, scale: float) -> None:
+        """The titles and the colour bar's ticks at ``scale`` times their size."""
+        f = QFont()
+        f.setPointSizeF((FONT_PT + 1) * scale)
+        for t in (self.title_w, self.title_t):
+            t.setFont(f)
+        tick = QFont()
+        tick.setPointSizeF(FONT_PT * scale)
+        self.bar.axis.setStyle(tickFont=tick)
+        self.bar.axis.setWidth(int(40 * max(1.0, scale)))
+
     def _place(self, shape) -> None:
         r, c = int(shape[0]), int(shape[1])
         self.shape = (r, c)

@@ -1,0 +1,46 @@
+"""The window at projector scale and in the dark: larger text reaches everything and cuts nothing; the dark
+theme covers every part."""
+
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+
+def _lightness(widget, role=QPalette.ColorRole.WindowText, group=QPalette.ColorGroup.Active) -> int:
+    return widget.palette().color(group, role).lightness()
+
+
+def test_larger_text_widens_the_controls_so_nothing_is_cut(qtbot, window):
+    window.appearance.set_font_scale(1.5)
+    QApplication.processEvents()
+    body = window.controls.widget()
+    assert window.controls.width() >= body.minimumSizeHint().width()
+    combo = window.controls.widgets["preset"]
+    text = combo.currentText()
+    assert combo.fontMetrics().horizontalAdvance(text[:24]) <= combo.width()  # 24 characters of the title fit
+
+
+def test_the_heatmap_follows_the_text_size_and_the_theme(qtbot, window):
+    heat = window.panels["heatmap"]
+    size = heat.title_w.textItem.font().pointSizeF()
+    window.appearance.set_font_scale(1.5)
+    assert abs(heat.title_w.textItem.font().pointSizeF() / size - 1.5) < 0.05
+    window.appearance.set_font_scale(1.0)
+    assert heat.title_w.textItem.font().pointSizeF() == size
+    window.appearance.set_theme("dark")
+    assert heat.glw.backgroundBrush().color().lightness() < 60
+    assert heat.title_w.color.lightness() > 180
+    window.appearance.set_theme("light")
+    assert heat.glw.backgroundBrush().color().lightness() > 240 and heat.title_w.color.lightness() < 60
+
+
+def test_the_dark_theme_reaches_the_controls_text_and_disabled_buttons(qtbot, window):
+    window.appearance.set_theme("dark")
+    QApplication.processEvents()
+    desc = window.controls.description
+    assert desc.styleSheet() == "" and _lightness(desc) > 180  # light text, no colour fixed for the light theme
+    pal = window.palette()
+    off = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText).lightness()
+    on = pal.color(QPalette.ColorGroup.Active, QPalette.ColorRole.ButtonText).lightness()
+    button = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button).lightness()
+    assert button + 40 < off < on  # a disabled button reads, dimmer than an enabled one
+    assert pal.color(QPalette.ColorRole.Light).lightness() > pal.color(QPalette.ColorRole.Base).lightness() + 30
