@@ -16,6 +16,7 @@ def test_the_example_talk_tells_the_story_in_four_scenes():
     assert [n for n, _ in first.runs] == ["depth=1", "depth=2", "depth=3"]  # the preset's comparison
     assert (first.first, first.last) == (0, 6000) and first.panels == ["singular_values", "effective_rank"]
     assert all(s.caption and s.notes for s in talk.scenes)
+    assert [a.panel for a in talk.scenes[2].annotations] == ["loss"]
 
 
 def test_a_scenes_x_axes_are_the_apps():
@@ -43,6 +44,8 @@ def _talk(tmp_path, text: str):
     ('preset = "sensing_depth_low_rank"\nsession = "s.ibvs"', ["scene 1", "exactly one"]),
     ('session = "missing.ibvs"', ["scene 1", "'session'", "does not exist"]),
     ('preset = "sensing_depth_low_rank"\npanels = "loss"', ["scene 1", "'panels'", "list"]),
+    ('preset = "sensing_depth_low_rank"\nannotations = [{ panel = "loss", step = 3 }]',
+     ["scene 1, annotation 1", "needs 'y'"]),
 ])
 def test_a_bad_scene_is_one_line_naming_the_scene_and_key(tmp_path, scene, words):
     good = '[[scene]]\npreset = "hadamard_l1_bias"\n'

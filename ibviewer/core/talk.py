@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ibviewer.core.annotations import Annotation, AnnotationError, annotation_from_dict
 from ibviewer.core.config import Config, ConfigError, build_config, preset_names
 
 #: the x axes a scene may ask for (the app's own, :data:`ibviewer.live.series.X_MODES`, which the core may not
@@ -47,6 +48,7 @@ SCENE_KEYS = {
     "x_axis": f"one of {', '.join(X_MODES)}",
     "caption": "text shown above the plots",
     "notes": "text for the speaker",
+    "annotations": "a list of tables: panel, step, y, text (and arrow = false for none)",
 }
 SCHEDULES = ("log", "linear")
 
@@ -72,6 +74,7 @@ class Scene:
     x_axis: str | None
     caption: str
     notes: str
+    annotations: list[Annotation] = field(default_factory=list)
 
     @property
     def cfg(self) -> Config:
@@ -160,8 +163,16 @@ def _scene(i: int, raw: Any, base: Path) -> Scene:
     for key in ("caption", "notes"):
         if not isinstance(raw.get(key, ""), str):
             raise TalkError(f"{_where(i, key)} must be text")
+    notes = raw.get("annotations", [])
+    if not isinstance(notes, list):
+        raise TalkError(f"{_where(i, 'annotations')} must be a list of tables, e.g. "
+                        "annotations = [{ panel = \"loss\", step = 300, y = 1.0, text = \"σ₁ learned\" }]")
+    try:
+        annotations = [annotation_from_dict(d, f"{_where(i)}, annotation {k + 1}") for k, d in enumerate(notes)]
+    except AnnotationError as exc:
+        raise TalkError(str(exc)) from None
     return Scene(i, preset, path, overrides, runs, list(panels), first, last, speed, schedule, x_axis,
-                 str(raw.get("caption", "")).strip(), str(raw.get("notes", "")).strip())
+                 str(raw.get("caption", "")).strip(), str(raw.get("notes", "")).strip(), annotations)
 
 
 def _steps(i: int, value: Any, cfg: Config) -> tuple[int, int]:

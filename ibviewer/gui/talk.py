@@ -31,6 +31,10 @@ def check_panels(talk: Talk) -> None:
         if scene.session is not None:
             continue  # a session's runs are known once it is opened
         names = scene_panels(scene)
+        for k, a in enumerate(scene.annotations):
+            if a.panel not in names:
+                raise TalkError(f"scene {scene.index + 1}, annotation {k + 1}: {a.panel!r} is not a panel of this "
+                                f"experiment; choose from: {', '.join(names)}")
         for p in scene.panels:
             if p not in names:
                 raise TalkError(f"scene {scene.index + 1}, key 'panels': {p!r} is not a panel of this experiment; "
@@ -115,6 +119,7 @@ class TalkPlayer(QObject):
                 c.run.steps = s.last
                 runs.append((name, c))
             w.apply_runs(runs, "", s.preset)
+        w.annotations.replace(s.annotations)
         if s.speed is not None:
             w.controls.set_speed(s.speed)
             w.set_speed(s.speed)

@@ -404,7 +404,8 @@ class QtTimeline(QWidget):
             if name in STATE_PANELS:
                 shown = self._scrubbed(ctx)
                 return original(ctx if shown is None else shown)
-            out = original(ctx)
+            src = self.source()
+            out = original(replace(ctx, shown_step=int(src.steps[min(self.row, src.n - 1)])) if src.n else ctx)
             c = self.cursors.get(name)
             if c is not None:
                 c.set(cursor_x(panel, self.source(), self.row, ctx.x_mode))

@@ -39,6 +39,7 @@ def view_state(window: MainWindow) -> dict[str, Any]:
         "selected_index": next((i for i, r in enumerate(runs) if r.id == window.selected_id), 0),
         "runs": [{"name": r.name, "visible": r.visible, "colour": list(r.colour)} for r in runs],
         "panels": {name: p.state() for name, p in window.panels.items()},
+        "annotations": window.annotations.state(),
     }
     tl = _timeline(window)
     if tl is not None:
@@ -75,6 +76,9 @@ def restore_view(window: MainWindow, view: dict[str, Any]) -> None:
     panels = window.panels
     for name, state in saved_panel_states(view, panels).items():
         window.docks.guard(panels[name], panels[name].restore, state)
+    problems = window.annotations.restore(view.get("annotations", []))
+    if problems:
+        window.show_error(f"{len(problems)} saved annotation(s) left out: {problems[0]}")
 
 
 def restore_late(window: MainWindow, view: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from ibviewer.core.config import Config
 from ibviewer.gui import view_state
+from ibviewer.gui.annotations import AnnotationSet
 from ibviewer.gui.banner import DivergenceBanner
 from ibviewer.gui.presentation import Presentation
 from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcuts_dialog
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         self.sessions = view_state.SessionView(self)
         self.recording: Recording | None = recording(self) if recording is not None else None
         self.presentation = Presentation(self)
+        self.annotations = AnnotationSet(self)
         self._build_actions()
         self.actions["leave_present"].setEnabled(False)
         self._build_menus()
@@ -167,6 +169,7 @@ class MainWindow(QMainWindow):
                                 self.show_error, lambda: [self.controls_dock, self.runs_dock])
         self.docks.redraw_requested.connect(self.redraw)
         self.docks.marker_clicked.connect(self.show_step)
+        self.annotations.changed.connect(self.redraw)
         self.controls = ControlPanel(self.actions)
         self.controls.edited.connect(self.controller.edit)
         self.controls.preset_chosen.connect(self.load_preset)
@@ -233,6 +236,7 @@ class MainWindow(QMainWindow):
         """The panels of the selected run's family (the deepest run's); the panels get the problem's arrays
         when the worker reports the new runs ready."""
         if self.docks.rebuild(layout_for(self.cfg, (r.cfg for r in self.runs)), self.x_mode):
+            self.annotations.attach(self.panels)
             self.redraw()
 
     def draw_context(self, panels: list[Panel], snap: dict[str, Any] | None) -> DrawContext:
@@ -245,7 +249,8 @@ class MainWindow(QMainWindow):
                      for r in self.runs if r.visible) if self.comparing else ()
         shown = self.controller.runs.selected
         return DrawContext(frame, snap, self.x_mode, runs, self.selected_id, comparing=self.comparing,
-                           ready=self.worker_ready, markers=shown.markers() if shown is not None else ())
+                           ready=self.worker_ready, markers=shown.markers() if shown is not None else (),
+                           annotations=tuple(self.annotations.items))
 
     @Slot()
     def redraw(self) -> None:

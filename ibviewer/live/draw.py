@@ -55,10 +55,24 @@ class DrawContext:
     ready: bool = True
     #: the shown run's event markers (dicts with step, kind, label and maybe time: :mod:`ibviewer.live.markers`)
     markers: tuple[Mapping[str, Any], ...] = ()
+    #: the view's annotations (:class:`ibviewer.core.annotations.Annotation`), each drawn by its panel
+    annotations: tuple[Any, ...] = ()
+    #: the step the panels show when it is not the latest (a scrubbed timeline): annotations after it wait
+    shown_step: int | None = None
 
     def __post_init__(self):
         if self.x_mode not in X_MODES:
             raise ValueError(f"x mode {self.x_mode!r} is not allowed; choose from: {', '.join(X_MODES)}")
+
+    @property
+    def step(self) -> float:
+        """The step the panels show: the scrubbed one, else the snapshot's, else the last recorded one."""
+        if self.shown_step is not None:
+            return self.shown_step
+        if self.snap is not None and self.snap.get("step") is not None:
+            return self.snap["step"]
+        m = self.frame.mirror
+        return float(m["step"][-1]) if m.size else 0.0
 
     @property
     def product(self) -> Any:

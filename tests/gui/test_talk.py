@@ -20,6 +20,7 @@ panels = ["loss", "singular_values"]
 steps = [40, 120]
 caption = "Incremental learning"
 notes = "Point at the plateaus."
+annotations = [{ panel = "loss", step = 60, y = 50.0, text = "a plateau" }]
 
 [[scene]]
 preset = "hadamard_l1_bias"
@@ -33,6 +34,7 @@ caption = "Sparse from small alpha"
     yield p
     p.stop()
     window.presentation.leave()
+    window.annotations.clear()
 
 
 def _ready(qtbot, window, preset):
@@ -51,6 +53,7 @@ def test_a_scene_opens_at_its_first_step_with_its_panels_and_caption(qtbot, wind
     assert snap["step"] == 40 and window.cfg.run.steps == 120
     assert _shown(window) == ["loss", "singular_values"]
     assert window.presentation.caption.title.text() == "Incremental learning"
+    assert [a.text for a in window.annotations.items] == ["a plateau"]
     assert "scene 1 of 2" in player.notes.where.text() and player.notes.text.text() == "Point at the plateaus."
     assert "Sparse from small alpha" in player.notes.next.text()
 
@@ -67,6 +70,7 @@ def test_next_ends_the_scene_first_then_opens_the_next_and_previous_goes_back(qt
     assert player.index == 1
     _ready(qtbot, window, "hadamard_l1_bias")
     assert window.cfg.run.steps == 200 and len(window.runs) == 3  # the preset's comparison
+    assert window.annotations.items == []  # the scene's own (none)
     qtbot.keyClick(window, Qt.Key.Key_Left)  # presentation mode: Left goes back a scene
     QApplication.processEvents()
     assert player.index == 0

@@ -32,6 +32,7 @@ from ibviewer.gui.panels.style import (
     pick_columns,
     style_axis,
 )
+from ibviewer.gui.panels.annotation_layer import AnnotationLayer
 from ibviewer.gui.panels.markers import MarkerLayer
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, symbols
@@ -379,6 +380,7 @@ class TimePanel(PlotPanel):
     def __init__(self, x_mode: str = "step"):
         super().__init__(x_mode)
         self.markers = MarkerLayer(self.plot, self.signals.marker_clicked.emit)
+        self.annotations = AnnotationLayer(self.plot, self.y_log)
         self.set_x_mode(x_mode)
 
     def set_x_mode(self, mode: str) -> None:
@@ -395,10 +397,12 @@ class TimePanel(PlotPanel):
     def set_dark(self, on: bool) -> None:
         super().set_dark(on)
         self.markers.set_dark(on)
+        self.annotations.set_dark(on)
 
     def set_font_scale(self, scale: float) -> None:
         super().set_font_scale(scale)
         self.markers.set_font_scale(scale)
+        self.annotations.set_font_scale(scale)
 
     def update(self, ctx: DrawContext) -> None:
         if ctx.x_mode != self.x_mode:
@@ -416,6 +420,7 @@ class TimePanel(PlotPanel):
             xs, n = [frame.x], frame.n
         if n == 0 or not ys:
             self.markers.draw((), ctx.x_mode, None)
+            self.annotations.draw((), ctx.x_mode, 0)
             self.show_empty(self.unavailable_text() if n else
                             "press Space to play" if ctx.ready else "waiting for the training worker…")
             return
@@ -423,6 +428,7 @@ class TimePanel(PlotPanel):
         xb = finite_bounds(*xs)
         self.apply_ranges(xb, finite_bounds(*ys))
         self.markers.draw(ctx.markers, ctx.x_mode, xb)
+        self.annotations.draw([a for a in ctx.annotations if a.panel == self.name], ctx.x_mode, ctx.step)
 
     # ------------------------------------------------------------------ comparing runs
     def compare_series(self, nruns: int) -> list[tuple[str, Any, Any, str, float]]:
