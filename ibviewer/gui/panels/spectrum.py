@@ -141,11 +141,11 @@ class SingularValuesPanel(TimePanel):
         steps = int(cfg_get(cfg, "run.steps", 0) or 0)
         t_end = max(lr * steps, now) if steps else max(2 * now, 1000 * lr)
         t, pred, halves = self.spectrum.get(targets, s0, depth, lr, t_end)
-        x = time_to_x(t, tc, sc, lr, self.x_mode)
+        x = time_to_x(t, tc, sc, lr, self.x_mode, alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
             ly = np.log10(pred)
         ok = np.isfinite(halves)
-        hx = time_to_x(halves[ok], tc, sc, lr, self.x_mode)
+        hx = time_to_x(halves[ok], tc, sc, lr, self.x_mode, alpha)
         hy = np.log10(targets[ok] / 2)
         return x, ly, hx, hy
 
