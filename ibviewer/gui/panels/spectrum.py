@@ -259,9 +259,10 @@ class EffectiveRankPanel(TimePanel):
         self.request_redraw()
 
     def state(self) -> dict[str, Any]:
-        return {"form": self.form}
+        return {**super().state(), "form": self.form}
 
     def restore(self, state: dict[str, Any]) -> None:
+        super().restore(state)
         form = state.get("form", state.get("combo"))  # "combo": what exports were handed before
         i = self.combo.findData(form) if form in ERANK_FORMS else -1
         if i >= 0:
