@@ -167,3 +167,28 @@ def test_the_window_plots_over_the_rescaled_time(qtbot, window):
     np.testing.assert_allclose(curve.xData, window.mirror["time"] / math.log(1e3))
     assert tick_labels(panel)[0] == "0"
     window.set_x_mode("log_step")
+
+
+def test_an_export_keeps_a_locked_panel_s_ranges_and_draws_the_rescaled_time(qapp):
+    from ibviewer.gui.export import ExportLayout
+    from ibviewer.gui.timeline import RunSource
+
+    e = Engine(build_config(preset="sensing_incremental_rank", overrides={"run.steps": 300}))
+    e.run()
+    source = RunSource.from_engine(e, "run")
+    held = {"x": [0.5, 2.0], "y": [-1.0, 2.5], "x_mode": "log_step"}
+    lay = ExportLayout(source, ["loss", "singular_values"], (900, 400), x_mode="log_step",
+                       panel_state={"loss": {"range_lock": held}})
+    try:
+        lay.show_row(lay.clock.n - 1)  # the export fits its axes to the whole run first
+        np.testing.assert_allclose(lay.panels["loss"].vb.viewRange(), [held["x"], held["y"]])
+        assert lay.panels["singular_values"].vb.viewRange()[0] != held["x"]  # not locked: fitted
+    finally:
+        lay.close_layout()
+    lay = ExportLayout(source, ["loss"], (600, 400), x_mode="rescaled")
+    try:
+        lay.show_row(lay.clock.n - 1)
+        curve = next(c for c in lay.panels["loss"].curves.values() if c.xData is not None and len(c.xData))
+        np.testing.assert_allclose(curve.xData[-1], e.history.columns["time"][e.history.n - 1] / math.log(1e3))
+    finally:
+        lay.close_layout()
