@@ -94,16 +94,34 @@ def initial_singular_values(sv, step, k: int, alpha: float) -> np.ndarray:
     return np.full(k, float(alpha))
 
 
-def time_to_x(t, time_col, step_col, lr: float, mode: str) -> np.ndarray:
-    """Gradient-flow times t = sum of eta_k as x values of ``mode`` ("time", "step" or "log_step") for a run.
+def rescale_divisor(alpha: float | None) -> float:
+    """ln(1/alpha), the factor by which a run of initialization scale ``alpha`` is slower: the time t / ln(1/alpha)
+    is the rescaled time on which runs of different small alpha line up.
+
+    From scale alpha a coordinate (or singular value) grows like alpha^2 e^(c t) and becomes active when that
+    reaches order one, at t proportional to ln(1/alpha) (Pesme & Flammarion 2023 accelerate time by exactly this
+    factor).  The rescaling is an asymptotic of small alpha: it is not applied (the divisor is 1) for
+    alpha >= 1/e, where ln(1/alpha) <= 1, nor without a known positive alpha.  See ``docs/science.md``.
+    """
+    if alpha is None or not np.isfinite(alpha) or not alpha > 0:
+        return 1.0
+    return float(max(np.log(1.0 / alpha), 1.0))
+
+
+def time_to_x(t, time_col, step_col, lr: float, mode: str, alpha: float | None = None) -> np.ndarray:
+    """Gradient-flow times t = sum of eta_k as x values of ``mode`` ("time", "rescaled", "step" or "log_step")
+    for a run.
 
     ``time_col``/``step_col`` are the run's recorded time and step columns: steps are interpolated between its
     records and extrapolated at learning rate ``lr`` beyond the last one (t / lr without records).  log_step
-    is log10 of the step, NaN where the step is not positive.
+    is log10 of the step, NaN where the step is not positive; rescaled is t / :func:`rescale_divisor` of the
+    run's initialization scale ``alpha``.
     """
     t = np.asarray(t, dtype=float)
     if mode == "time":
         return t
+    if mode == "rescaled":
+        return t / rescale_divisor(alpha)
     tc, sc = time_col, step_col
     if tc is None or sc is None or len(tc) == 0 or not np.isfinite(tc[-1]):
         steps = t / lr

@@ -1,7 +1,7 @@
 """``ibviewer gui``: open the live app.
 
     ibviewer gui [--preset NAME | --config FILE | --session FILE.ibvs] [--set key=value ...]
-                 [--compare KEY=V1,V2,...] [--single] [--play] [--speed N] [--x-axis step|log_step|time]
+                 [--compare KEY=V1,V2,...] [--single] [--play] [--speed N] [--x-axis step|log_step|time|rescaled]
                  [--theory] [--screenshot FILE.png] [--quit-after SECONDS]
 
 A preset opens with all the runs it compares (``--single``: only its own config); ``--compare`` sets up runs

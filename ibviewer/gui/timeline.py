@@ -33,6 +33,7 @@ from ibviewer.gui.panels import TimePanel, WNormPanel
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import Frame
 from ibviewer.core.recording import frame_schedule
+from ibviewer.core.theory import rescale_divisor
 
 #: memory the window may spend on past products (matrix models: the snapshots' W), bytes
 STATE_BUDGET = 64 * 2**20
@@ -43,10 +44,11 @@ class HistoryView:
 
     tail = None
 
-    def __init__(self, cols: dict[str, np.ndarray], rows: int, version: int = 0):
+    def __init__(self, cols: dict[str, np.ndarray], rows: int, version: int = 0, init_scale: float | None = None):
         self.cols = cols
         self.n = int(rows)
         self.version = version
+        self.init_scale = init_scale  # the run's α, for the rescaled time axis
 
     @property
     def size(self) -> int:
@@ -173,7 +175,12 @@ class RunSource:
         return max(i, 0)
 
     def view(self, rows: int) -> HistoryView:
-        return HistoryView(self.cols, min(max(int(rows), 0), self.n), self.version)
+        return HistoryView(self.cols, min(max(int(rows), 0), self.n), self.version, self.init_scale)
+
+    @property
+    def init_scale(self) -> float | None:
+        """The run's initialization scale α (the rescaled time axis divides by ln(1/α)); None if unknown."""
+        return getattr(getattr(self.cfg, "model", None), "init_scale", None)
 
     def product_at(self, row: int) -> np.ndarray | None:
         """The end-to-end product (matrix W or vector x) at history row ``row``."""
@@ -207,11 +214,12 @@ class RunSource:
 
 
 def x_of(source: RunSource, row: int, x_mode: str) -> float:
-    """The x coordinate of row ``row`` on a time plot (step, log10 step or η·k)."""
+    """The x coordinate of row ``row`` on a time plot (step, log10 step, η·k or η·k / ln(1/α))."""
     if source.n == 0:
         return float("nan")
-    if x_mode == "time" and "time" in source.cols:
-        return float(source.cols["time"][row])
+    if x_mode in ("time", "rescaled") and "time" in source.cols:
+        t = float(source.cols["time"][row])
+        return t / rescale_divisor(source.init_scale) if x_mode == "rescaled" else t
     step = float(source.steps[row])
     if x_mode == "log_step":
         return math.log10(step) if step > 0 else float("nan")

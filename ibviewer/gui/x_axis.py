@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QToolBar, QWidget
 
 from ibviewer.live.series import X_MODES
 
-X_MODE_TEXT = {"step": "step", "log_step": "log step", "time": "time η·k"}
+X_MODE_TEXT = {"step": "step", "log_step": "log step", "time": "time η·k", "rescaled": "η·k / ln(1/α)"}
 
 
 class XAxisChooser(QObject):
@@ -29,7 +29,8 @@ class XAxisChooser(QObject):
         self.combo.setObjectName("x_axis")
         for m in X_MODES:
             self.combo.addItem(X_MODE_TEXT[m], m)
-        self.combo.setToolTip("x axis of the plots over time: step k, log10 k (shows plateaus), or η·k")
+        self.combo.setToolTip("x axis of the plots over time: step k, log10 k (shows plateaus), the time η·k, or the\n"
+                              "rescaled time η·k / ln(1/α) (runs of different small α line up)")
         self.combo.activated.connect(self._on_activated)
         self.show(mode)
 

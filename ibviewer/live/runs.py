@@ -277,6 +277,7 @@ class RunCollection:
             r.refs = dict(item.refs)
             r.built_step = int(item.step)
             r.mirror.clear()
+            r.mirror.init_scale = float(cfg.model.init_scale)  # the rescaled time axis divides by ln(1/α)
             r.entry = None
             r.product = None
             runs.append(r)

@@ -14,10 +14,15 @@ from typing import Any
 
 import numpy as np
 
-X_MODES = ("step", "log_step", "time")
+from ibviewer.core.theory import rescale_divisor
+
+#: the x axes of the plots over time: the step k, log10 k, the time t = η·k (the sum of the step sizes), and the
+#: rescaled time t / ln(1/α) on which runs of different initialization scales α line up
+X_MODES = ("step", "log_step", "time", "rescaled")
 #: min/max buckets per frame: ~1000 points per curve, more than a panel has pixels across
 BUCKETS = 500
-X_LABELS = {"step": "step k", "log_step": "step k (log scale)", "time": "time η·k"}
+X_LABELS = {"step": "step k", "log_step": "step k (log scale)", "time": "time η·k",
+            "rescaled": "rescaled time η·k / ln(1/α)"}
 
 
 class HistoryMirror:
@@ -28,6 +33,8 @@ class HistoryMirror:
         self.n = 0  # rows stored
         self.tail: dict[str, np.ndarray] | None = None  # a provisional last row (the current, unrecorded step)
         self.version = 0  # increases on every change
+        #: the run's initialization scale α (model.init_scale), for the rescaled time axis; None if unknown
+        self.init_scale: float | None = None
 
     @property
     def size(self) -> int:
@@ -133,8 +140,9 @@ class Frame:
         m = self.mirror
         if self.n == 0:
             return np.zeros(0)
-        if self.x_mode == "time" and "time" in m:
-            return m["time"]
+        if self.x_mode in ("time", "rescaled") and "time" in m:
+            t = m["time"]
+            return t / rescale_divisor(getattr(m, "init_scale", None)) if self.x_mode == "rescaled" else t
         step = m["step"]
         if self.x_mode == "log_step":
             return safe_log10(step)

@@ -92,7 +92,7 @@ def test_the_singular_values_theory_is_the_closed_form():
 
 def changed(state: dict) -> dict:
     """Every choice of ``state`` set away from its default."""
-    other = {"theory": True, "form": "stable", "layer": 2}
+    other = {"theory": True, "form": "stable", "layer": 2, "floor": False}
     return {k: other[k] for k in state}
 
 
@@ -102,7 +102,7 @@ def test_state_round_trips_for_every_panel(name):
     first = cls(x_mode="log_step")
     first.set_info(INFO)
     default = first.state()
-    assert set(default) <= {"theory", "form", "layer"}
+    assert set(default) <= {"theory", "form", "layer", "floor"}
     want = changed(default)
     asked = []
     first.redraw_requested.connect(lambda: asked.append(1))

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ibviewer.gui.panels.range_lock import RangeLock
 from ibviewer.gui.panels.style import (
     BLACK,
     FONT_PT,
@@ -189,6 +190,8 @@ class PlotPanel(Panel):
         self.compare_entries: list = []
         self.theory = False
         self.theory_box: QCheckBox | None = None
+        #: "Lock ranges" in the plot's context menu: the ranges held as they are (saved with state())
+        self.range_lock = RangeLock(self)
 
     def set_info(self, info: dict[str, Any]) -> None:
         self._cmp_legend = None  # the panel's own legend is rendered again below: draw the runs' one next time
@@ -196,11 +199,13 @@ class PlotPanel(Panel):
 
     # ------------------------------------------------------------------ saved choices
     def state(self) -> dict[str, Any]:
-        return {"theory": self.theory} if self.theory_box is not None else {}
+        own = {"theory": self.theory} if self.theory_box is not None else {}
+        return {**own, **self.range_lock.state()}
 
     def restore(self, state: dict[str, Any]) -> None:
         if "theory" in state and self.theory_box is not None:
             self.set_theory(bool(state["theory"]))
+        self.range_lock.restore(state)
 
     # ------------------------------------------------------------------ comparing runs
     def set_comparing(self, on: bool) -> None:
@@ -320,8 +325,8 @@ class PlotPanel(Panel):
         self.legend_label.setStyleSheet("background: #1e2024; color: #e1e1e1;" if on else "background: white;")
 
     def fit_view(self) -> None:
-        """Back to the managed ranges (after the user zoomed)."""
-        self.manual = False
+        """Back to the managed ranges (after the user zoomed); a locked panel keeps its ranges."""
+        self.manual = self.range_lock.locked
         self.xkeep.reset()
         self.ykeep.reset()
 
@@ -360,6 +365,9 @@ class PlotPanel(Panel):
         self.plot.setLabel("bottom", symbols(text), **self._label_style)
 
     def apply_ranges(self, xb: tuple[float, float] | None, yb: tuple[float, float] | None) -> None:
+        if self.range_lock.locked:
+            self.range_lock.hold(xb)
+            return
         if self.manual:
             return
         if xb is not None:
@@ -389,6 +397,7 @@ class TimePanel(PlotPanel):
         self.plot.getAxis("bottom").setLogMode(mode == "log_step")
         self.set_x_label(X_LABELS[mode])
         self.manual = False
+        self.range_lock.x_mode_changed(mode)
 
     def reset(self) -> None:
         self.xkeep.reset()

@@ -3,35 +3,94 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 
 from ibviewer.gui.panels.base import SimpleTimePanel
+from ibviewer.live.ranges import floored, loss_floor
+
 
 class LossPanel(SimpleTimePanel):
     name = "loss"
     title = "Loss"
-    tooltip = "Training loss L (log scale), and the test loss where there is one; dashed: run.loss_tol when set"
+    tooltip = ("Training loss L (log scale), and the test loss where there is one; dashed: run.loss_tol when set.\n"
+               "The axis ends a few decades under the plateaus (right-click to show every decade)")
     y_log = True
     y_label = "loss L"
     series = (("loss", "training loss", 0, Qt.PenStyle.SolidLine), ("test_loss", "test loss", 1, Qt.PenStyle.SolidLine))
-
-    def draw(self, frame):
-        ys = super().draw(frame)
-        # a single curve needs no legend
-        self.legend_label.setVisible(len(self.curves) > 1)
-        return ys
+    #: the columns the floor is chosen from
+    FLOOR_COLUMNS = ("loss", "test_loss")
 
     def __init__(self, x_mode: str = "step"):
         super().__init__(x_mode)
         self.tol_line = None
+        self.tol = 0.0
+        #: whether the y axis stops at the floor under the plateaus (ibviewer.live.ranges.loss_floor)
+        self.floor_on = True
+        self.floor: float | None = None  # the floor of the last drawing (log10 loss), None: nothing clipped
+        self.floor_action = QAction("Floor under the plateaus (clip the converged tail)", self.widget)
+        self.floor_action.setCheckable(True)
+        self.floor_action.setChecked(True)
+        self.floor_action.setToolTip("The loss axis ends a few decades under the lowest plateau instead of at the\n"
+                                     "smallest loss reached (a converged run's 1e-28 would flatten every plateau)")
+        self.floor_action.toggled.connect(self.set_floor)
+        self.vb.menu.addSeparator()
+        self.vb.menu.addAction(self.floor_action)
 
+    # ------------------------------------------------------------------ the floor
+    def set_floor(self, on: bool) -> None:
+        """Clip the loss axis at the floor under the plateaus (on), or show every loss down to the smallest."""
+        on = bool(on)
+        if self.floor_action.isChecked() != on:
+            self.floor_action.setChecked(on)  # comes back here through toggled
+            return
+        if on == self.floor_on:
+            return
+        self.floor_on = on
+        self.ykeep.reset()
+        self.request_redraw()
+
+    def state(self) -> dict[str, Any]:
+        return {**super().state(), "floor": self.floor_on}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        super().restore(state)
+        if "floor" in state:
+            self.set_floor(bool(state["floor"]))
+
+    def _floor_of(self, frames) -> float | None:
+        curves = []
+        for f in frames:
+            step = f.col("step") if f.n else None
+            if step is None:
+                continue
+            curves += [(step, y) for name in self.FLOOR_COLUMNS if (y := f.col(name, log=True)) is not None]
+        return loss_floor(curves, self.tol) if self.floor_on else None
+
+    def draw(self, frame):
+        ys = super().draw(frame)
+        self.floor = self._floor_of([frame])
+        # a single curve needs no legend
+        self.legend_label.setVisible(len(self.curves) > 1)
+        return ys
+
+    def draw_compare_extra(self, runs, ctx):
+        self.floor = self._floor_of([f for _run, f in runs])
+        return super().draw_compare_extra(runs, ctx)
+
+    def apply_ranges(self, xb, yb):
+        super().apply_ranges(xb, floored(yb, self.floor))
+
+    # ------------------------------------------------------------------ the stopping tolerance
     def set_info(self, info):
         super().set_info(info)
         tol = self.setting("run.loss_tol", 0.0)
         self.set_tol(tol)
 
     def set_tol(self, tol: float) -> None:
+        self.tol = float(tol or 0.0)
         if self.tol_line is None:
             self.tol_line = self.add_hline(0.0, (120, 120, 120))
         if tol and tol > 0:

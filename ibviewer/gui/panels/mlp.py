@@ -49,9 +49,10 @@ class LayerSpectrumPanel(TimePanel):
             self.request_redraw()
 
     def state(self) -> dict[str, Any]:
-        return {"layer": self.layer}
+        return {**super().state(), "layer": self.layer}
 
     def restore(self, state: dict[str, Any]) -> None:
+        super().restore(state)
         v = state.get("layer", state.get("combo"))  # "combo": what exports were handed before
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             return

@@ -16,14 +16,17 @@ from ibviewer.core.theory import SpectrumPrediction, initial_singular_values, sp
 from ibviewer.gui.panels.base import TimePanel, cfg_get
 from ibviewer.gui.panels.style import BLACK, COLOURED_SV, GREY, LegendSample, colour, dashed, pen
 from ibviewer.live.draw import DrawContext
+from ibviewer.live.ranges import EXTRA_SV, spectrum_bounds, target_rank
 from ibviewer.live.series import nan_joined
+
 
 class SingularValuesPanel(TimePanel):
     name = "singular_values"
     title = "Singular values σ_i(W)"
     tooltip = ("Every singular value σ_i of the end-to-end product W = W_N⋯W_1 over time (log scale);\n"
                "dashed: the ground truth's singular values.  From small initialization they are learned one\n"
-               "after another, largest first.")
+               "after another, largest first.  The range holds σ_1…σ_{r+2} (r: the ground truth's rank); the\n"
+               "tail, in grey, is clipped at the bottom.")
     y_log = True
     y_label = "σ_i(W)"
     #: singular values drawn per run when runs are compared
@@ -47,8 +50,12 @@ class SingularValuesPanel(TimePanel):
         self.plot.addItem(self.th_marks)
         self.th_sample = LegendSample(pen(BLACK, 1, Qt.PenStyle.DashLine))
         self.half_sample = pg.ScatterPlotItem(symbol="d", pen=pg.mkPen(BLACK), brush=pg.mkBrush(BLACK))
+        #: the leading values drawn in colour (σ_1…σ_{r+2} with a ground truth of rank r); the rest is the grey tail
+        self.coloured = COLOURED_SV
 
     def set_info(self, info):
+        r = target_rank(info.get("target_sv"))
+        self.coloured = COLOURED_SV if r is None else max(1, min(COLOURED_SV, r + EXTRA_SV))
         super().set_info(info)
         for line in self.targets:
             self.plot.removeItem(line)
@@ -77,10 +84,11 @@ class SingularValuesPanel(TimePanel):
         if self.legend_item is None:
             return
         self.legend_item.entries = []  # only the curves this product has
-        for i, c in enumerate(self.lead[: min(k, COLOURED_SV)]):
+        n = self.coloured
+        for i, c in enumerate(self.lead[: min(k, n)]):
             self.legend_item.entries.append((c, f"σ{i + 1}"))
-        if k > COLOURED_SV:
-            self.legend_item.entries.append((self.rest, f"σ{COLOURED_SV + 1}…σ{k}"))
+        if k > n:
+            self.legend_item.entries.append((self.rest, f"σ{n + 1}…σ{k}" if k > n + 1 else f"σ{k}"))
         if info.get("target_sv") is not None:
             self.legend_item.entries.append((self.target_sample, "targets"))
         if self.theory:
@@ -112,17 +120,19 @@ class SingularValuesPanel(TimePanel):
             return []
         x = frame.x
         k = y.shape[1]
+        n = self.coloured
         for i, c in enumerate(self.lead):
-            if i < k:
+            if i < min(k, n):
                 c.setData(x, y[:, i])
             else:
                 c.setData([], [])
-        if k > COLOURED_SV:
-            self.rest.setData(*nan_joined(x, y[:, COLOURED_SV:]))
+        if k > n:
+            self.rest.setData(*nan_joined(x, y[:, n:]))
         else:
             self.rest.setData([], [])
-        lines = [line.value() for line in self.targets]
-        return [y, np.asarray(lines)] if lines else [y]
+        # the range: the informative values and the targets; the tail is clipped at the bottom
+        bounds = spectrum_bounds(y, self.info.get("target_sv"))
+        return [np.asarray(bounds)] if bounds is not None else [np.zeros(0)]
 
     def _targets(self, k: int) -> np.ndarray:
         return spectrum_targets(self.info.get("target_sv"), k)
@@ -141,11 +151,11 @@ class SingularValuesPanel(TimePanel):
         steps = int(cfg_get(cfg, "run.steps", 0) or 0)
         t_end = max(lr * steps, now) if steps else max(2 * now, 1000 * lr)
         t, pred, halves = self.spectrum.get(targets, s0, depth, lr, t_end)
-        x = time_to_x(t, tc, sc, lr, self.x_mode)
+        x = time_to_x(t, tc, sc, lr, self.x_mode, alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
             ly = np.log10(pred)
         ok = np.isfinite(halves)
-        hx = time_to_x(halves[ok], tc, sc, lr, self.x_mode)
+        hx = time_to_x(halves[ok], tc, sc, lr, self.x_mode, alpha)
         hy = np.log10(targets[ok] / 2)
         return x, ly, hx, hy
 
@@ -249,9 +259,10 @@ class EffectiveRankPanel(TimePanel):
         self.request_redraw()
 
     def state(self) -> dict[str, Any]:
-        return {"form": self.form}
+        return {**super().state(), "form": self.form}
 
     def restore(self, state: dict[str, Any]) -> None:
+        super().restore(state)
         form = state.get("form", state.get("combo"))  # "combo": what exports were handed before
         i = self.combo.findData(form) if form in ERANK_FORMS else -1
         if i >= 0:

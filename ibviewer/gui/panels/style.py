@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QTransform
+from PySide6.QtGui import QFont, QFontMetricsF, QTransform
 from PySide6.QtWidgets import QLabel
 
 from ibviewer.live.series import symbols
@@ -92,7 +92,19 @@ def compact(v: float) -> str:
 
 
 class NiceAxis(pg.AxisItem):
-    """Log ticks as 10ⁿ (only whole decades labelled); linear ticks compact (20k, 1.5M)."""
+    """Log ticks as 10ⁿ (only whole decades labelled); linear ticks compact (20k, 1.5M).
+
+    A bottom axis lets its first label stand out to the left by one digit's width: pyqtgraph drops every label
+    that does not fit inside the axis, and the label at step 0 sits at the axis' very start (with a narrow
+    panel or larger text it was dropped, and no time axis said where it starts).
+    """
+
+    def boundingRect(self):
+        r = super().boundingRect()
+        if self.orientation != "bottom":
+            return r
+        font = self.style.get("tickFont") or QFont()
+        return r.adjusted(-QFontMetricsF(font).horizontalAdvance("0"), 0, 0, 0)
 
     def logTickStrings(self, values, scale, spacing):
         out = []
