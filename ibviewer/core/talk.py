@@ -33,7 +33,7 @@ from ibviewer.core.config import Config, ConfigError, build_config, preset_names
 
 #: the x axes a scene may ask for (the app's own, :data:`ibviewer.live.series.X_MODES`, which the core may not
 #: import; a test keeps them in step)
-X_MODES = ("step", "log_step", "time")
+X_MODES = ("step", "log_step", "time", "rescaled")
 
 #: keys a scene may have, with what each is
 SCENE_KEYS = {

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMainWindow
 
 from ibviewer.core.annotations import Annotation, AnnotationError, annotation_from_dict
+from ibviewer.core.theory import rescale_divisor
 
 #: a double-click this many pixels from an annotation's spot edits it instead of adding one
 NEAR_PX = 24
@@ -91,8 +92,9 @@ class AnnotationSet(QObject):
         mode = self.window.x_mode
         if mode == "log_step":
             target = 10.0 ** x
-        elif mode == "time" and "time" in m:
-            i = int(np.argmin(np.abs(np.asarray(m["time"], float) - x)))
+        elif mode in ("time", "rescaled") and "time" in m:
+            t = x * rescale_divisor(getattr(m, "init_scale", None)) if mode == "rescaled" else x
+            i = int(np.argmin(np.abs(np.asarray(m["time"], float) - t)))
             return int(steps[i])
         else:
             target = x

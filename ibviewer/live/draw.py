@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ibviewer.core.theory import rescale_divisor
 from ibviewer.live.series import X_MODES, Frame, HistoryMirror
 
 
@@ -89,15 +90,18 @@ class DrawContext:
         return next((r for r in self.runs if r.id == self.selected_id), None)
 
 
-def marker_x(marker: Mapping[str, Any], x_mode: str) -> float | None:
+def marker_x(marker: Mapping[str, Any], x_mode: str, alpha: float | None = None) -> float | None:
     """Where ``marker`` sits on an x axis of ``x_mode``: its step, log10 of it (None at step 0, which a log axis
-    cannot show), or its gradient-flow time (None when it has none)."""
+    cannot show), its gradient-flow time, or that time over ln(1/α) for the rescaled axis (``alpha``: the run's
+    initialization scale); None for a time axis when the marker has no time."""
     step = float(marker["step"])
     if x_mode == "log_step":
         return float(np.log10(step)) if step > 0 else None
-    if x_mode == "time":
+    if x_mode in ("time", "rescaled"):
         t = marker.get("time")
-        return None if t is None else float(t)
+        if t is None:
+            return None
+        return float(t) / rescale_divisor(alpha) if x_mode == "rescaled" else float(t)
     return step
 
 

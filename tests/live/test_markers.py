@@ -64,3 +64,9 @@ def test_a_marker_sits_at_its_step_its_log_or_its_time():
     assert marker_x(m, "time") == 10.0
     assert marker_x({"step": 0, "kind": "restart", "label": "r"}, "log_step") is None
     assert marker_x({"step": 5, "kind": "edit", "label": "e"}, "time") is None
+
+
+def test_on_the_rescaled_axis_a_marker_sits_at_its_time_over_ln_one_over_alpha():
+    m = {"step": 1000, "kind": "learned", "label": "x₁ active", "time": 10.0}
+    assert np.isclose(marker_x(m, "rescaled", 1e-5), 10.0 / np.log(1e5))
+    assert marker_x(m, "rescaled", None) == 10.0  # no known α: not rescaled

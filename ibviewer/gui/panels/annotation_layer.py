@@ -25,11 +25,12 @@ class AnnotationLayer:
         self.dark = False
         self.pt = FONT_PT + 1
 
-    def draw(self, annotations: Sequence[Annotation], x_mode: str, step: float) -> None:
-        """Place every annotation shown at ``step`` (the step the panels show)."""
+    def draw(self, annotations: Sequence[Annotation], x_mode: str, step: float, alpha: float | None = None) -> None:
+        """Place every annotation shown at ``step`` (the step the panels show); ``alpha``: the run's
+        initialization scale, for the rescaled time axis."""
         placed = []
         for a in annotations:
-            x = marker_x({"step": a.step, "time": a.time}, x_mode)
+            x = marker_x({"step": a.step, "time": a.time}, x_mode, alpha)
             y = a.y
             if self.y_log:
                 y = math.log10(a.y) if a.y > 0 else None

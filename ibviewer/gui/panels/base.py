@@ -436,8 +436,9 @@ class TimePanel(PlotPanel):
         self.show_empty("")
         xb = finite_bounds(*xs)
         self.apply_ranges(xb, finite_bounds(*ys))
-        self.markers.draw(ctx.markers, ctx.x_mode, xb)
-        self.annotations.draw([a for a in ctx.annotations if a.panel == self.name], ctx.x_mode, ctx.step)
+        alpha = getattr(ctx.frame.mirror, "init_scale", None)
+        self.markers.draw(ctx.markers, ctx.x_mode, xb, alpha)
+        self.annotations.draw([a for a in ctx.annotations if a.panel == self.name], ctx.x_mode, ctx.step, alpha)
 
     # ------------------------------------------------------------------ comparing runs
     def compare_series(self, nruns: int) -> list[tuple[str, Any, Any, str, float]]:

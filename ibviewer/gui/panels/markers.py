@@ -85,8 +85,10 @@ class MarkerLayer:
         self.dark = False
         self.pt = FONT_PT - 1
 
-    def draw(self, markers: Sequence[Mapping[str, Any]], x_mode: str, x_range: tuple[float, float] | None) -> None:
-        placed = sorted(((x, m) for m in markers if (x := marker_x(m, x_mode)) is not None), key=lambda p: p[0])
+    def draw(self, markers: Sequence[Mapping[str, Any]], x_mode: str, x_range: tuple[float, float] | None,
+             alpha: float | None = None) -> None:
+        placed = sorted(((x, m) for m in markers if (x := marker_x(m, x_mode, alpha)) is not None),
+                        key=lambda p: p[0])
         while len(self.lines) < len(placed):
             self.lines.append(self._new_line())
         texts = [""] * len(placed)
