@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QByteArray, QObject, Slot
 
 from ibviewer.gui.panels import saved_panel_states
+from ibviewer.live.markers import USER_KINDS
 from ibviewer.live.series import X_MODES
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ def view_state(window: MainWindow) -> dict[str, Any]:
         "speed": window.speed,
         "preset": window.preset,
         "selected_index": next((i for i, r in enumerate(runs) if r.id == window.selected_id), 0),
-        "runs": [{"name": r.name, "visible": r.visible, "colour": list(r.colour)} for r in runs],
+        "runs": [{"name": r.name, "visible": r.visible, "colour": list(r.colour), "edits": list(r.edits)}
+                 for r in runs],
         "panels": {name: p.state() for name, p in window.panels.items()},
         "annotations": window.annotations.state(),
     }
@@ -60,6 +62,11 @@ def restore_view(window: MainWindow, view: dict[str, Any]) -> None:
         c = saved.get("colour")
         if isinstance(c, list) and len(c) == 3:
             r.colour = tuple(int(v) for v in c)
+        # the changes marked while it trained (event markers of the user's edits), as far as they are markers
+        edits = saved.get("edits")
+        if isinstance(edits, list):
+            r.edits = [dict(m) for m in edits if isinstance(m, dict) and isinstance(m.get("step"), int)
+                       and isinstance(m.get("label"), str) and m.get("kind") in USER_KINDS]
     window.controller.runs.version += 1
     window.runs_list.set_runs(runs, window.selected_id)
     layout = view.get("layout")

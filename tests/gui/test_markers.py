@@ -64,3 +64,21 @@ def test_clicking_a_marker_shows_the_panels_as_of_its_step(qtbot, window):
     shown_step = int(tl.source().steps[tl.row])
     assert shown_step == layer.shown[i]["step"]  # events sit on recorded steps
     assert f"step {shown_step:,}" in tl.readout.text()
+
+
+def test_the_changes_marked_on_a_run_are_saved_with_the_session(qtbot, window, tmp_path):
+    window.step_n(120)
+    settle(qtbot, window, 120)
+    window.controller.edit("optimizer.lr", 0.02)
+    path = tmp_path / "s.ibvs"
+    n = len(window.status.messages)
+    assert window.sessions.save(path)
+    qtbot.waitUntil(lambda: any("saved" in m for m in window.status.messages[n:]), timeout=TIMEOUT_MS)
+    window.reset_run()
+    settle(qtbot, window, 0)
+    assert not [m for m in window.controller.runs.selected.markers() if m["kind"] == "edit"]
+    assert window.sessions.open(path)
+    qtbot.waitUntil(lambda: any(m["kind"] == "edit" for m in window.controller.runs.selected.markers()),
+                    timeout=TIMEOUT_MS)
+    edit = [m for m in window.controller.runs.selected.markers() if m["kind"] == "edit"]
+    assert [(m["step"], m["label"]) for m in edit] == [(120, "η = 0.02")]
