@@ -91,8 +91,12 @@ class Appearance:
         for dock in [w.controls_dock, w.runs_dock, *w.docks.dock_widgets.values()]:
             self.style_dock(dock)
         w.docks.apply_fonts()
+        # the controls' column as wide as its larger text needs: nothing cut at the right edge (the dock asks its
+        # widget again once the fonts have changed)
+        w.controls.widget().adjustSize()
+        w.controls.updateGeometry()
+        w.controls_dock.setMinimumWidth(w.controls.minimumSizeHint().width())
         if w.controls_dock.isVisible():
-            # the controls' column as wide as its larger text needs: nothing cut at the right edge
             w.resizeDocks([w.controls_dock], [w.controls.minimumSizeHint().width() + 8], Qt.Orientation.Horizontal)
 
     def step_font_scale(self, direction: int) -> float:

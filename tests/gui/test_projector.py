@@ -11,9 +11,8 @@ def _lightness(widget, role=QPalette.ColorRole.WindowText, group=QPalette.ColorG
 
 def test_larger_text_widens_the_controls_so_nothing_is_cut(qtbot, window):
     window.appearance.set_font_scale(1.5)
-    QApplication.processEvents()
     body = window.controls.widget()
-    assert window.controls.width() >= body.minimumSizeHint().width()
+    qtbot.waitUntil(lambda: window.controls.width() >= body.minimumSizeHint().width(), timeout=3000)
     combo = window.controls.widgets["preset"]
     text = combo.currentText()
     assert combo.fontMetrics().horizontalAdvance(text[:24]) <= combo.width()  # 24 characters of the title fit

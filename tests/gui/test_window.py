@@ -119,12 +119,12 @@ def test_diverging_setting_pauses_with_a_message(qtbot, window):
     text = window.status.run_label.text()
     assert f"diverged at step {s['step']}" in text and "lower optimizer.lr" in text
     assert "\n" not in text
-    # the plots keep the last finite values
+    # the plots keep finite values only, up to the blow-up
     assert window.mirror.n > 0 and np.all(np.isfinite(window.mirror["loss"]))
-    # play refuses with a message instead of starting
+    # play refuses with a message that says both ways on, instead of starting
     window.play()
     assert not window.playing
-    assert "press R to reset" in window.status.messages[-1]
+    assert "lower η and press C to go on, or R to reset" in window.status.messages[-1]
     assert window.docks.errors == []
     window.load_preset(DEFAULT_PRESET)
     qtbot.waitUntil(lambda: window.worker_ready and window.last_snap is not None
