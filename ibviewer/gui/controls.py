@@ -40,6 +40,8 @@ from superqt.utils import signals_blocked
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
 from ibviewer.core.config_fields import ConfigError, field_help
 from ibviewer.core.datafiles import FILE_SIZES
+from ibviewer.core.preset_text import preset_blurb
+from ibviewer.gui.preset_words import preset_html
 
 try:  # newer cores: MLP activations
     from ibviewer.core.config import ACTIVATIONS
@@ -504,12 +506,13 @@ class ControlPanel(QScrollArea):
             title = meta.get("title", name)
             exp = meta.get("experiment")
             combo.addItem(f"{exp}: {title}" if exp else title, name)
-            combo.setItemData(combo.count() - 1, f"{meta.get('description', '')}\n{meta.get('paper', '')}",
+            combo.setItemData(combo.count() - 1, f"{preset_blurb(meta)}\n{meta.get('paper', '')}",
                               Qt.ItemDataRole.ToolTipRole)
         combo.activated.connect(self._on_preset)
         self._row(form, "preset", "preset", combo)
         self.description = WrappedLabel("")
         self.description.setObjectName("description")
+        self.description.setTextFormat(Qt.TextFormat.RichText)
         self.description.setStyleSheet("color: #444;")
         form.addRow(self.description)
 
@@ -665,8 +668,8 @@ class ControlPanel(QScrollArea):
             i = w["preset"].findData(preset or "")
             w["preset"].setCurrentIndex(max(i, 0))
         meta = cfg.meta or {}
-        self.description.setText(meta.get("description", "") if preset else "")
-        self.description.setVisible(bool(preset and meta.get("description")))
+        self.description.setText(preset_html(meta) if preset else "")  # what it is, then what to look for
+        self.description.setVisible(bool(preset and (meta.get("description") or meta.get("look_for"))))
         fam = cfg.family
         if fam != self._family:
             self._family = fam
