@@ -8,7 +8,8 @@ take their text from here, so they say the same thing.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 #: the words that introduce the line, wherever it is shown
 LOOK_FOR_LEAD = "Look for"

@@ -40,8 +40,7 @@ from superqt.utils import signals_blocked
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
 from ibviewer.core.config_fields import ConfigError, field_help
 from ibviewer.core.datafiles import FILE_SIZES
-from ibviewer.core.preset_text import preset_blurb
-from ibviewer.gui.preset_words import preset_html
+from ibviewer.gui.preset_words import preset_html, preset_plain
 
 try:  # newer cores: MLP activations
     from ibviewer.core.config import ACTIVATIONS
@@ -506,7 +505,7 @@ class ControlPanel(QScrollArea):
             title = meta.get("title", name)
             exp = meta.get("experiment")
             combo.addItem(f"{exp}: {title}" if exp else title, name)
-            combo.setItemData(combo.count() - 1, f"{preset_blurb(meta)}\n{meta.get('paper', '')}",
+            combo.setItemData(combo.count() - 1, f"{preset_plain(meta)}\n{meta.get('paper', '')}",
                               Qt.ItemDataRole.ToolTipRole)
         combo.activated.connect(self._on_preset)
         self._row(form, "preset", "preset", combo)

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from ibviewer.core.config import preset_info, preset_names
-from ibviewer.core.preset_text import look_for, preset_blurb
+from ibviewer.core.preset_text import look_for
 from ibviewer.core.resources import resources_dir
-from ibviewer.gui.preset_words import preset_html
+from ibviewer.gui.preset_words import preset_html, preset_plain
 
 THUMB = QSize(240, 150)
 
@@ -104,7 +104,7 @@ class QtGallery(QDialog):
             title = meta.get("title", name)
             item = QListWidgetItem(QIcon(thumbnail(name)), f"{tag}: {title}" if tag else title)
             item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setToolTip(f"{name}\n{preset_blurb(meta)}\n{meta.get('paper', '')}")
+            item.setToolTip(f"{name}\n{preset_plain(meta)}\n{meta.get('paper', '')}")
             item.setSizeHint(QSize(THUMB.width() + 20, THUMB.height() + 60))
             self.list.addItem(item)
         if self.list.count():

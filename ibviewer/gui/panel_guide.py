@@ -46,13 +46,13 @@ def guide_html() -> str:
     """The guide as rich text: one entry per registered panel, in registration order."""
     where = families_showing()
     rows = ["<h3>The panels and what they show</h3>",
-            "<p>Each panel draws one quantity of the runs over time (or, for the state panels, now).  Hover over a "
-            "panel for this text; its header holds its own choices (a theory overlay, a layer, a definition).  "
-            "<i>View</i> shows and hides panels; the x axis (step, log step, time η·k) is chosen on the toolbar.</p>"]
+            ("<p>Each panel draws one quantity of the runs over time (or, for the state panels, now).  Hover over "
+             "a panel for this text; its header holds its own choices (a theory overlay, a layer, a definition).  "
+             "<i>View</i> shows and hides panels; the x axis (step, log step, time η·k) is chosen on the toolbar.</p>")]
     for name, cls in PANEL_CLASSES.items():
         fams = where.get(name, [])
         shown = "; ".join(FAMILIES[f] for f in fams) if fams else "on request (View menu)"
-        tip = "<br>".join(symbols(line) for line in cls.tooltip.splitlines())
+        tip = symbols(" ".join(cls.tooltip.split()))  # the tooltip's line breaks are for a tooltip's width
         rows.append(f"<p><b>{symbols(cls.title)}</b> <tt>({escape(name)})</tt><br>{tip}<br>"
                     f"<i>shown for:</i> {escape(shown)}</p>")
     return "\n".join(rows)

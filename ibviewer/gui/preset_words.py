@@ -3,10 +3,11 @@ W<sub>j</sub>), as the Controls and the gallery show them (the plain text is :mo
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from ibviewer.core.preset_text import LOOK_FOR_LEAD, look_for
-from ibviewer.live.series import symbols
+from ibviewer.core.preset_text import LOOK_FOR_LEAD, look_for, preset_blurb
+from ibviewer.live.series import plain_symbols, symbols
 
 
 def description_html(meta: Mapping[str, Any] | None) -> str:
@@ -23,3 +24,8 @@ def look_for_html(meta: Mapping[str, Any] | None) -> str:
 def preset_html(meta: Mapping[str, Any] | None) -> str:
     """The description and, below it, what to look for."""
     return "<br>".join(p for p in (description_html(meta), look_for_html(meta)) if p)
+
+
+def preset_plain(meta: Mapping[str, Any] | None) -> str:
+    """The description and the look-for line as plain text with Unicode subscripts (tooltips: σ₁, not σ_1)."""
+    return plain_symbols(preset_blurb(meta))

@@ -291,9 +291,9 @@ def finite_bounds(*arrays: np.ndarray | None) -> tuple[float, float] | None:
 
 
 # -------------------------------------------------------------------------------------------------- text
-# x_i, σ_i, W_{j+1}, ‖W‖_*, ‖W‖_F, ‖W‖_op, x_ℓ1, Q_α: a subscript after a symbol -- one letter standing alone, or
-# a closing bar or bracket.  A name written with an underscore (init_scale, min_l1, rank_tol) is left as it is.
-_SUB = re.compile(r"(?:(?<=[‖)\]])|(?<=(?<![\w.])[^\W_]))_(\{[^}]*\}|\*|[A-Za-z0-9ℓα]+)")
+# x_i, σ_i, W_{j+1}, ‖W‖_*, ‖W‖_F, ‖W‖_op, x_ℓ1, Q_α: a subscript after a symbol -- one letter not preceded by an
+# ASCII letter or digit (ᵀW_j is two symbols), or a closing bar or bracket.  A name written with an underscore (init_scale, min_l1, rank_tol) is left as it is.
+_SUB = re.compile(r"(?:(?<=[‖)\]])|(?<=(?<![A-Za-z0-9_.])[^\W_]))_(\{[^}]*\}|\*|[A-Za-z0-9ℓα]+)")
 #: the characters Unicode has a subscript form of
 _SUBSCRIPT = str.maketrans("0123456789+-=()aeoxhklmnpstijruv", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ")
 

@@ -5,12 +5,11 @@ line in the Controls, and the guide to the panels in the Help menu."""
 import re
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 
 from ibviewer.core.config import build_config, preset_info, preset_names
-from ibviewer.gui.panels import PANEL_CLASSES, setup_pyqtgraph
 from ibviewer.gui.panel_guide import guide_html
+from ibviewer.gui.panels import PANEL_CLASSES, setup_pyqtgraph
 from ibviewer.live.draw import DrawContext, history_mirror
 from ibviewer.live.series import Frame, plain_symbols, symbols
 
@@ -46,7 +45,7 @@ def test_targets_and_theory_have_distinct_legend_samples():
     glyphs = legend_glyphs(spectrum_panel())
     assert "targets" in glyphs and "theory" in glyphs and glyphs["targets"] != glyphs["theory"]
     assert glyphs["half-time"] not in (glyphs["targets"], glyphs["theory"])
-    keys = dict((name, style) for style, name in spectrum_panel().extra_legend_keys())  # compared runs
+    keys = {name: style for style, name in spectrum_panel().extra_legend_keys()}  # compared runs
     assert keys["targets"] != keys["theory (run colour)"]
 
 
@@ -59,7 +58,7 @@ def test_every_target_value_has_its_curve_and_its_prediction():
     panel.update(DrawContext(Frame(mirror, "step"), None, "step"))
     drawn = [c for c in panel.th_curves if c.isVisible() and c.yData is not None and len(c.yData)]
     assert len(drawn) == 10
-    hx, hy = panel.th_marks.getData()
+    _hx, hy = panel.th_marks.getData()
     np.testing.assert_allclose(10.0 ** np.asarray(hy), np.asarray(AT6_SV) / 2)
     assert "σ7…σ10" in legend_glyphs(panel)
     (_key, k, _style, label, _w), = panel.compare_series(2)
@@ -113,6 +112,7 @@ def test_the_loss_panel_draws_the_trivial_predictor_s_test_loss():
     ("lazy: init_scale 4", "lazy: init_scale 4", "lazy: init_scale 4"),
     ("min_l1 and rank_tol", "min_l1 and rank_tol", "min_l1 and rank_tol"),
     ("‖W‖_op of W_{j+1}", "‖W‖<sub>op</sub> of W<sub>j+1</sub>", "‖W‖ₒₚ of Wⱼ₊₁"),
+    ("W_{j+1}ᵀW_{j+1}", "W<sub>j+1</sub>ᵀW<sub>j+1</sub>", "Wⱼ₊₁ᵀWⱼ₊₁"),
 ])
 def test_subscripts_are_typeset_and_names_with_underscores_are_not(text, rich, plain):
     assert symbols(text) == rich
