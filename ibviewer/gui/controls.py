@@ -40,6 +40,7 @@ from superqt.utils import signals_blocked
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
 from ibviewer.core.config_fields import ConfigError, field_help
 from ibviewer.core.datafiles import FILE_SIZES
+from ibviewer.core.problems import empty_singular_values_text, ignored_problem_keys
 from ibviewer.gui.preset_words import preset_html, preset_plain
 
 try:  # newer cores: MLP activations
@@ -711,7 +712,9 @@ class ControlPanel(QScrollArea):
                 elif isinstance(widget, (ExponentSlider, FloatField, ListField)):
                     widget.setValue(v)
         kind = cfg.problem.kind
-        used = KIND_FIELDS.get(kind, DEFAULT_FIELDS)
+        ignored = ignored_problem_keys(cfg.problem)  # e.g. the rank of AT6's spectrum target (it has d values)
+        used = [k for k in KIND_FIELDS.get(kind, DEFAULT_FIELDS) if k not in ignored]
+        w["problem.singular_values"].setPlaceholderText(empty_singular_values_text(cfg.problem))
         from_file = FILE_SIZES.get(kind, ()) if cfg.problem.source else ()
         for key, (lab, widget) in self.rows.items():
             if key.startswith("problem.") and key != "problem.kind":

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ibviewer.core.config import build_config, preset_info, preset_names
+from ibviewer.core.engine import Engine
 from ibviewer.gui.panel_guide import guide_html
 from ibviewer.gui.panels import PANEL_CLASSES, setup_pyqtgraph
 from ibviewer.live.draw import DrawContext, history_mirror
@@ -157,3 +158,18 @@ def test_every_preset_title_and_description_reads_without_ascii_math():
         meta = preset_info(name)
         for key in ("title", "description", "look_for"):
             assert not re.search(r"\^T\b|\|\|| alpha\b|min-l[12]\b", meta.get(key, "")), (name, key)
+
+
+def test_at6_problem_controls_show_its_ten_values_not_rank_2_or_random(qtbot, window):
+    """AT6's spectrum target has d = 10 values 10·2^-i whatever problem.rank says: the rank is hidden and the empty
+    singular values field says what it stands for; a low-rank target shows its rank again."""
+    name = "factorization_sequential_learning"
+    cfg = build_config(preset=name)
+    window.controls.set_config(cfg, preset=name)
+    rank = window.controls.widgets["problem.rank"]
+    sv = window.controls.widgets["problem.singular_values"]
+    assert rank.isHidden() and sv.text() == "" and sv.placeholderText() == "10·2⁻ⁱ, i = 0…9"
+    np.testing.assert_allclose(np.linalg.svd(Engine(cfg).problem.target, compute_uv=False), AT6_SV, rtol=1e-9)
+    noisy = build_config(preset="factorization_early_stopping")
+    window.controls.set_config(noisy, preset="factorization_early_stopping")
+    assert not rank.isHidden() and sv.text() == "10, 5"
