@@ -55,6 +55,26 @@ def make_digits(p: ProblemConfig, rng: np.random.Generator, family: str) -> Prob
                    info={"task": "classification", "outputs": 10, "inputs": x.shape[1]})
 
 
+def trivial_test_loss(problem: Problem) -> float | None:
+    """The test loss of the trivial predictor, which ignores the input: the training labels' mean (regression)
+    or the training labels' class frequencies (classification); None for a problem without a test set.
+
+    A network's test loss means something only next to it: interpolating the training data is easy with
+    enough parameters, predicting new labels better than this is what generalizing is."""
+    d = problem.data
+    if "Y_test" in d:
+        y, y_test = np.asarray(d["Y"], float), np.asarray(d["Y_test"], float)
+        r = y_test - y.mean(axis=0)
+        return float((r * r).sum()) / (2 * len(y_test))
+    if "labels_test" in d:
+        labels, test = np.asarray(d["labels"]), np.asarray(d["labels_test"])
+        classes = int(max(labels.max(), test.max())) + 1
+        # add-one counts: a class absent from the training labels costs a finite loss, as it would a person
+        freq = (np.bincount(labels, minlength=classes) + 1.0) / (len(labels) + classes)
+        return float(-np.log(freq[test]).mean())
+    return None
+
+
 # ---------------------------------------------------------------------------------------------- model
 def _relu_(z):
     """relu in place (the gradient code owns z; autograd never sees it)."""

@@ -50,6 +50,25 @@ class Problem:
         return np.linalg.svd(self.target, compute_uv=False)
 
 
+def ignored_problem_keys(p: ProblemConfig) -> frozenset[str]:
+    """Keys of ``problem`` that the generated problem does not read in this setting (the Problem controls hide
+    them rather than show a value that plays no part): the spectrum target has as many singular values as
+    ``problem.singular_values`` lists, else d, whatever ``problem.rank`` says."""
+    if p.kind == "matrix_factorization" and p.target == "spectrum":
+        return frozenset({"rank"})
+    return frozenset()
+
+
+def empty_singular_values_text(p: ProblemConfig) -> str:
+    """What an empty ``problem.singular_values`` stands for in this setting (shown in the empty field)."""
+    if p.kind == "matrix_factorization":
+        if p.target == "spectrum":
+            return f"10·2⁻ⁱ, i = 0…{p.d - 1}"
+        if p.target == "lowrank_noise":
+            return f"10·2⁻ⁱ, i = 0…{p.rank - 1}"
+    return "random"
+
+
 # ---------------------------------------------------------------------------------------------- generators
 def _ground_truth(p: ProblemConfig, rng: np.random.Generator) -> np.ndarray:
     """d x d ground truth of rank r, W* = U V^T rescaled to ||W*||_F = d (or U diag(s) V^T if given)."""

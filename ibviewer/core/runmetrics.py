@@ -15,6 +15,7 @@ import numpy as np
 
 from ibviewer.core import metrics as M
 from ibviewer.core.events import events
+from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
     if e.is_mlp and "test_loss" in last:
         out["train_loss"] = out["final_loss"]
         out["test_loss"] = _num(last["test_loss"])
+        out["trivial_test_loss"] = _num(trivial_test_loss(e.problem))
         if "test_acc" in last:
             out["train_accuracy"] = _num(last["train_acc"])
             out["test_accuracy"] = _num(last["test_acc"])

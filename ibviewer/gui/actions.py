@@ -140,6 +140,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # ---------------------------------------------------------------- Help
     A("shortcuts", "Keyboard shortcuts", "show_shortcuts", "F1", "List the shortcuts", menu="&Help",
       section="help"),
+    A("panel_guide", "Guide to the panels…", "show_panel_guide", "", "What each panel shows, and its quantities",
+      menu="&Help", section="help"),
 )
 del A
 

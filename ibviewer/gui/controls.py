@@ -40,6 +40,8 @@ from superqt.utils import signals_blocked
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
 from ibviewer.core.config_fields import ConfigError, field_help
 from ibviewer.core.datafiles import FILE_SIZES
+from ibviewer.core.problems import empty_singular_values_text, ignored_problem_keys
+from ibviewer.gui.preset_words import preset_html, preset_plain
 
 try:  # newer cores: MLP activations
     from ibviewer.core.config import ACTIVATIONS
@@ -504,7 +506,7 @@ class ControlPanel(QScrollArea):
             title = meta.get("title", name)
             exp = meta.get("experiment")
             combo.addItem(f"{exp}: {title}" if exp else title, name)
-            combo.setItemData(combo.count() - 1, f"{meta.get('description', '')}\n{meta.get('paper', '')}",
+            combo.setItemData(combo.count() - 1, f"{preset_plain(meta)}\n{meta.get('paper', '')}",
                               Qt.ItemDataRole.ToolTipRole)
         combo.activated.connect(self._on_preset)
         # the whole width of the panel, under the group's title: experiment titles are long
@@ -514,7 +516,7 @@ class ControlPanel(QScrollArea):
         self.widgets["preset"] = combo
         self.description = WrappedLabel("")
         self.description.setObjectName("description")
-
+        self.description.setTextFormat(Qt.TextFormat.RichText)
         form.addRow(self.description)
 
     def _on_preset(self, _i: int) -> None:
@@ -673,8 +675,8 @@ class ControlPanel(QScrollArea):
             i = w["preset"].findData(preset or "")
             w["preset"].setCurrentIndex(max(i, 0))
         meta = cfg.meta or {}
-        self.description.setText(meta.get("description", "") if preset else "")
-        self.description.setVisible(bool(preset and meta.get("description")))
+        self.description.setText(preset_html(meta) if preset else "")  # what it is, then what to look for
+        self.description.setVisible(bool(preset and (meta.get("description") or meta.get("look_for"))))
         fam = cfg.family
         if fam != self._family:
             self._family = fam
@@ -717,7 +719,9 @@ class ControlPanel(QScrollArea):
                 elif isinstance(widget, (ExponentSlider, FloatField, ListField)):
                     widget.setValue(v)
         kind = cfg.problem.kind
-        used = KIND_FIELDS.get(kind, DEFAULT_FIELDS)
+        ignored = ignored_problem_keys(cfg.problem)  # e.g. the rank of AT6's spectrum target (it has d values)
+        used = [k for k in KIND_FIELDS.get(kind, DEFAULT_FIELDS) if k not in ignored]
+        w["problem.singular_values"].setPlaceholderText(empty_singular_values_text(cfg.problem))
         from_file = FILE_SIZES.get(kind, ()) if cfg.problem.source else ()
         for key, (lab, widget) in self.rows.items():
             if key.startswith("problem.") and key != "problem.kind":

@@ -9,11 +9,12 @@ shows its experiment tag instead.
 from __future__ import annotations
 
 import sys
+from html import escape
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,7 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from ibviewer.core.config import preset_info, preset_names
+from ibviewer.core.preset_text import look_for
 from ibviewer.core.resources import resources_dir
+from ibviewer.gui.preset_words import preset_html, preset_plain
 
 THUMB = QSize(240, 150)
 
@@ -82,7 +85,8 @@ class QtGallery(QDialog):
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setWordWrap(True)
         self.list.setMovement(QListWidget.Movement.Static)
-        self.list.itemDoubleClicked.connect(lambda _item: self.open_selected())
+        # Enter (and a double click, which Qt reports as an activation too) opens the experiment
+        self.list.itemActivated.connect(lambda _item: self.open_selected())
         self.list.currentItemChanged.connect(self._show_details)
         lay.addWidget(self.list, 1)
         self.details = QLabel()
@@ -100,7 +104,7 @@ class QtGallery(QDialog):
             title = meta.get("title", name)
             item = QListWidgetItem(QIcon(thumbnail(name)), f"{tag}: {title}" if tag else title)
             item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setToolTip(f"{name}\n{meta.get('description', '')}\n{meta.get('paper', '')}")
+            item.setToolTip(f"{name}\n{preset_plain(meta)}\n{meta.get('paper', '')}")
             item.setSizeHint(QSize(THUMB.width() + 20, THUMB.height() + 60))
             self.list.addItem(item)
         if self.list.count():
@@ -124,8 +128,22 @@ class QtGallery(QDialog):
             name = item.data(Qt.ItemDataRole.UserRole)
             meta = preset_info(name)
             hay = " ".join([name, meta.get("title", ""), meta.get("description", ""), meta.get("paper", ""),
-                            meta.get("experiment", "")]).lower()
+                            meta.get("experiment", ""), look_for(meta)]).lower()
             item.setHidden(not all(w in hay for w in words))
+        self._follow_filter()
+
+    def _follow_filter(self) -> None:
+        """The details describe a shown experiment: when the filter hides the highlighted one, the first shown
+        one is highlighted instead, and nothing when the filter hides them all."""
+        current = self.list.currentItem()
+        if current is not None and not current.isHidden():
+            return
+        shown = [self.list.item(i) for i in range(self.list.count()) if not self.list.item(i).isHidden()]
+        if shown:
+            self.list.setCurrentItem(shown[0])
+        else:
+            self.list.setCurrentItem(None)
+            self._show_details(None)
 
     def _show_details(self, item, _prev=None) -> None:
         if item is None:
@@ -139,11 +157,17 @@ class QtGallery(QDialog):
             extra = f"<br><i>runs:</i> {', '.join(str(r.get('name', r)) for r in runs)}"
         elif isinstance(runs, dict):
             extra = "<br><i>compares:</i> " + "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in runs.items())
-        self.details.setText(f"<b>{meta.get('title', name)}</b> &nbsp; <tt>{name}</tt><br>{meta.get('description', '')}"
-                             f"<br><i>{meta.get('paper', '')}</i>{extra}")
+        self.details.setText(f"<b>{escape(meta.get('title', name))}</b> &nbsp; <tt>{name}</tt>"
+                             f"<br>{preset_html(meta)}<br><i>{escape(meta.get('paper', ''))}</i>{extra}")
+
+    def shown_details(self) -> str:
+        """The details pane's text without markup (what a person reads there)."""
+        doc = QTextDocument()
+        doc.setHtml(self.details.text())
+        return doc.toPlainText()
 
     def open_selected(self) -> None:
-        """Open the highlighted experiment (the Open button, a double click)."""
+        """Open the highlighted experiment (the Open button, Enter, a double click)."""
         item = self.list.currentItem()
         if item is None or item.isHidden():
             return

@@ -506,6 +506,12 @@ class MainWindow(QMainWindow):
         """Every shortcut of the window's actions, in a dialog that does not block."""
         return shortcuts_dialog(self, self.actions)
 
+    def show_panel_guide(self):
+        """Help > Guide to the panels: each panel and its quantities, from the panel registry (does not block)."""
+        from ibviewer.gui.panel_guide import panel_guide_dialog
+
+        return panel_guide_dialog(self)
+
     def show_error(self, text: str) -> None:
         """One line in the status bar, marked ⚠ (kept in ``status.messages``)."""
         self.status.show_error(text)

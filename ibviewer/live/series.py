@@ -299,12 +299,16 @@ def finite_bounds(*arrays: np.ndarray | None) -> tuple[float, float] | None:
 
 
 # -------------------------------------------------------------------------------------------------- text
-# x_i, σ_i, W_{j+1}, ‖W‖_*, ‖W‖_F, ‖W‖_op, x_ℓ1: a subscript after a letter, a digit or a closing bar/bracket
-_SUB = re.compile(r"(?<=[\w‖)\]])_(\{[^}]*\}|\*|[A-Za-z0-9ℓ]+)")
+# x_i, σ_i, W_{j+1}, ‖W‖_*, ‖W‖_F, ‖W‖_op, x_ℓ1, Q_α: a subscript after a symbol -- one letter not preceded by an
+# ASCII letter or digit (ᵀW_j is two symbols), or a closing bar or bracket.  A name written with an underscore (init_scale, min_l1, rank_tol) is left as it is.
+_SUB = re.compile(r"(?:(?<=[‖)\]])|(?<=(?<![A-Za-z0-9_.])[^\W_]))_(\{[^}]*\}|\*|[A-Za-z0-9ℓα]+)")
+#: the characters Unicode has a subscript form of
+_SUBSCRIPT = str.maketrans("0123456789+-=()aeoxhklmnpstijruv", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ")
 
 
 def symbols(text: str) -> str:
-    """Rich text with real subscripts: ``σ_i(W)`` → ``σ<sub>i</sub>(W)``, ``‖W‖_*`` → ``‖W‖<sub>*</sub>``."""
+    """Rich text with real subscripts: ``σ_i(W)`` → ``σ<sub>i</sub>(W)``, ``‖W‖_*`` → ``‖W‖<sub>*</sub>``;
+    ``init_scale`` stays as it is."""
     out = html.escape(text, quote=False)
 
     def sub(m: re.Match) -> str:
@@ -317,12 +321,7 @@ def symbols(text: str) -> str:
 
 
 def plain_symbols(text: str) -> str:
-    """The text without markup (for window titles, file names): subscripts as Unicode where they exist."""
-    table = str.maketrans("0123456789ijkn+-", "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₙ₊₋")
-
-    def sub(m: re.Match) -> str:
-        s = m.group(1).strip("{}")
-        t = s.translate(table)
-        return t if all(ch not in "abcdefghlmopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*ℓ" for ch in t) else "_" + s
-
-    return _SUB.sub(sub, text)
+    """The text without markup (window titles, check boxes, menus, file names): no underscore is left, each
+    subscript character written in its Unicode subscript form where there is one (``x_ℓ1`` → ``xℓ₁``, ``W_1`` →
+    ``W₁``, ``Q_α`` → ``Qα``); ``init_scale`` stays as it is."""
+    return _SUB.sub(lambda m: m.group(1).strip("{}").translate(_SUBSCRIPT), text)

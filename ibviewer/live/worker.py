@@ -79,6 +79,8 @@ def problem_info(engine) -> dict[str, Any]:
     """The static arrays the panels draw against: ground truth, references, data, support."""
     import numpy as np
 
+    from ibviewer.core.nonlinear import trivial_test_loss
+
     p = engine.problem
     info: dict[str, Any] = {
         "cfg": engine.cfg.to_dict(),
@@ -93,6 +95,8 @@ def problem_info(engine) -> dict[str, Any]:
         "backend": engine.backend,
         "n_params": sum(int(np.size(w)) for w in engine.params),
         "n_samples": p.n_data,
+        # the test loss of predicting without looking at the input: what a test loss is measured against
+        "trivial_test_loss": trivial_test_loss(p),
     }
     if "X" in p.data and p.kind == "logistic_separable":
         info["X"] = np.asarray(p.data["X"], float)

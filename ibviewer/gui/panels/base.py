@@ -36,7 +36,7 @@ from ibviewer.gui.panels.style import (
 from ibviewer.gui.panels.annotation_layer import AnnotationLayer
 from ibviewer.gui.panels.markers import MarkerLayer
 from ibviewer.live.draw import DrawContext
-from ibviewer.live.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, symbols
+from ibviewer.live.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, plain_symbols, symbols
 
 
 def cfg_get(cfg: Any, path: str, default: Any = None) -> Any:
@@ -134,7 +134,7 @@ class PlotPanel(Panel):
     def __init__(self, x_mode: str = "step"):
         super().__init__(x_mode)
         self.plot_widget = pg.PlotWidget(axisItems={"left": NiceAxis("left"), "bottom": NiceAxis("bottom")})
-        self.plot_widget.setToolTip(self.tooltip)
+        self.plot_widget.setToolTip(plain_symbols(self.tooltip))
         # the plot below a header row (extra controls) and an HTML legend: outside the scene, so neither is
         # repainted with every frame nor hides a curve
         box = QWidget()
@@ -267,9 +267,9 @@ class PlotPanel(Panel):
     # ------------------------------------------------------------------ theory overlay toggle
     def add_theory_toggle(self, text: str, tip: str) -> None:
         """A 'theory' check box in the header row; toggling redraws (``self.theory``)."""
-        box = QCheckBox(text)
+        box = QCheckBox(plain_symbols(text))
         box.setObjectName("theory")
-        box.setToolTip(tip)
+        box.setToolTip(plain_symbols(tip))
         box.toggled.connect(self.set_theory)
         self.header.addWidget(box)
         self.header.addStretch(1)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 from ibviewer.gui.panels.base import SimpleTimePanel, TimePanel
 from ibviewer.gui.panels.style import COLOURED_SV, GREY, STYLES, blocked, colour
-from ibviewer.live.series import nan_joined
+from ibviewer.live.series import nan_joined, plain_symbols
 
 class LayerSpectrumPanel(TimePanel):
     name = "layer_sv"
@@ -38,7 +38,8 @@ class LayerSpectrumPanel(TimePanel):
         with blocked(self.combo):
             self.combo.clear()
             for j in range(depth):
-                self.combo.addItem(f"W_{j + 1}" + (" (input)" if j == 0 else " (output)" if j == depth - 1 else ""), j)
+                role = " (input)" if j == 0 else " (output)" if j == depth - 1 else ""
+                self.combo.addItem(plain_symbols(f"W_{j + 1}") + role, j)  # W₁, not W_1: a combo is plain text
             self.layer = min(self.layer, depth - 1)
             self.combo.setCurrentIndex(self.layer)
 

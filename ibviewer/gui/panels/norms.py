@@ -3,6 +3,7 @@ ground truth and to the reference solutions."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
@@ -203,15 +204,34 @@ class ErrorsPanel(TimePanel):
         vector = len(self.info.get("shape", ())) == 1
         refs = self.info.get("refs", {})
         out = []
+        # a reference that is the ground truth (basis pursuit recovers a sparse x* exactly) is the same curve:
+        # it is named in the ground truth's label and leaves its place to one that tells the runs apart (the
+        # move from min-ℓ2 to min-ℓ1 needs both drawn)
+        same = self.references_equal_to_truth()
+        labels = dict(ERRORS)
         if self.info.get("target") is not None:
-            out.append(("rel_error", "to ground truth " + ("x*" if vector else "W*")))
+            also = "".join(f" = {labels['dist_' + r][3:]}" for r in same)
+            out.append(("rel_error", "to ground truth " + ("x*" if vector else "W*") + also))
         # the references that tell the runs apart: sparse (ℓ1, Q_α) for vectors, low rank for matrices
         order = ("dist_min_l1", "dist_q_alpha", "dist_min_l2") if vector else ("dist_min_nuclear", "dist_min_l2")
-        labels = dict(ERRORS)
-        out += [(c, labels[c]) for c in order if c[5:] in refs]
+        out += [(c, labels[c]) for c in order if c[5:] in refs and c[5:] not in same]
         out += [(c, lab) for c, lab in ERRORS if c.startswith("dist_") and c[5:] in refs and c not in order]
         # three series a run at most: with several runs, more is clutter
         return [(c, None, STYLES[i], lab, 2 if i == 0 else 1) for i, (c, lab) in enumerate(out[:3])]
+
+    def references_equal_to_truth(self, rtol: float = 1e-6) -> list[str]:
+        """The reference solutions (names as in ``info["refs"]``) equal to the ground truth within ``rtol``."""
+        target = self.info.get("target")
+        if target is None:
+            return []
+        target = np.asarray(target, float)
+        scale = max(float(np.linalg.norm(target)), 1e-300)
+        out = []
+        for name, ref in self.info.get("refs", {}).items():
+            ref = np.asarray(ref, float)
+            if name != "max_margin" and ref.shape == target.shape and np.linalg.norm(ref - target) <= rtol * scale:
+                out.append(name)
+        return out
 
     def draw(self, frame):
         x = frame.x

@@ -29,8 +29,14 @@ class SingularValuesPanel(TimePanel):
                "tail, in grey, is clipped at the bottom.")
     y_log = True
     y_label = "σ_i(W)"
-    #: singular values drawn per run when runs are compared
+    #: singular values drawn per run when many runs are compared
     COMPARE_SV = 3
+    #: when at most three runs are compared, every value of the ground truth is drawn (and one more), up to this
+    COMPARE_ALL_SV = 12
+    #: predicted trajectories drawn (one per value of the ground truth, up to this many)
+    THEORY_SV = 16
+    #: the theory's line style: the targets are dashed, so the two never share a legend sample
+    THEORY_STYLE = Qt.PenStyle.DashDotLine
 
     def __init__(self, x_mode: str = "step"):
         super().__init__(x_mode)
@@ -39,16 +45,19 @@ class SingularValuesPanel(TimePanel):
         self.rest = self.add_curve(GREY, None, width=1, z=1)
         self.targets: list[pg.InfiniteLine] = []
         self.target_sample = LegendSample(dashed(BLACK))
-        self.add_theory_toggle("theory", "Predicted σ_i(t) of gradient flow, dashed (dσ/dt = N σ^{2−2/N}(s − σ):\n"
+        self.add_theory_toggle("theory", "Predicted σ_i(t) of gradient flow, dash-dotted (dσ/dt = N σ^{2−2/N}(s − σ):\n"
                                          "Saxe et al. 2014 for depth 2, Arora et al. 2019 for depth N; exact for\n"
                                          "an initialization aligned with the target), and ◆ the half-times at\n"
-                                         "which σ_i reaches s_i/2.  σ_i(0): the run's initial singular values.")
+                                         "which σ_i reaches s_i/2.  σ_i(0): the run's initial singular values.\n"
+                                         "Dashed horizontal lines: the targets s_i.  For sensing and completion the\n"
+                                         "prediction is that of factorizing W* with every entry observed: the runs\n"
+                                         "see only the measurements, and the legend says so.")
         self.spectrum = SpectrumPrediction()
         self.th_curves: list[pg.PlotCurveItem] = []
         self.th_marks = pg.ScatterPlotItem(size=11, symbol="d", pen=pg.mkPen(BLACK, width=1))
         self.th_marks.setZValue(5)
         self.plot.addItem(self.th_marks)
-        self.th_sample = LegendSample(pen(BLACK, 1, Qt.PenStyle.DashLine))
+        self.th_sample = LegendSample(pen(BLACK, 1, self.THEORY_STYLE))
         self.half_sample = pg.ScatterPlotItem(symbol="d", pen=pg.mkPen(BLACK), brush=pg.mkBrush(BLACK))
         #: the leading values drawn in colour (σ_1…σ_{r+2} with a ground truth of rank r); the rest is the grey tail
         self.coloured = COLOURED_SV
@@ -92,10 +101,18 @@ class SingularValuesPanel(TimePanel):
         if info.get("target_sv") is not None:
             self.legend_item.entries.append((self.target_sample, "targets"))
         if self.theory:
-            self.legend_item.entries.append((self.th_sample, "theory"))
+            n = len(self._targets(self.THEORY_SV + 1))
+            more = f" (σ1–σ{self.THEORY_SV})" if n > self.THEORY_SV else ""
+            self.legend_item.entries.append((self.th_sample, self.theory_label() + more))
             self.legend_item.entries.append((self.half_sample, "half-time"))
         if not self.comparing:
             self.legend_item._render()
+
+    def theory_label(self) -> str:
+        """The theory's legend name: the prediction assumes every entry of W* observed (factorization), which
+        sensing and completion do not."""
+        kind = self.info.get("kind")
+        return "theory" if kind in (None, "matrix_factorization") else "theory (full observation)"
 
     def on_comparing(self, on):
         for i, line in enumerate(self.targets):
@@ -160,14 +177,16 @@ class SingularValuesPanel(TimePanel):
         return x, ly, hx, hy
 
     def draw_theory(self, frame):
-        k = min(COLOURED_SV, len(self._targets(COLOURED_SV)))
+        # every value of the ground truth (σ7… grey, as their curves): none is left without its prediction
+        k = len(self._targets(self.THEORY_SV))
         got = self._prediction(frame.mirror, self.info.get("cfg"), k)
         if got is None:
             return []
         x, ly, hx, hy = got
         while len(self.th_curves) < ly.shape[1]:
-            c = pg.PlotCurveItem(pen=pen(colour(len(self.th_curves)), 1, Qt.PenStyle.DashLine), connect="finite",
-                                 skipFiniteCheck=True, antialias=False)
+            i = len(self.th_curves)
+            c = pg.PlotCurveItem(pen=pen(colour(i) if i < COLOURED_SV else GREY, 1, self.THEORY_STYLE),
+                                 connect="finite", skipFiniteCheck=True, antialias=False)
             c.setZValue(4)
             self.plot.addItem(c)
             self.th_curves.append(c)
@@ -175,14 +194,18 @@ class SingularValuesPanel(TimePanel):
             c.setVisible(True)
             c.setData(x, ly[:, i]) if i < ly.shape[1] else c.setData([], [])
         self.th_marks.setVisible(True)
-        self.th_marks.setData(hx, hy, brush=[pg.mkBrush(colour(i)) for i in range(len(hx))])
+        brushes = [pg.mkBrush(colour(i) if i < COLOURED_SV else GREY) for i in range(len(hx))]
+        self.th_marks.setData(hx, hy, brush=brushes)
         return [ly]
 
     def compare_series(self, nruns):
-        targets = self._targets(COLOURED_SV)
+        targets = self._targets(self.COMPARE_ALL_SV)
         # the learned values and one more (a shallow run fills it), fewer when many runs share the plot
         k = max(self.COMPARE_SV, len(targets) + 1) if nruns <= 3 else self.COMPARE_SV
-        k = min(k, COLOURED_SV)
+        k = min(k, self.COMPARE_ALL_SV)
+        shape = self.info.get("shape", ())
+        if len(shape) == 2:
+            k = min(k, min(shape))  # the legend names only values the product has
         return [("sv", k, Qt.PenStyle.SolidLine, f"σ1–σ{k}", 2)]
 
     def draw_compare_extra(self, runs, ctx: DrawContext):
@@ -194,7 +217,7 @@ class SingularValuesPanel(TimePanel):
         k = min(self.COMPARE_SV, len(self._targets(COLOURED_SV)))
         for run, _frame in runs:
             got = self._prediction(run.mirror, run.cfg, k)
-            c = self.run_curve(run, "theory", Qt.PenStyle.DashLine, 1)
+            c = self.run_curve(run, "theory", self.THEORY_STYLE, 1)
             m = self.run_items.get((run.id, "half"))
             if m is None:
                 m = pg.ScatterPlotItem(size=11, symbol="d", pen=pg.mkPen(BLACK, width=1), brush=pg.mkBrush(run.colour))
@@ -214,7 +237,7 @@ class SingularValuesPanel(TimePanel):
     def extra_legend_keys(self):
         keys = [(Qt.PenStyle.DashLine, "targets")] if self.targets else []
         if self.theory:
-            keys += [(Qt.PenStyle.DashLine, "theory (run colour)"), (self.half_sample, "half-time")]
+            keys += [(self.THEORY_STYLE, self.theory_label() + " (run colour)"), (self.half_sample, "half-time")]
         return keys
 
 
