@@ -46,8 +46,7 @@ class PlayToTheEnd:
         return self.queue.popleft()
 
     def send(self, message) -> None:
-        if isinstance(message, (msg.ConfigError, msg.Error, msg.Fatal)):
-            raise AssertionError(f"the worker refused the runs: {message}")
+        assert not isinstance(message, (msg.ConfigError, msg.Error, msg.Fatal)), f"the worker refused: {message}"
         if not isinstance(message, msg.Snapshot):
             return
         self.queue.append(msg.Ack(message.seq))
@@ -178,10 +177,10 @@ STACKS = [
 def stacked_difference(a: dict, b: dict) -> float:
     """The largest normwise relative difference over the columns of two histories (the wall clock left out)."""
     worst = 0.0
-    for k in b:
+    for k, alone in b.items():
         if k == WALL_CLOCK:
             continue
-        x, y = a[k].astype(float), b[k].astype(float)
+        x, y = a[k].astype(float), alone.astype(float)
         assert np.array_equal(np.isnan(x), np.isnan(y)), k
         scale = np.nanmax(np.abs(y)) if np.isfinite(y).any() else 0.0
         diff = np.nanmax(np.abs(x - y)) if np.isfinite(y).any() else 0.0
