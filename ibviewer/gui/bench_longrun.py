@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+from array import array
 from typing import Any
 
 from ibviewer.core.cli_args import UsageError, command_parser, report_error, resolve
@@ -77,7 +78,8 @@ def curve(samples: list[tuple], steps: int, points: int) -> list[list[float]]:
     for i in range(1, points + 1):
         target = steps * i / points
         s = next((s for s in samples if s[1] >= target), samples[-1]) if i < points else samples[-1]
-        out.append([s[1], round(s[2], 1), round(s[3], 1), round(s[2] + s[3], 1), round(s[4], 1), round(s[5], 1)])
+        out.append([int(s[1]), round(s[2], 1), round(s[3], 1), round(s[2] + s[3], 1), round(s[4], 1),
+                    round(s[5], 1)])
     return out
 
 
@@ -136,16 +138,21 @@ def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps
         visible = len(win.docks.visible())
         worker_pid = win.client.pid
         step = [0]
-        samples: list[tuple] = []  # (t, step, gui MiB, worker MiB, mirrors MiB, timeline products MiB)
+        # the benchmark's own records must not grow the memory it measures: the samples are packed six doubles
+        # each, and lateness is kept only in the two tenths it is reported for
+        packed = array("d")  # per sample: t, step, gui MiB, worker MiB, mirrors MiB, timeline products MiB
         timeline = win.recording.timeline if win.recording is not None else None
         ticks: list[tuple[int, float]] = []  # (step, timer lateness ms)
         handled: list[tuple[int, float]] = []  # (step, ms from the worker's send to the drawn frame)
         full_at: list[int] = []
 
+        def kept(s: int) -> bool:
+            return s < steps / 10 or s >= steps - steps / 10
+
         def sample() -> None:
             mirrors = sum(c.nbytes for r in win.runs for c in r.mirror.cols.values()) / 2**20
             products = 0 if timeline is None else sum(p.nbytes for p in timeline.states.items) / 2**20
-            samples.append((time.monotonic(), step[0], rss_mb(os.getpid()), rss_mb(worker_pid), mirrors, products))
+            packed.extend((time.monotonic(), step[0], rss_mb(os.getpid()), rss_mb(worker_pid), mirrors, products))
 
         probe = QTimer()
         probe.setTimerType(Qt.TimerType.PreciseTimer)
@@ -154,7 +161,8 @@ def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps
 
         def tick() -> None:
             now = time.perf_counter()
-            ticks.append((step[0], max(0.0, now - last[0] - 0.005) * 1000))
+            if kept(step[0]):
+                ticks.append((step[0], max(0.0, now - last[0] - 0.005) * 1000))
             last[0] = now
 
         def on_merged(snap: dict, replaced: bool) -> None:
@@ -164,7 +172,8 @@ def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps
         def on_drawn() -> None:
             snap = win.last_snap
             step[0] = int(snap["step"])
-            handled.append((step[0], max(0.0, time.time() - snap["sent_at"]) * 1000))
+            if kept(step[0]):
+                handled.append((step[0], max(0.0, time.time() - snap["sent_at"]) * 1000))
 
         # the cost of drawing a frame on every panel (does it grow with the run's rows?)
         draws: list[tuple[int, float]] = []  # (step, ms)
@@ -173,7 +182,8 @@ def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps
         def timed_draw(panels, ctx) -> None:
             t = time.perf_counter()
             draw(panels, ctx)
-            draws.append((step[0], (time.perf_counter() - t) * 1000))
+            if kept(step[0]):
+                draws.append((step[0], (time.perf_counter() - t) * 1000))
 
         win.docks.draw = timed_draw
         win.controller.snapshot_merged.connect(on_merged)
@@ -209,6 +219,7 @@ def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps
         app.processEvents()
     if not done:
         raise RuntimeError(f"the run reached step {final_step:,} of {steps:,} within {timeout:g} s (status {status})")
+    samples = [tuple(packed[i : i + 6]) for i in range(0, len(packed), 6)]
     tenth = steps / 10
     end_total = samples[-1][2] + samples[-1][3]
     after = next((s for s in samples if full_at and s[1] >= full_at[0]), None)
