@@ -24,6 +24,7 @@ EPILOG = f"""commands:
   ibviewer record ...      render an MP4/GIF/PNG frames of a run for a talk (--out, --frames, --size, --fps, ...)
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
   ibviewer bench record    frames/s and memory of rendering a 1920x1080 MP4
+  ibviewer bench longrun   memory and GUI timer lateness over 10^6 steps in the app, every panel shown
 """
 
 
@@ -211,6 +212,10 @@ def cmd_bench(argv: list[str]) -> int:
         from ibviewer.gui.bench import main as gui_bench
 
         return gui_bench(argv[1:])
+    if argv and argv[0] == "longrun":  # memory and timer lateness over 10^6 steps in the app
+        from ibviewer.gui.bench_longrun import main as longrun_bench
+
+        return longrun_bench(argv[1:])
     from ibviewer.core.bench import main as engine_bench
 
     return engine_bench(argv)

@@ -10,16 +10,13 @@ import numpy as np
 
 from ibviewer.core.config import Config, ConfigError
 
-_THREADS_LIMITED = False
-
 
 def limit_threads() -> None:
     """One BLAS thread and one torch thread: on a machine with two cores, two threads stall at random
-    (``docs/architecture.md``)."""
-    global _THREADS_LIMITED
-    if _THREADS_LIMITED:
-        return
-    _THREADS_LIMITED = True
+    (``docs/architecture.md``).  Also what makes a run's numbers the same in the app's worker (one thread) and on
+    the command line: a BLAS that splits a product over two threads may round it differently
+    (docs/science.md, "Determinism").  Applied at every engine's start (it costs a fraction of a millisecond),
+    not once per process: a caller's ``threadpool_limits`` context that ended since would have undone it."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)

@@ -1,5 +1,6 @@
-"""What made a result: the versions of ibviewer, numpy and torch and the BLAS numpy calls, recorded in every
-summary.json so that a figure can be reproduced (another BLAS may round the last bit differently)."""
+"""What made a result: the versions of ibviewer, numpy, torch, scipy and numba, the BLAS numpy calls and its
+thread count, recorded in every summary.json so that a figure can be reproduced (another BLAS, or the same one
+on more threads, may round the last bit differently: docs/science.md, "Determinism")."""
 
 from __future__ import annotations
 
@@ -26,13 +27,21 @@ def blas_libraries() -> list[dict[str, Any]]:
 
 
 def versions() -> dict[str, Any]:
-    """ibviewer, numpy, torch (when installed; None otherwise), Python, the platform and the BLAS in use."""
+    """ibviewer (the code that ran, not whatever copy is installed), numpy, torch, scipy (the reference solutions)
+    and numba (the compiled pm_power step) when installed (None otherwise), Python, the platform, the BLAS in use
+    with its threads, and torch's threads when torch is loaded."""
     import numpy as np
 
+    import ibviewer
+
+    torch = sys.modules.get("torch")
     return {
-        "ibviewer": _version("ibviewer"),
+        "ibviewer": ibviewer.__version__,
         "numpy": np.__version__,
         "torch": _version("torch"),
+        "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "scipy": _version("scipy"),
+        "numba": _version("numba"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "blas": blas_libraries(),

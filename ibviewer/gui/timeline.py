@@ -37,6 +37,11 @@ from ibviewer.core.theory import rescale_divisor
 
 #: memory the window may spend on past products (matrix models: the snapshots' W), bytes
 STATE_BUDGET = 64 * 2**20
+#: past products kept at most: more positions than the timeline's slider has pixels and a minute-long export has
+#: frames.  A product comes with every snapshot (30 a second), so a store bounded only by STATE_BUDGET kept
+#: growing for minutes (tens of thousands of small products) after the history's budget was full; this count
+#: fills within about a minute, and the window's memory is flat from then on (docs/benchmarks.md, "Long run")
+MAX_STATES = 2048
 
 
 class HistoryView:
@@ -95,7 +100,7 @@ class StateStore:
             self.items[-1] = p
             return
         if self.capacity is None:
-            self.capacity = int(max(64, min(100_000, self.budget // max(p.nbytes, 1))))
+            self.capacity = int(max(64, min(MAX_STATES, self.budget // max(p.nbytes, 1))))
         if len(self.steps) >= self.capacity:
             keep = self.capacity // 4
             self.steps = self.steps[:keep] + self.steps[keep::2]

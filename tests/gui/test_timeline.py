@@ -42,6 +42,19 @@ def test_state_store_is_bounded_and_finds_the_step_before():
     assert st.steps == [3]
 
 
+def test_state_store_keeps_at_most_max_states_small_products():
+    """A product arrives with every snapshot: small ones stop at a count, not at the (far) memory budget, so that
+    a long session's memory stops growing (docs/benchmarks.md, "Long run")."""
+    from ibviewer.gui.timeline import MAX_STATES
+
+    st = StateStore(budget=2**30)  # room for millions of 4-number products
+    for k in range(3 * MAX_STATES):
+        st.add(k, np.full(4, float(k)))
+    assert MAX_STATES // 2 <= len(st) <= MAX_STATES
+    assert st.steps[: MAX_STATES // 4] == list(range(MAX_STATES // 4))  # the early quarter kept whole
+    assert st.steps[-1] == 3 * MAX_STATES - 1 and st.at(st.steps[-1])[0] == st.steps[-1]
+
+
 @pytest.mark.parametrize("reveal", ["cursor", "grow"])
 def test_layout_at_step_k_shows_step_k(qapp, engine, reveal):
     src = RunSource.from_engine(engine, "quick")
