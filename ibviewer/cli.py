@@ -6,7 +6,6 @@ Bad input exits with code 2 and one line that names what is wrong and what is al
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from ibviewer.core.bookkeeping import exit_code  # noqa: F401  (the one exit-cod
 from ibviewer.core.cli_args import ArgumentParser, UsageError, config_parent, report_error, resolve
 from ibviewer.core.config import DEFAULT_PRESET, ConfigError, preset_info, preset_names
 from ibviewer.core.config_docs import keys_help
+from ibviewer.core.interrupts import terminate_as_interrupt
 
 EPILOG = f"""commands:
   ibviewer [gui options]   open the app on the default preset ({DEFAULT_PRESET})
@@ -48,26 +48,6 @@ def _summary(engine, interrupted: bool) -> dict:
         summary["message"] = f"interrupted at step {engine.step_count}"
     summary["versions"] = versions()
     return summary
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM raises KeyboardInterrupt, as Ctrl+C does, so both end a run the same way (main thread only)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _summary_line(name: str, summary: dict) -> str:
@@ -172,7 +152,7 @@ def cmd_run(args) -> int:
     name = args.preset or (Path(args.config).stem if args.config else cfg.problem.kind)
     out = Path(args.out) if args.out else Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
     check_output_folder(out)  # an unwritable place fails now, not after the training
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         if resolved.runs is not None:
             from ibviewer.core.sizing import check_memory
 
