@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -72,11 +73,13 @@ def interrupt_once() -> Iterator[None]:
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
     """Defer SIGINT and SIGTERM over a clean-up that must complete; one that arrived meanwhile is raised as
-    KeyboardInterrupt at the end, unless an exception is already on its way out."""
+    KeyboardInterrupt at the end, unless an exception is already on its way out (the clean-up runs in an
+    ``except`` block, or raised)."""
     if not _in_main_thread():
         yield
         return
     pending = [False]
+    handling = sys.exc_info()[0] is not None
 
     def handler(signum, frame):
         pending[0] = True
@@ -89,5 +92,5 @@ def shielded() -> Iterator[None]:
         failed = True
         raise
     finally:
-        if pending[0] and not failed:
+        if pending[0] and not failed and not handling:
             raise KeyboardInterrupt
