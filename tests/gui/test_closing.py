@@ -1,0 +1,87 @@
+"""Closing the window during training, during a comparison and during an export: the worker and the encoder
+are gone once ``close()`` returns control, no temporary or partial file is left, and the previous export is
+intact.  How long closing takes is a benchmark's figure (``ibviewer bench close``, docs/benchmarks.md), not a
+test's."""
+
+import os
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QTimer
+
+from ibviewer.core.config import DEFAULT_PRESET, build_config
+from ibviewer.gui.export_ui import AnimationSettings
+from ibviewer.gui.window import MainWindow
+
+from .conftest import TIMEOUT_MS
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def ffmpeg_children(children) -> list[int]:
+    return [pid for pid, cmd in children() if "ffmpeg" in cmd]
+
+
+def playing_window(qtbot, runs=None) -> MainWindow:
+    win = MainWindow(build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 0)]), preset=DEFAULT_PRESET,
+                     speed=0, runs=runs)
+    win.show()
+    qtbot.waitUntil(lambda: win.worker_ready and win.last_snap is not None, timeout=TIMEOUT_MS)
+    win.play()
+    qtbot.waitUntil(lambda: win.last_snap is not None and win.last_snap["playing"] and win.last_snap["step"] > 200,
+                    timeout=TIMEOUT_MS)
+    return win
+
+
+def test_closing_during_a_comparison_stops_the_worker(qtbot):
+    runs = [(f"depth {d}", build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 0), ("model.depth", d)]))
+            for d in (2, 3, 4)]
+    win = playing_window(qtbot, runs)
+    assert win.comparing and len(win.runs) == len(runs)
+    pid = win.client.pid
+    win.close()
+    assert gone(pid) and win.client.pid is None
+
+
+def test_closing_during_an_export_cancels_it_and_closes(qtbot, tmp_path, children):
+    win = playing_window(qtbot)
+    out = tmp_path / "talk.mp4"
+    out.write_bytes(b"the previous talk")
+    worker = win.client.pid
+    seen = {}
+
+    def on_progress(done, total):
+        if done == 6 and not seen:
+            seen["ffmpeg"] = ffmpeg_children(children)
+            QTimer.singleShot(0, win.close)  # a close request, delivered by the event loop mid-export
+
+    settings = AnimationSettings(path=str(out), size=(320, 180), fps=10, seconds=120, panels=["loss"])
+    assert win.recording.export_animation(settings, on_progress=on_progress) is None
+    assert len(seen["ffmpeg"]) == 1  # the encoder was running when the window closed
+    assert not (shiboken6.isValid(win) and win.isVisible()) and not win.recording.exporting
+    assert gone(worker) and all(gone(pid) for pid in seen["ffmpeg"]) and not ffmpeg_children(children)
+    assert out.read_bytes() == b"the previous talk" and [p.name for p in tmp_path.iterdir()] == ["talk.mp4"]
+
+
+def test_an_export_is_refused_once_the_window_closed_and_while_one_runs(qtbot, tmp_path):
+    win = playing_window(qtbot)
+    settings = AnimationSettings(path=str(tmp_path / "a.mp4"), size=(320, 180), fps=10, seconds=60, panels=["loss"])
+    nested = []
+    messages = []
+
+    def on_progress(done, total):
+        if done == 3 and not nested:
+            nested.append(win.recording.export_animation(settings))  # e.g. the menu entry chosen again
+            messages.extend(win.status.messages)
+            win.close()
+
+    assert win.recording.export_animation(settings, on_progress=on_progress) is None
+    assert nested == [None] and "already running" in messages[-1]
+    assert win.recording.export_animation(settings) is None
+    assert list(Path(tmp_path).iterdir()) == []
