@@ -24,6 +24,7 @@ EPILOG = f"""commands:
   ibviewer record ...      render an MP4/GIF/PNG frames of a run for a talk (--out, --frames, --size, --fps, ...)
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
   ibviewer bench record    frames/s and memory of rendering a 1920x1080 MP4
+  ibviewer bench close     seconds from closing the app (training, comparing, exporting) to its exit
 """
 
 
@@ -187,6 +188,10 @@ def cmd_bench(argv: list[str]) -> int:
         from ibviewer.gui.record import bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] == "close":  # closing the app during training, a comparison, an export
+        from ibviewer.gui.close_bench import main as close_bench
+
+        return close_bench(argv[1:])
     if argv and argv[0] == "gui":
         from ibviewer.gui.bench import main as gui_bench
 

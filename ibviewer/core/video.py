@@ -4,7 +4,7 @@ The encoder is ffmpeg (imageio-ffmpeg's bundled binary, or ``IMAGEIO_FFMPEG_EXE`
 rather than through imageio-ffmpeg's generator, so that its exit status, its error output and its process are in
 hand: a full disk makes ffmpeg fail, and that failure must be seen (a video that ffmpeg could not finish is
 unplayable, yet it sits where the good one was).  The process runs in a session of its own, so Ctrl+C in the
-terminal reaches only ibviewer, which then stops the encoder (terminate, wait, kill) and removes its file.
+terminal reaches only ibviewer, which then stops the encoder (kill, wait) and removes its file.
 
 A finished video is read back before it replaces anything (:func:`verify_video`): its frame count and size as
 the container says, and its first and last frames decoded.
@@ -18,10 +18,6 @@ import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-
-#: seconds ffmpeg is given to finish after SIGTERM before it is killed
-TERMINATE_GRACE = 1.0
-
 
 class EncoderError(RuntimeError):
     """The encoder failed, or its output is not a whole video: one line saying why."""
@@ -108,17 +104,15 @@ class EncoderProcess:
             self._stderr.close()
 
     def kill(self) -> None:
-        """Stop ffmpeg now (SIGTERM, then SIGKILL after :data:`TERMINATE_GRACE` s) and reap it."""
+        """Stop ffmpeg now and reap it.  SIGKILL, not SIGTERM: its output is thrown away, and ffmpeg answers
+        SIGTERM by finishing the file it writes, which took up to a second."""
         p = self.proc
         if p.poll() is None:
             try:
-                p.terminate()
-                p.wait(TERMINATE_GRACE)
-            except subprocess.TimeoutExpired:
                 p.kill()
-                p.wait()
             except ProcessLookupError:  # pragma: no cover - gone meanwhile
                 pass
+        p.wait()
         try:
             p.stdin.close()
         except (BrokenPipeError, OSError):

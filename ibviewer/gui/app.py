@@ -156,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), finish)
 
-    # Ctrl+C in the terminal closes the window (Python handles signals only when the event loop lets it run)
-    previous = signal.signal(signal.SIGINT, lambda *_: win.close())
+    # Ctrl+C in the terminal, or SIGTERM, closes the window as its close button does: the worker stops, an
+    # export in progress is cancelled (Python handles signals only when the event loop lets it run)
+    previous = {s: signal.signal(s, lambda *_: close_window(win)) for s in (signal.SIGINT, signal.SIGTERM)}
     tick = QTimer()
     tick.timeout.connect(_noop)
     tick.start(250)
@@ -165,13 +166,22 @@ def main(argv: list[str] | None = None) -> int:
         app.exec()
     finally:
         tick.stop()
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         win.shutdown()
     return finish.code
 
 
 def _noop() -> None:
     pass
+
+
+def close_window(win) -> None:
+    """Close ``win`` unless it is already gone (a second Ctrl+C after the first closed and deleted it)."""
+    import shiboken6
+
+    if shiboken6.isValid(win):
+        win.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -143,6 +143,8 @@ class ExportLayout(QWidget):
         super().__init__()
         setup_pyqtgraph()
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        # never mapped, yet "visible": it must not keep the app running once its last real window closed
+        self.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         if isinstance(theme, str):
             theme = get_theme(theme)
         self.theme = theme

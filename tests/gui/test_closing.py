@@ -85,3 +85,18 @@ def test_an_export_is_refused_once_the_window_closed_and_while_one_runs(qtbot, t
     assert nested == [None] and "already running" in messages[-1]
     assert win.recording.export_animation(settings) is None
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_bench_close_sends_a_signal_to_the_app_mid_export_and_finds_nothing_left(capsys):
+    """``ibviewer bench close``: the real app, closed by SIGTERM (handled as its close button) while exporting."""
+    import json
+
+    from ibviewer.gui.close_bench import main as bench_close
+
+    assert bench_close(["--rounds", "1", "--situations", "export"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["situation"] == "export" and result["exit_codes"] == [0] and result["tracebacks"] == 0
+    assert result["orphans"] == 0 and result["leftover_files"] == 0 and result["previous_intact"]
+    assert result["close_s_max"] > 0
+    assert bench_close(["--situations", "screensaver"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
