@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = {s: signal.signal(s, lambda *_: close_window(win)) for s in (signal.SIGINT, signal.SIGTERM)}
     tick = QTimer()
     tick.timeout.connect(_noop)
-    tick.start(250)
+    tick.start(SIGNAL_TICK_MS)
     try:
         app.exec()
     finally:
@@ -170,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(s, handler)
         win.shutdown()
     return finish.code
+
+
+#: how often the event loop lets Python run its signal handlers (the most a Ctrl+C or SIGTERM waits to close)
+SIGNAL_TICK_MS = 100
 
 
 def _noop() -> None:

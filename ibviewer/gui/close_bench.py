@@ -55,7 +55,7 @@ def child(situation: str, folder: str) -> int:
     from PySide6.QtCore import QTimer
 
     from ibviewer.core.config import DEFAULT_PRESET, build_config
-    from ibviewer.gui.app import close_window, create_app
+    from ibviewer.gui.app import SIGNAL_TICK_MS, close_window, create_app
     from ibviewer.gui.export_ui import AnimationSettings, Recording
     from ibviewer.gui.window import MainWindow
 
@@ -98,9 +98,9 @@ def child(situation: str, folder: str) -> int:
     timer = QTimer()
     timer.timeout.connect(poll)
     timer.start(50)
-    tick = QTimer()  # lets Python run its signal handlers while the event loop waits
+    tick = QTimer()  # lets Python run its signal handlers while the event loop waits, as the app does
     tick.timeout.connect(lambda: None)
-    tick.start(100)
+    tick.start(SIGNAL_TICK_MS)
     try:
         app.exec()
     finally:
@@ -157,7 +157,7 @@ def one_round(situation: str, signum: int, timeout: float = 120) -> dict:
         intact = (Path(folder) / "talk.mp4").read_bytes() == PREVIOUS
         return {"seconds": seconds, "exit_code": proc.returncode, "orphans": len(orphans),
                 "leftovers": [f for f in files if f != "talk.mp4"], "previous_intact": intact,
-                "traceback": "Traceback" in err}
+                "traceback": err[err.index("Traceback"):][-600:] if "Traceback" in err else ""}
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             "orphans": sum(r["orphans"] for r in rounds),
             "leftover_files": sum(len(r["leftovers"]) for r in rounds),
             "previous_intact": all(r["previous_intact"] for r in rounds),
-            "tracebacks": sum(r["traceback"] for r in rounds),
+            "tracebacks": sum(bool(r["traceback"]) for r in rounds),
+            "first_traceback": next((r["traceback"] for r in rounds if r["traceback"]), None),
             "cpus": os.cpu_count(),
         }), flush=True)
     return 0

@@ -543,18 +543,21 @@ class Recording(QObject):
         t0 = time.monotonic()
 
         def progress(done: int, total: int):
-            if self._closing:  # the window (and with it this dialog) is going away
+            # once the window closes (here, or in the events processed below), the dialog may be deleted
+            if self._closing:
                 return False
             if done % 3 == 0 or done == total:
                 prog.setValue(min(done, total - 1) if done < total else total - 1)
                 rate = done / max(time.monotonic() - t0, 1e-6)
                 prog.setLabelText(f"Rendering frame {done:,} of {total:,} ({rate:.0f} frames/s)…")
                 QApplication.processEvents()
-            if on_progress is not None:
+            if on_progress is not None and not self._closing:
                 on_progress(done, total)
+            if self._closing:
+                return False
             if cancel_after is not None and done >= cancel_after:
                 prog.cancel()
-            return not (prog.wasCanceled() or self._closing)
+            return not prog.wasCanceled()
 
         try:
             path = run_animation_export(self.window, settings, timeline=self.timeline, progress=progress)
