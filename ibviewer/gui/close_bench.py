@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             "tracebacks": sum(bool(r["traceback"]) for r in rounds),
             "first_traceback": next((r["traceback"] for r in rounds if r["traceback"]), None),
             "cpus": os.cpu_count(),
+            "load_1min": round(os.getloadavg()[0], 2),
         }), flush=True)
     return 0
 
