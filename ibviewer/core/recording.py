@@ -133,7 +133,9 @@ class FrameWriter:
                     raise RecordingError(self._failure(exc)) from None
             self._thread = threading.Thread(target=self._run, name="ibviewer-encoder", daemon=True)
             self._thread.start()
-        except BaseException:
+        except BaseException:  # Ctrl+C while starting: no encoder and no file left behind
+            if self._encoder is not None:
+                self._encoder.kill()
             self._remove_tmp()
             raise
 

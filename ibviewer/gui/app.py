@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Ctrl+C in the terminal, or SIGTERM, closes the window as its close button does: the worker stops, an
     # export in progress is cancelled (Python handles signals only when the event loop lets it run)
-    previous = {s: signal.signal(s, lambda *_: close_window(win)) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, lambda *_: request_close(win)) for s in (signal.SIGINT, signal.SIGTERM)}
     tick = QTimer()
     tick.timeout.connect(_noop)
     tick.start(SIGNAL_TICK_MS)
@@ -186,6 +186,14 @@ def close_window(win) -> None:
 
     if shiboken6.isValid(win):
         win.close()
+
+
+def request_close(win) -> None:
+    """Close ``win`` from the event loop, for a signal handler: Python runs a handler between any two bytecodes
+    of the GUI thread, and closing there stopped the worker in the middle of a command being sent to it."""
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, lambda: close_window(win))
 
 
 if __name__ == "__main__":  # pragma: no cover

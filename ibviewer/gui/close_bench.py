@@ -55,7 +55,7 @@ def child(situation: str, folder: str) -> int:
     from PySide6.QtCore import QTimer
 
     from ibviewer.core.config import DEFAULT_PRESET, build_config
-    from ibviewer.gui.app import SIGNAL_TICK_MS, close_window, create_app
+    from ibviewer.gui.app import SIGNAL_TICK_MS, create_app, request_close
     from ibviewer.gui.export_ui import AnimationSettings, Recording
     from ibviewer.gui.window import MainWindow
 
@@ -69,7 +69,7 @@ def child(situation: str, folder: str) -> int:
                      recording=Recording)
     win.show()
     for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, lambda *_: close_window(win))
+        signal.signal(s, lambda *_: request_close(win))
 
     def ready(ffmpeg: int = 0) -> None:
         print(f"READY {win.client.pid} {ffmpeg}", flush=True)

@@ -136,8 +136,8 @@ def run_animation_export(window, settings: AnimationSettings, *, timeline: QtTim
                           compare=compare)
     try:
         rows = layout.clock.schedule_rows(settings.frames, settings.schedule)
-        writer = FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality)
-        render_animation(layout, rows, writer, progress=progress)  # cancels the writer on any error
+        with FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality) as writer:
+            render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
     finally:
         layout.close_layout()
     return writer.path

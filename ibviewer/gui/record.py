@@ -265,10 +265,9 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     try:
         total = max(e.step_count for _, e in runs)
         rows = layout.clock.schedule_rows(args.n_frames, args.schedule, total_steps=total)
-        writer = FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality)
-        return_path = writer.path
-        render_animation(layout, rows, writer, progress=progress)
-        return return_path
+        with FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality) as writer:
+            render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
+        return writer.path
     finally:
         layout.close_layout()
 
@@ -435,9 +434,9 @@ def bench_main(argv: list[str] | None = None) -> int:
             if done % 50 == 0:
                 peak[0] = max(peak[0], _rss_mb())
 
-        writer = FrameWriter(out, size, 30, quality=args.quality)
         t0 = time.perf_counter()
-        render_animation(layout, rows, writer, progress=progress)
+        with FrameWriter(out, size, 30, quality=args.quality) as writer:
+            render_animation(layout, rows, writer, progress=progress)
         dt = time.perf_counter() - t0
         layout.close_layout()
         res = {

@@ -100,3 +100,55 @@ def test_bench_close_sends_a_signal_to_the_app_mid_export_and_finds_nothing_left
     assert result["close_s_max"] > 0
     assert bench_close(["--situations", "screensaver"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_app_closes_on_sigterm_as_on_ctrl_c(tmp_path):
+    """``ibviewer gui`` playing: SIGTERM, then SIGTERM again while it closes, ends it with exit 0, no traceback and
+    no worker left (it used to die at once on SIGTERM, its worker left to notice a second later)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", IBVIEWER_CONFIG_DIR=str(tmp_path))
+    with open(tmp_path / "stderr.txt", "w+") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "ibviewer", "gui", "--play", "--speed", "0", "--quit-after",
+                                 "120"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            deadline = time.monotonic() + 90
+            workers = []
+            while not workers:  # the worker process has started: the app is up and training
+                assert proc.poll() is None and time.monotonic() < deadline
+                workers = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                           and _parent(p) == proc.pid and b"spawn_main" in _cmdline(p)]
+                time.sleep(0.1)
+            time.sleep(1.0)
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.02)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        text = err.read()
+    assert proc.returncode == 0 and "Traceback" not in text, text
+    time.sleep(0.2)
+    assert all(gone(pid) for pid in workers)
+
+
+def _parent(proc_dir: Path) -> int:
+    try:
+        stat = (proc_dir / "stat").read_text()
+    except OSError:
+        return -1
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def _cmdline(proc_dir: Path) -> bytes:
+    try:
+        return (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return b""
