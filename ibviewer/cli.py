@@ -201,8 +201,8 @@ def cmd_bench(argv: list[str]) -> int:
     return engine_bench(argv)
 
 
-def _qt_entry(module: str, what: str, argv: list[str]) -> int:
-    """Run ``module.main(argv)`` of the Qt part; a missing Qt gives one line and exit code 2."""
+def _qt_entry(module: str, what: str, argv: list[str], **options) -> int:
+    """Run ``module.main(argv, **options)`` of the Qt part; a missing Qt gives one line and exit code 2."""
     import importlib
 
     try:
@@ -210,7 +210,7 @@ def _qt_entry(module: str, what: str, argv: list[str]) -> int:
     except ImportError as exc:
         print(f"ibviewer: error: {what} needs Qt (PySide6-Essentials, pyqtgraph): {exc}", file=sys.stderr)
         return 2
-    return entry(argv)
+    return entry(argv, **options)
 
 
 def cmd_record(argv: list[str]) -> int:
@@ -218,7 +218,8 @@ def cmd_record(argv: list[str]) -> int:
 
 
 def cmd_gui(argv: list[str]) -> int:
-    return _qt_entry("ibviewer.gui.app", "the app", argv)
+    # once its window has closed, the app's process ends at once (see ibviewer.gui.app.end_now)
+    return _qt_entry("ibviewer.gui.app", "the app", argv, end_process=True)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,7 @@ def child(situation: str, folder: str) -> int:
     from PySide6.QtCore import QTimer
 
     from ibviewer.core.config import DEFAULT_PRESET, build_config
-    from ibviewer.gui.app import SIGNAL_TICK_MS, create_app, request_close
+    from ibviewer.gui.app import SIGNAL_TICK_MS, close_window, create_app, end_now
     from ibviewer.gui.export_ui import AnimationSettings, Recording
     from ibviewer.gui.window import MainWindow
 
@@ -68,8 +68,19 @@ def child(situation: str, folder: str) -> int:
     win = MainWindow(cfg, preset=DEFAULT_PRESET, play=True, speed=0, runs=runs, restore_geometry=False,
                      recording=Recording)
     win.show()
+    marks: dict[str, float] = {}
+
+    def close() -> None:  # what ibviewer.gui.app.request_close schedules, with the time of each phase
+        marks.setdefault("handled", time.time())
+        close_window(win)
+        marks.setdefault("closed", time.time())
+
+    def on_signal(*_) -> None:
+        marks.setdefault("signal", time.time())
+        QTimer.singleShot(0, close)
+
     for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, lambda *_: request_close(win))
+        signal.signal(s, on_signal)
 
     def ready(ffmpeg: int = 0) -> None:
         print(f"READY {win.client.pid} {ffmpeg}", flush=True)
@@ -105,6 +116,9 @@ def child(situation: str, folder: str) -> int:
         app.exec()
     finally:
         win.shutdown()
+    marks["exec_returned"] = time.time()
+    print("MARKS " + json.dumps(marks), flush=True)
+    end_now(0)  # as `ibviewer gui` ends
     return 0
 
 
@@ -138,10 +152,11 @@ def one_round(situation: str, signum: int, timeout: float = 120) -> dict:
                     log.seek(0)
                     raise RuntimeError(f"the app did not reach {situation!r}: {log.read().strip()[-300:]}")
                 _, worker, ffmpeg = line.split()
-                t0 = time.perf_counter()
+                sent, t0 = time.time(), time.perf_counter()
                 proc.send_signal(signum)
                 proc.wait(timeout)
                 seconds = time.perf_counter() - t0
+                rest = proc.stdout.read()
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -155,7 +170,12 @@ def one_round(situation: str, signum: int, timeout: float = 120) -> dict:
             os.kill(pid, signal.SIGKILL)
         files = sorted(p.name for p in Path(folder).iterdir() if p.name != "settings")
         intact = (Path(folder) / "talk.mp4").read_bytes() == PREVIOUS
-        return {"seconds": seconds, "exit_code": proc.returncode, "orphans": len(orphans),
+        marks = next((json.loads(m[6:]) for m in rest.splitlines() if m.startswith("MARKS ")), {})
+        phases = {}
+        if {"handled", "closed", "exec_returned"} <= set(marks):
+            phases = {"to_handler": marks["handled"] - sent, "window_close": marks["closed"] - marks["handled"],
+                      "to_exit": seconds - (marks["closed"] - sent)}
+        return {"seconds": seconds, "phases": phases, "exit_code": proc.returncode, "orphans": len(orphans),
                 "leftovers": [f for f in files if f != "talk.mp4"], "previous_intact": intact,
                 "traceback": err[err.index("Traceback"):][-600:] if "Traceback" in err else ""}
 
@@ -202,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             "close_s_median": round(statistics.median(times), 3),
             "close_s_min": round(min(times), 3),
             "close_s_max": round(max(times), 3),
+            # medians of the phases: signal to the close (event loop), the window's close (worker stopped, export
+            # cancelled), then to the process's end (Qt and Python shutting down)
+            **{f"{k}_s_median": round(statistics.median(r["phases"][k] for r in rounds), 3)
+               for k in ("to_handler", "window_close", "to_exit") if all(r["phases"] for r in rounds)},
             "exit_codes": sorted({r["exit_code"] for r in rounds}),
             "orphans": sum(r["orphans"] for r in rounds),
             "leftover_files": sum(len(r["leftovers"]) for r in rounds),
