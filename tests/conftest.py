@@ -75,6 +75,7 @@ def child_processes(parent: int | None = None) -> list[tuple[int, str]]:
 
 
 @pytest.fixture
-def children():
-    """``children()``: this process's live child processes (pid, command line)."""
-    return child_processes
+def encoders():
+    """``encoders()``: this process's live ffmpeg children, real or fake (pid, command line); the worker and
+    multiprocessing's resource tracker, also children in GUI tests, are left out."""
+    return lambda: [(pid, cmd) for pid, cmd in child_processes() if "ffmpeg" in cmd]

@@ -128,7 +128,7 @@ def _gone(pid) -> bool:
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
 @pytest.mark.parametrize("mode, words", [("full", "No space left on device"), ("truncate", "not the 20 written")])
-def test_an_encoder_failure_keeps_the_previous_video(tmp_path, fake_ffmpeg, children, suffix, mode, words):
+def test_an_encoder_failure_keeps_the_previous_video(tmp_path, fake_ffmpeg, encoders, suffix, mode, words):
     out = tmp_path / f"v{suffix}"
     before = _good(out)
     fake_ffmpeg(mode)
@@ -141,7 +141,7 @@ def test_an_encoder_failure_keeps_the_previous_video(tmp_path, fake_ffmpeg, chil
     assert "\n" not in line and str(out) in line and words in line, line
     assert "previous one was left as it was" in line
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [out.name]
-    assert _gone(pid) and not children()
+    assert _gone(pid) and not encoders()
 
 
 def test_a_failed_first_video_leaves_nothing(tmp_path, fake_ffmpeg):
@@ -153,13 +153,13 @@ def test_a_failed_first_video_leaves_nothing(tmp_path, fake_ffmpeg):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cancel_stops_an_encoder_that_never_ends(tmp_path, fake_ffmpeg, children):
+def test_cancel_stops_an_encoder_that_never_ends(tmp_path, fake_ffmpeg, encoders):
     fake_ffmpeg("stall")
     w = FrameWriter(tmp_path / "v.mp4", (64, 48), fps=10)
     pid = w.encoder_pid
     _write_all(w, 3)
     w.cancel()
-    assert _gone(pid) and not children() and list(tmp_path.iterdir()) == []
+    assert _gone(pid) and not encoders() and list(tmp_path.iterdir()) == []
 
 
 def test_a_full_disk_while_writing_png_frames_keeps_the_previous_folder(tmp_path, monkeypatch):
@@ -217,7 +217,7 @@ def test_a_read_only_destination_is_refused_and_kept(tmp_path):
 
 
 def test_ctrl_c_while_the_video_is_finished_leaves_nothing_and_a_second_one_is_ignored(tmp_path, monkeypatch,
-                                                                                     children):
+                                                                                     encoders):
     import os
     import signal
 
@@ -243,4 +243,4 @@ def test_ctrl_c_while_the_video_is_finished_leaves_nothing_and_a_second_one_is_i
             _write_all(w)
             w.close()
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
-    assert not children()
+    assert not encoders()

@@ -51,23 +51,57 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def interrupt_once() -> Iterator[None]:
-    """The first SIGINT or SIGTERM raises KeyboardInterrupt; any later one, while the command cleans up and
-    reports, is ignored (a second Ctrl+C never interrupts the removal of a half-written file)."""
-    if not _in_main_thread():
-        yield
-        return
-    fired = [False]
+class Interrupts:
+    """The state of :func:`interrupt_once`: whether a signal came (``fired``), and whether it may raise at once.
 
-    def handler(signum, frame):
-        if fired[0]:
+    While Qt runs (rendering frames), a KeyboardInterrupt raised by the handler could land inside a Python slot
+    that Qt called; PySide then prints it as a traceback and carries on.  Within :meth:`deferring` the signal is
+    only noted, and :meth:`check`, called between frames, raises it where it can unwind cleanly."""
+
+    def __init__(self):
+        self.fired = False
+        self.deferred = False
+        self._raised = False
+
+    def handler(self, signum, frame) -> None:
+        if self.fired:  # a second signal while the first is handled: ignored
             return
-        fired[0] = True
-        raise KeyboardInterrupt
+        self.fired = True
+        if not self.deferred:
+            self._raised = True
+            raise KeyboardInterrupt
 
-    with _handlers(handler):
-        yield
+    @contextlib.contextmanager
+    def deferring(self) -> Iterator[Interrupts]:
+        previous, self.deferred = self.deferred, True
+        try:
+            yield self
+        finally:
+            self.deferred = previous
+
+    def resume(self) -> None:
+        """Raise at once again from now on (the Qt part is over); a signal already noted is raised."""
+        self.deferred = False
+        self.check()
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal came (once)."""
+        if self.fired and not self._raised:
+            self._raised = True
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupt_once() -> Iterator[Interrupts]:
+    """The first SIGINT or SIGTERM raises KeyboardInterrupt (or, while :meth:`Interrupts.deferring`, is noted for
+    :meth:`Interrupts.check`); any later one, while the command cleans up and reports, is ignored (a second
+    Ctrl+C never interrupts the removal of a half-written file)."""
+    state = Interrupts()
+    if not _in_main_thread():
+        yield state
+        return
+    with _handlers(state.handler):
+        yield state
 
 
 @contextlib.contextmanager

@@ -280,15 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     from ibviewer.core.interrupts import interrupt_once
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    with interrupt_once():  # a second Ctrl+C or SIGTERM never interrupts the clean-up
+    with interrupt_once() as interrupts:  # a second Ctrl+C or SIGTERM never interrupts the clean-up
         try:
-            return _main(argv)
+            return _main(argv, interrupts)
         except KeyboardInterrupt:  # between the steps below (their own handlers say what was interrupted)
             print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
             return 130
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], interrupts) -> int:
     from ibviewer.core.bookkeeping import exit_code
     from ibviewer.core.config import ConfigError
     from ibviewer.core.recording import RecordingError
@@ -318,9 +318,13 @@ def _main(argv: list[str]) -> int:
     def progress(done: int, total: int):
         if bar is not None:
             bar.update(done - bar.n)
+        interrupts.check()  # a signal while Qt rendered the frame is raised here, between frames
+        if done == total:
+            interrupts.resume()  # the frames are made; finishing the file is Qt-free
 
     try:
-        path = record(args, runs, name, selected, progress=progress)
+        with interrupts.deferring():
+            path = record(args, runs, name, selected, progress=progress)
     except (UsageError, RecordingError, ConfigError) as exc:
         return report_error(PROG, exc)
     except OSError as exc:  # the writer names its output; anything else still gets one line

@@ -24,8 +24,8 @@ def gone(pid: int) -> bool:
     return False
 
 
-def ffmpeg_children(children) -> list[int]:
-    return [pid for pid, cmd in children() if "ffmpeg" in cmd]
+def ffmpeg_children(encoders) -> list[int]:
+    return [pid for pid, _ in encoders()]
 
 
 def playing_window(qtbot, runs=None) -> MainWindow:
@@ -49,7 +49,7 @@ def test_closing_during_a_comparison_stops_the_worker(qtbot):
     assert gone(pid) and win.client.pid is None
 
 
-def test_closing_during_an_export_cancels_it_and_closes(qtbot, tmp_path, children):
+def test_closing_during_an_export_cancels_it_and_closes(qtbot, tmp_path, encoders):
     win = playing_window(qtbot)
     out = tmp_path / "talk.mp4"
     out.write_bytes(b"the previous talk")
@@ -58,14 +58,14 @@ def test_closing_during_an_export_cancels_it_and_closes(qtbot, tmp_path, childre
 
     def on_progress(done, total):
         if done == 6 and not seen:
-            seen["ffmpeg"] = ffmpeg_children(children)
+            seen["ffmpeg"] = ffmpeg_children(encoders)
             QTimer.singleShot(0, win.close)  # a close request, delivered by the event loop mid-export
 
     settings = AnimationSettings(path=str(out), size=(320, 180), fps=10, seconds=120, panels=["loss"])
     assert win.recording.export_animation(settings, on_progress=on_progress) is None
     assert len(seen["ffmpeg"]) == 1  # the encoder was running when the window closed
     assert not (shiboken6.isValid(win) and win.isVisible()) and not win.recording.exporting
-    assert gone(worker) and all(gone(pid) for pid in seen["ffmpeg"]) and not ffmpeg_children(children)
+    assert gone(worker) and all(gone(pid) for pid in seen["ffmpeg"]) and not ffmpeg_children(encoders)
     assert out.read_bytes() == b"the previous talk" and [p.name for p in tmp_path.iterdir()] == ["talk.mp4"]
 
 

@@ -43,7 +43,7 @@ def no_process_mentions(text: str) -> bool:
 
 
 def test_an_encoder_failing_on_a_full_disk_is_one_line_exit_2_and_keeps_the_video(qapp, tmp_path, capsys,
-                                                                                   fake_ffmpeg, children):
+                                                                                   fake_ffmpeg, encoders):
     out = tmp_path / "talk.mp4"
     before = good_video(out)
     fake_ffmpeg("full")
@@ -52,7 +52,7 @@ def test_an_encoder_failing_on_a_full_disk_is_one_line_exit_2_and_keeps_the_vide
     assert line.startswith("ibviewer record: error: cannot write") and str(out) in line
     assert "No space left on device" in line and "left as it was" in line
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["talk.mp4"]
-    assert not children()
+    assert not encoders()
 
 
 def test_a_video_that_does_not_read_back_never_replaces_the_old_one(qapp, tmp_path, capsys, fake_ffmpeg):
@@ -79,7 +79,7 @@ def test_a_read_only_frames_folder_is_one_line_and_kept(qapp, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_while_rendering_then_another_while_cleaning_up(qapp, tmp_path, capsys, monkeypatch, children,
+def test_a_signal_while_rendering_then_another_while_cleaning_up(qapp, tmp_path, capsys, monkeypatch, encoders,
                                                                  signum):
     out = tmp_path / "talk.mp4"
     before = good_video(out)
@@ -102,7 +102,7 @@ def test_a_signal_while_rendering_then_another_while_cleaning_up(qapp, tmp_path,
     assert record_main(["--out", str(out), *TINY]) == 130
     assert "interrupted" in one_line(capsys)
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["talk.mp4"]
-    assert written and not children()
+    assert written and not encoders()
     with pytest.raises(ProcessLookupError):
         os.kill(written[0], 0)
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
