@@ -511,6 +511,9 @@ class Recording(QObject):
     # ------------------------------------------------------------------ animation
     @Slot()
     def export_animation_dialog(self) -> None:
+        if self.exporting:
+            self.window.show_error("an export is already running: wait for it or cancel it")
+            return
         if self.window.mirror.n == 0:
             self.window.show_error("nothing recorded yet: play or step the run first")
             return
