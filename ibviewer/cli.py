@@ -6,7 +6,6 @@ Bad input exits with code 2 and one line that names what is wrong and what is al
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from ibviewer.core.bookkeeping import exit_code  # noqa: F401  (the one exit-cod
 from ibviewer.core.cli_args import ArgumentParser, UsageError, config_parent, report_error, resolve
 from ibviewer.core.config import DEFAULT_PRESET, ConfigError, preset_info, preset_names
 from ibviewer.core.config_docs import keys_help
+from ibviewer.core.interrupts import terminate_as_interrupt
 
 EPILOG = f"""commands:
   ibviewer [gui options]   open the app on the default preset ({DEFAULT_PRESET})
@@ -25,6 +25,7 @@ EPILOG = f"""commands:
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
   ibviewer bench record    frames/s and memory of rendering a 1920x1080 MP4
   ibviewer bench longrun   memory and GUI timer lateness over 10^6 steps in the app, every panel shown
+  ibviewer bench close     seconds from closing the app (training, comparing, exporting) to its exit
 """
 
 
@@ -49,26 +50,6 @@ def _summary(engine, interrupted: bool) -> dict:
         summary["message"] = f"interrupted at step {engine.step_count}"
     summary["versions"] = versions()
     return summary
-
-
-@contextlib.contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM raises KeyboardInterrupt, as Ctrl+C does, so both end a run the same way (main thread only)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _summary_line(name: str, summary: dict) -> str:
@@ -173,7 +154,7 @@ def cmd_run(args) -> int:
     name = args.preset or (Path(args.config).stem if args.config else cfg.problem.kind)
     out = Path(args.out) if args.out else Path("runs") / f"{name}_{time.strftime('%Y%m%d-%H%M%S')}"
     check_output_folder(out)  # an unwritable place fails now, not after the training
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         if resolved.runs is not None:
             from ibviewer.core.sizing import check_memory
 
@@ -208,6 +189,10 @@ def cmd_bench(argv: list[str]) -> int:
         from ibviewer.gui.record import bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] == "close":  # closing the app during training, a comparison, an export
+        from ibviewer.gui.close_bench import main as close_bench
+
+        return close_bench(argv[1:])
     if argv and argv[0] == "gui":
         from ibviewer.gui.bench import main as gui_bench
 
@@ -221,8 +206,8 @@ def cmd_bench(argv: list[str]) -> int:
     return engine_bench(argv)
 
 
-def _qt_entry(module: str, what: str, argv: list[str]) -> int:
-    """Run ``module.main(argv)`` of the Qt part; a missing Qt gives one line and exit code 2."""
+def _qt_entry(module: str, what: str, argv: list[str], **options) -> int:
+    """Run ``module.main(argv, **options)`` of the Qt part; a missing Qt gives one line and exit code 2."""
     import importlib
 
     try:
@@ -230,7 +215,7 @@ def _qt_entry(module: str, what: str, argv: list[str]) -> int:
     except ImportError as exc:
         print(f"ibviewer: error: {what} needs Qt (PySide6-Essentials, pyqtgraph): {exc}", file=sys.stderr)
         return 2
-    return entry(argv)
+    return entry(argv, **options)
 
 
 def cmd_record(argv: list[str]) -> int:
@@ -238,7 +223,8 @@ def cmd_record(argv: list[str]) -> int:
 
 
 def cmd_gui(argv: list[str]) -> int:
-    return _qt_entry("ibviewer.gui.app", "the app", argv)
+    # once its window has closed, the app's process ends at once (see ibviewer.gui.app.end_now)
+    return _qt_entry("ibviewer.gui.app", "the app", argv, end_process=True)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -99,3 +99,148 @@ def test_outputs_get_ordinary_permissions(tmp_path):
     write_json(tmp_path / "s.json", {"a": 1})
     for f in ("p.mp4", "s.json"):
         assert stat.S_IMODE(os.stat(tmp_path / f).st_mode) == FILE_MODE
+
+
+# ------------------------------------------------------------------------------------------ faults: whole or absent
+def _good(path, kind=None, n=4):
+    with FrameWriter(path, (64, 48), fps=10, kind=kind) as w:
+        for f in frames(n):
+            w.write(f)
+    if path.is_dir():
+        return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+    return path.read_bytes()
+
+
+def _write_all(w, n=20):
+    for f in frames(n):
+        w.write(f)
+
+
+def _gone(pid) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+@pytest.mark.parametrize("mode, words", [("full", "No space left on device"), ("truncate", "not the 20 written")])
+def test_an_encoder_failure_keeps_the_previous_video(tmp_path, fake_ffmpeg, encoders, suffix, mode, words):
+    out = tmp_path / f"v{suffix}"
+    before = _good(out)
+    fake_ffmpeg(mode)
+    w = FrameWriter(out, (64, 48), fps=10)
+    pid = w.encoder_pid
+    with pytest.raises(RecordingError) as err:
+        _write_all(w)
+        w.close()
+    line = str(err.value)
+    assert "\n" not in line and str(out) in line and words in line, line
+    assert "previous one was left as it was" in line
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [out.name]
+    assert _gone(pid) and not encoders()
+
+
+def test_a_failed_first_video_leaves_nothing(tmp_path, fake_ffmpeg):
+    fake_ffmpeg("full")
+    w = FrameWriter(tmp_path / "v.mp4", (64, 48), fps=10)
+    with pytest.raises(RecordingError, match="nothing was written"):
+        _write_all(w)
+        w.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_stops_an_encoder_that_never_ends(tmp_path, fake_ffmpeg, encoders):
+    fake_ffmpeg("stall")
+    w = FrameWriter(tmp_path / "v.mp4", (64, 48), fps=10)
+    pid = w.encoder_pid
+    _write_all(w, 3)
+    w.cancel()
+    assert _gone(pid) and not encoders() and list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_while_writing_png_frames_keeps_the_previous_folder(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from PIL import Image
+
+    out = tmp_path / "frames"
+    before = _good(out, kind="frames", n=3)
+    saved = []
+    real_save = Image.Image.save
+
+    def save(self, fp, *a, **k):
+        if len(saved) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        saved.append(fp)
+        return real_save(self, fp, *a, **k)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    w = FrameWriter(out, (64, 48), kind="frames")
+    with pytest.raises(RecordingError, match="No space left on device") as err:
+        _write_all(w, 6)
+        w.close()
+    assert "previous one was left as it was" in str(err.value)
+    assert {p.name: p.read_bytes() for p in sorted(out.iterdir())} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["frames"]
+
+
+def test_a_new_frames_folder_replaces_the_old_one_whole(tmp_path):
+    out = tmp_path / "frames"
+    _good(out, kind="frames", n=5)
+    _good(out, kind="frames", n=2)  # fewer frames: none of the old ones may remain
+    assert sorted(p.name for p in out.iterdir()) == ["frame_000000.png", "frame_000001.png"]
+    assert [p.name for p in tmp_path.iterdir()] == ["frames"]
+
+
+def test_a_read_only_destination_is_refused_and_kept(tmp_path):
+    folder = tmp_path / "frames"
+    before = _good(folder, kind="frames", n=2)
+    video = tmp_path / "v.mp4"
+    old = _good(video)
+    folder.chmod(0o555)
+    video.chmod(0o444)
+    try:
+        with pytest.raises(RecordingError, match="read-only"):
+            FrameWriter(folder, (64, 48), kind="frames")
+        with pytest.raises(RecordingError, match="read-only"):
+            FrameWriter(video, (64, 48))
+        assert {p.name: p.read_bytes() for p in sorted(folder.iterdir())} == before and video.read_bytes() == old
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "v.mp4"]
+    finally:
+        folder.chmod(0o755)
+        video.chmod(0o644)
+
+
+def test_ctrl_c_while_the_video_is_finished_leaves_nothing_and_a_second_one_is_ignored(tmp_path, monkeypatch,
+                                                                                     encoders):
+    import os
+    import signal
+
+    from ibviewer.core import interrupts, video
+
+    out = tmp_path / "v.mp4"
+    before = _good(out)
+    real_verify, real_kill = video.verify_video, video.EncoderProcess.kill
+
+    def verify_then_interrupt(*a, **k):
+        os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl+C, while the result is read back
+        return real_verify(*a, **k)
+
+    def kill_twice_interrupted(self):
+        os.kill(os.getpid(), signal.SIGTERM)  # a second signal while the clean-up runs
+        real_kill(self)
+
+    monkeypatch.setattr(video, "verify_video", verify_then_interrupt)
+    monkeypatch.setattr(video.EncoderProcess, "kill", kill_twice_interrupted)
+    with interrupts.interrupt_once():
+        w = FrameWriter(out, (64, 48), fps=10)
+        with pytest.raises(KeyboardInterrupt):
+            _write_all(w)
+            w.close()
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
+    assert not encoders()

@@ -1,10 +1,10 @@
 """Video output without Qt: the frame schedule and a streaming, threaded, atomic writer.
 
 Frames (BGRA or RGB bytes of a fixed size) are handed to :class:`FrameWriter`, which encodes them in a thread of
-its own (the GUI thread renders the next frame meanwhile) through imageio-ffmpeg's bundled ffmpeg (H.264
-yuv420p MP4, or a palette GIF) or writes numbered PNG files.  Nothing is held in memory beyond a short queue.
-The output is written under a temporary name and renamed when complete; a cancelled or failed export leaves
-nothing behind.
+its own (the GUI thread renders the next frame meanwhile) through ffmpeg (H.264 yuv420p MP4, or a palette GIF;
+:mod:`ibviewer.core.video`) or writes numbered PNG files.  Nothing is held in memory beyond a short queue.
+The output is written under a temporary name in the destination folder, read back, and renamed when complete
+and checked; a cancelled or failed export leaves the previous file as it was and nothing else behind.
 """
 
 from __future__ import annotations
@@ -56,13 +56,16 @@ def output_kind(path: str | Path, frames_dir: bool = False) -> str:
 
 
 def check_output(path: str | Path) -> Path:
-    """The folder that will hold ``path`` must exist and be writable."""
+    """The folder that will hold ``path`` must exist and be writable, and an existing ``path`` must not be
+    read-only (a file or folder its owner protected is never replaced, even by a user allowed to)."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise RecordingError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
         raise RecordingError(f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable")
+    if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+        raise RecordingError(f"{str(path)!r} is read-only; it was left as it was")
     return path
 
 
@@ -70,7 +73,10 @@ class FrameWriter:
     """Streams frames of ``size`` = (width, height) to an MP4, a GIF or a folder of PNGs, in its own thread.
 
     ``write(buffer)`` takes BGRA bytes (or an (h, w, 4) uint8 array) and returns once the frame is queued;
-    ``close()`` waits for the encoder and moves the file into place; ``cancel()`` removes everything.
+    ``close()`` waits for the encoder, reads the result back (:func:`ibviewer.core.video.verify_video`) and only
+    then moves it into place; ``cancel()`` stops the encoder and removes everything.  Any failure (the encoder's
+    exit status, a write error, a video that does not read back, Ctrl+C) leaves the previous file or folder as
+    it was, no temporary file and no encoder process, and raises :class:`RecordingError` naming the output.
     """
 
     def __init__(self, path: str | Path, size: tuple[int, int], fps: float = 30, *, kind: str | None = None,
@@ -86,69 +92,82 @@ class FrameWriter:
             raise RecordingError(f"frame size {w}x{h} is not allowed; width and height must be even and >= 16")
         if not fps > 0:
             raise RecordingError(f"fps {fps} is not allowed; it must be > 0")
+        if self.kind == "frames" and self.path.exists():
+            from ibviewer.core.video import frames_folder_in_use
+
+            if not self.path.is_dir():
+                raise RecordingError(f"{str(self.path)!r} exists and is not a folder; it was left as it was")
+            why = frames_folder_in_use(self.path)
+            if why:
+                raise RecordingError(f"folder {str(self.path)!r} {why}; it was left as it was")
+        elif self.kind != "frames" and self.path.is_dir():
+            raise RecordingError(f"{str(self.path)!r} is a folder; choose a file name")
         self.size = (int(w), int(h))
         self.fps = float(fps)
         self.quality = quality
         self.frames = 0
         self._error: BaseException | None = None
+        self._cancelled = False
+        self._encoder = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         parent = self.path.parent
-        if self.kind == "frames":
-            self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=parent))
-        else:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=f".part.{self.kind}", dir=parent)
-            os.close(fd)
-            self._tmp = Path(tmp)
-        self._thread = threading.Thread(target=self._run, name="ibviewer-encoder", daemon=True)
-        self._thread.start()
+        try:
+            if self.kind == "frames":
+                self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".part", dir=parent))
+            else:
+                fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=f".part.{self.kind}", dir=parent)
+                os.close(fd)
+                self._tmp = Path(tmp)
+        except OSError as exc:
+            raise RecordingError(f"cannot write {str(self.path)!r}: {exc.strerror or exc}") from None
         self._closed = False
-
-    # ------------------------------------------------------------------ encoder thread
-    def _encoder(self):
-        import imageio_ffmpeg
-
-        w, h = self.size
-        preset, crf = QUALITY[self.quality]
-        if self.kind == "mp4":
-            out = ["-preset", preset, "-crf", str(crf), "-movflags", "+faststart"]
-            gen = imageio_ffmpeg.write_frames(str(self._tmp), (w, h), pix_fmt_in="bgra", pix_fmt_out="yuv420p",
-                                              fps=self.fps, codec="libx264", quality=None, macro_block_size=2,
-                                              output_params=out, ffmpeg_log_level="error")
-        else:
-            out = ["-filter_complex", "[0:v]split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse",
-                   "-loop", "0", "-f", "gif"]
-            gen = imageio_ffmpeg.write_frames(str(self._tmp), (w, h), pix_fmt_in="bgra", pix_fmt_out=None,
-                                              fps=self.fps, codec="gif", quality=None, macro_block_size=2,
-                                              output_params=out, ffmpeg_log_level="error")
-        gen.send(None)
-        return gen
-
-    def _run(self) -> None:
-        gen = None
         try:
             if self.kind != "frames":
-                gen = self._encoder()
-            n = 0
+                from ibviewer.core.video import EncoderError, EncoderProcess, encoder_command
+
+                preset, crf = QUALITY[self.quality]
+                try:
+                    self._encoder = EncoderProcess(encoder_command(self._tmp, self.kind, self.size, self.fps,
+                                                                   preset, crf))
+                except EncoderError as exc:
+                    raise RecordingError(self._failure(exc)) from None
+            self._thread = threading.Thread(target=self._run, name="ibviewer-encoder", daemon=True)
+            self._thread.start()
+        except BaseException:  # Ctrl+C while starting: no encoder and no file left behind
+            if self._encoder is not None:
+                self._encoder.kill()
+            self._remove_tmp()
+            raise
+
+    @property
+    def encoder_pid(self) -> int | None:
+        """The ffmpeg process's id (None for PNG frames)."""
+        return None if self._encoder is None else self._encoder.pid
+
+    def _failure(self, why) -> str:
+        """One line: the output, what went wrong, and that nothing was replaced."""
+        kept = "the previous one was left as it was" if self.path.exists() else "nothing was written"
+        return f"cannot write {str(self.path)!r}: {why}; {kept}"
+
+    # ------------------------------------------------------------------ encoder thread
+    def _run(self) -> None:
+        n = 0
+        try:
             while True:
                 item = self._queue.get()
                 if item is None:
                     break
-                if self._error is not None:
+                if self._error is not None or self._cancelled:
                     continue
-                if gen is not None:
-                    gen.send(item)
+                if self._encoder is not None:
+                    self._encoder.write(item)
                 else:
                     self._write_png(item, n)
                 n += 1
-            if gen is not None:
-                gen.close()
+            if self._encoder is not None and not self._cancelled:
+                self._encoder.finish()
         except BaseException as exc:  # reported by close(); the thread must never die silently
             self._error = exc
-            if gen is not None:
-                try:
-                    gen.close()
-                except BaseException:
-                    pass
             while True:  # drain so that write() never blocks on a dead encoder
                 try:
                     if self._queue.get_nowait() is None:
@@ -163,13 +182,19 @@ class FrameWriter:
         arr = np.frombuffer(item, dtype=np.uint8).reshape(h, w, 4)
         Image.fromarray(arr[:, :, [2, 1, 0]]).save(self._tmp / f"frame_{n:06d}.png", compress_level=1)
 
+    def _reason(self, exc: BaseException) -> str:
+        if isinstance(exc, OSError):
+            return exc.strerror or str(exc)
+        return str(exc) or type(exc).__name__
+
     # ------------------------------------------------------------------ API
     def write(self, frame) -> None:
         if self._closed:
             raise RecordingError("the recording is already closed")
         if self._error is not None:
+            error = self._error
             self.cancel()
-            raise RecordingError(f"the encoder failed: {self._error}")
+            raise RecordingError(self._failure(self._reason(error)))
         w, h = self.size
         if isinstance(frame, np.ndarray):
             if frame.shape != (h, w, 4) or frame.dtype != np.uint8:
@@ -183,36 +208,89 @@ class FrameWriter:
         self.frames += 1
 
     def close(self) -> Path:
-        """Finish encoding and move the output into place; returns its path."""
+        """Finish encoding, check the result and move it into place; returns its path.  RecordingError (the
+        previous output intact, nothing left behind) when the encoder failed or the result does not read back."""
         if self._closed:
             return self.path
         self._closed = True
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            self._remove_tmp()
-            raise RecordingError(f"the encoder failed: {self._error}")
-        from ibviewer.core.io import DIR_MODE, FILE_MODE
-
-        if self.kind == "frames":
-            os.chmod(self._tmp, DIR_MODE)
-            for f in self._tmp.iterdir():
-                os.chmod(f, FILE_MODE)
-            if self.path.exists():
-                shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-        else:
-            os.chmod(self._tmp, FILE_MODE)
-        os.replace(self._tmp, self.path)
-        return self.path
-
-    def cancel(self) -> None:
-        """Stop and leave nothing behind."""
-        if not self._closed:
-            self._closed = True
-            self._error = self._error or RecordingError("cancelled")
+        try:
             self._queue.put(None)
             self._thread.join()
-        self._remove_tmp()
+            if self._error is not None:
+                raise RecordingError(self._failure(self._reason(self._error)))
+            self._verify()
+            self._commit()
+        except BaseException:
+            self._abort()
+            raise
+        return self.path
+
+    def _verify(self) -> None:
+        from ibviewer.core.video import EncoderError, verify_frames, verify_video
+
+        try:
+            if self.kind == "frames":
+                verify_frames(self._tmp, self.frames, self.size)
+            else:
+                verify_video(self._tmp, self.kind, self.frames, self.size)
+        except EncoderError as exc:
+            raise RecordingError(self._failure(exc)) from None
+
+    def _commit(self) -> None:
+        """The checked output takes the place of ``path`` (an earlier folder of frames is swapped out whole)."""
+        from ibviewer.core.interrupts import shielded
+        from ibviewer.core.io import DIR_MODE, FILE_MODE
+
+        try:
+            with shielded():
+                if self.kind == "frames":
+                    os.chmod(self._tmp, DIR_MODE)
+                    for f in self._tmp.iterdir():
+                        os.chmod(f, FILE_MODE)
+                    self._swap_folder()
+                else:
+                    os.chmod(self._tmp, FILE_MODE)
+                    os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise RecordingError(self._failure(exc.strerror or exc)) from None
+
+    def _swap_folder(self) -> None:
+        old = None
+        if self.path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
+            os.replace(self.path, old)  # onto the empty placeholder: atomic on POSIX
+        try:
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, self.path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def cancel(self) -> None:
+        """Stop and leave nothing behind (the encoder process stopped, the temporary output removed)."""
+        if not self._closed:
+            self._closed = True
+        self._abort()
+
+    def _abort(self) -> None:
+        """Stop the encoder and its thread, and remove the temporary output; not interrupted by a second
+        Ctrl+C or SIGTERM (see :func:`ibviewer.core.interrupts.shielded`)."""
+        from ibviewer.core.interrupts import shielded
+
+        with shielded():
+            self._cancelled = True
+            self._error = self._error or RecordingError("cancelled")
+            if self._encoder is not None:
+                self._encoder.kill()  # unblocks the thread if it waits on ffmpeg's input
+            while self._thread.is_alive():
+                try:
+                    self._queue.put(None, timeout=0.05)
+                except queue.Full:
+                    continue
+                self._thread.join(1.0)
+            self._remove_tmp()
 
     def _remove_tmp(self) -> None:
         if self._tmp.is_dir():

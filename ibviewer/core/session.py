@@ -105,10 +105,14 @@ def save_session(path: str | Path, runs: list[tuple[str, Engine]], view: dict[st
             np.savez(npz, **arrays)
             z.writestr(entry["arrays"], npz.getvalue())
         z.writestr("session.json", json.dumps(doc, indent=1))
+    if path.exists() and (path.is_dir() or not path.stat().st_mode & 0o222):
+        what = "a folder" if path.is_dir() else "read-only"
+        raise SessionError(f"cannot write session {str(path)!r}: it is {what}; it was left as it was")
     try:
         return atomic_write_bytes(path, buf.getvalue())
     except OSError as exc:
-        raise SessionError(f"cannot write session {str(path)!r}: {exc.strerror or exc}") from None
+        kept = "the previous file was left as it was" if path.exists() else "nothing was written"
+        raise SessionError(f"cannot write session {str(path)!r}: {exc.strerror or exc}; {kept}") from None
 
 
 # ------------------------------------------------------------------------------------------ loading

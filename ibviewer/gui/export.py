@@ -143,6 +143,8 @@ class ExportLayout(QWidget):
         super().__init__()
         setup_pyqtgraph()
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        # never mapped, yet "visible": it must not keep the app running once its last real window closed
+        self.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
         if isinstance(theme, str):
             theme = get_theme(theme)
         self.theme = theme
@@ -572,9 +574,7 @@ def export_png(source: RunSource, path: str | Path, *, panels: Sequence[str] | N
     try:
         lay.show_row(lay.clock.n - 1 if step is None else lay.clock.index_of_step(step))
         img = lay.render_frame()
-        from ibviewer.core.io import atomic_write_bytes
-
-        return atomic_write_bytes(path, qimage_png_bytes(img))
+        return write_output(path, qimage_png_bytes(img))
     finally:
         lay.close_layout()
 
@@ -594,7 +594,6 @@ def export_svg(source: RunSource, path: str | Path, panel: str, *, size: tuple[i
     from PySide6.QtSvg import QSvgGenerator
 
     from ibviewer.gui.themes import vector_pens
-    from ibviewer.core.io import atomic_write_bytes
 
     _check_target(path, ".svg")
     lay = ExportLayout(source, [panel], size, theme, x_mode=x_mode, caption=False,
@@ -621,10 +620,7 @@ def export_svg(source: RunSource, path: str | Path, panel: str, *, size: tuple[i
         buf.close()
         data = bytes(ba.data())
         check_svg(data, curve_colours(p))
-        try:
-            return atomic_write_bytes(path, data)
-        except OSError as exc:
-            raise RecordingError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        return write_output(path, data)
     finally:
         lay.close_layout()
 
@@ -685,7 +681,23 @@ def export_history(source: RunSource, path: str | Path) -> Path:
     try:
         return write_history_csv(path, hist) if suffix == ".csv" else write_npz(path, hist)
     except OSError as exc:
-        raise RecordingError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        raise RecordingError(_not_written(path, exc)) from None
+
+
+def _not_written(path: Path, exc: OSError) -> str:
+    kept = "the previous file was left as it was" if Path(path).exists() else "nothing was written"
+    return f"cannot write {str(path)!r}: {exc.strerror or exc}; {kept}"
+
+
+def write_output(path: str | Path, data: bytes) -> Path:
+    """Write an export's bytes atomically (whole or absent); a failure (a full disk, a folder that cannot be
+    written) is a RecordingError naming the file, with the previous file left as it was."""
+    from ibviewer.core.io import atomic_write_bytes
+
+    try:
+        return atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise RecordingError(_not_written(Path(path), exc)) from None
 
 
 def _check_target(path: str | Path, suffix: str) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
@@ -135,8 +136,8 @@ def run_animation_export(window, settings: AnimationSettings, *, timeline: QtTim
                           compare=compare)
     try:
         rows = layout.clock.schedule_rows(settings.frames, settings.schedule)
-        writer = FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality)
-        render_animation(layout, rows, writer, progress=progress)  # cancels the writer on any error
+        with FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality) as writer:
+            render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
     finally:
         layout.close_layout()
     return writer.path
@@ -475,6 +476,8 @@ class Recording(QObject):
         super().__init__(window)
         self.window = window
         self.live: LiveRecorder | None = None
+        self._export_progress: QProgressDialog | None = None
+        self._closing = False
         self.timeline = QtTimeline(window)
         self.timeline_bar = QToolBar("Timeline")
         self.timeline_bar.setObjectName("toolbar_timeline")
@@ -492,8 +495,13 @@ class Recording(QObject):
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.window and event.type() == QEvent.Type.Close:
-            self.shutdown()  # a live recording keeps what was captured
+            self.shutdown()  # a live recording keeps what was captured; an export is cancelled
         return False
+
+    @property
+    def exporting(self) -> bool:
+        """Whether an animation is being rendered (its progress dialog is up)."""
+        return self._export_progress is not None
 
     @property
     def a_live(self) -> QAction:
@@ -503,6 +511,9 @@ class Recording(QObject):
     # ------------------------------------------------------------------ animation
     @Slot()
     def export_animation_dialog(self) -> None:
+        if self.exporting:
+            self.window.show_error("an export is already running: wait for it or cancel it")
+            return
         if self.window.mirror.n == 0:
             self.window.show_error("nothing recorded yet: play or step the run first")
             return
@@ -512,22 +523,41 @@ class Recording(QObject):
         _remember_dir(self.window, dlg.result_settings.path)
         self.export_animation(dlg.result_settings)
 
-    def export_animation(self, settings: AnimationSettings, *, cancel_after: int | None = None) -> Path | None:
-        """Render with a progress dialog (Cancel leaves nothing); returns the path, None if cancelled/failed."""
+    def export_animation(self, settings: AnimationSettings, *, cancel_after: int | None = None,
+                         on_progress=None) -> Path | None:
+        """Render with a progress dialog (Cancel leaves nothing); returns the path, None if cancelled/failed.
+
+        The dialog does not block the window: closing the window cancels the export (the temporary output and
+        the encoder process are removed) and the window closes at once (a window-modal dialog made the window
+        ignore its close button).  ``on_progress(done, total)`` is called after every frame (tests, benchmarks).
+        """
+        if self.exporting:
+            self.window.show_error("an export is already running: wait for it or cancel it")
+            return None
+        if self._closing:
+            return None
         prog = QProgressDialog("Rendering frames…", "Cancel", 0, settings.frames, self.window)
         prog.setObjectName("export_progress")
         prog.setWindowTitle("Export animation")
-        prog.setWindowModality(Qt.WindowModality.WindowModal)
+        prog.setWindowModality(Qt.WindowModality.NonModal)
         prog.setMinimumDuration(0)
         prog.setValue(0)
+        self._export_progress = prog
         t0 = time.monotonic()
 
         def progress(done: int, total: int):
+            # once the window closes (here, or in the events processed below), the dialog may be deleted
+            if self._closing:
+                return False
             if done % 3 == 0 or done == total:
                 prog.setValue(min(done, total - 1) if done < total else total - 1)
                 rate = done / max(time.monotonic() - t0, 1e-6)
                 prog.setLabelText(f"Rendering frame {done:,} of {total:,} ({rate:.0f} frames/s)…")
                 QApplication.processEvents()
+            if on_progress is not None and not self._closing:
+                on_progress(done, total)
+            if self._closing:
+                return False
             if cancel_after is not None and done >= cancel_after:
                 prog.cancel()
             return not prog.wasCanceled()
@@ -535,15 +565,19 @@ class Recording(QObject):
         try:
             path = run_animation_export(self.window, settings, timeline=self.timeline, progress=progress)
         except Cancelled:
-            self.window.show_info("export cancelled: nothing was written")
+            if not self._closing:  # a closed window may already be deleted: nothing to tell
+                self.window.show_info("export cancelled: nothing was written")
             return None
         except (RecordingError, OSError) as exc:
-            self.window.show_error(f"export failed: {exc}")
+            if not self._closing:
+                self.window.show_error(f"export failed: {exc}")
             return None
         finally:
-            prog.reset()
-            prog.close()
-            prog.deleteLater()
+            self._export_progress = None
+            if shiboken6.isValid(prog):  # a closed window deletes its children
+                prog.reset()
+                prog.close()
+                prog.deleteLater()
         self.window.show_info(f"wrote {path} ({settings.frames} frames, {settings.size[0]}x{settings.size[1]})")
         return path
 
@@ -667,7 +701,11 @@ class Recording(QObject):
         self.rec_label.setText(f"{dot} REC {int(secs // 60):02d}:{int(secs % 60):02d}")
 
     def shutdown(self) -> None:
-        """The window closes: a live recording is finished (what was captured is kept)."""
+        """The window closes: an export in progress is cancelled (it stops at its next frame and leaves
+        nothing), a live recording is finished (what was captured is kept)."""
+        self._closing = True
         self.timeline.timer.stop()
+        if self._export_progress is not None and shiboken6.isValid(self._export_progress):
+            self._export_progress.cancel()
         if self.live is not None:
             self.stop_live()

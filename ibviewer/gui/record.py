@@ -10,8 +10,14 @@
 The run is trained in this process (no worker), then ``fps x seconds`` frames are rendered from its history on a
 fixed schedule of steps (``linear``, or ``log``: after a small initialization the dynamics happen on a log time
 scale), so the video does not depend on how fast training ran.  Frames are streamed to the encoder thread and
-never held in memory; the output appears only when complete.  Works with no display (offscreen).  Bad input:
-one line on stderr, exit code 2.
+never held in memory; the output is written under a temporary name beside it, read back (frame count, size,
+first and last frames decoded) and only then takes the place of an earlier file, so it is whole or absent.
+Works with no display (offscreen).
+
+Exit codes: 2 with one line on stderr for bad input, or for an output that cannot be written (a full disk, an
+encoder that fails, a read-only destination; the previous file is left as it was); otherwise the rule of
+``ibviewer run`` (:func:`ibviewer.core.bookkeeping.exit_code`): 130 when interrupted by Ctrl+C or SIGTERM
+(nothing is written, no temporary file or encoder process is left), 1 when a run diverged, else 0.
 """
 
 from __future__ import annotations
@@ -109,12 +115,13 @@ def parse(argv: list[str]):
         args.target = Path(args.frames)
         check_output(args.target)
         if args.target.exists():
+            from ibviewer.core.video import frames_folder_in_use
+
             if not args.target.is_dir():
                 raise RecordingError(f"--frames {args.frames!r} exists and is not a folder")
-            other = [p.name for p in args.target.iterdir() if not (p.name.startswith("frame_") and p.suffix == ".png")]
-            if other:
-                raise RecordingError(f"--frames {args.frames!r} holds other files ({other[0]!r}); "
-                                     "choose a new or empty folder")
+            why = frames_folder_in_use(args.target)
+            if why:
+                raise RecordingError(f"--frames {args.frames!r} {why}; choose a new or empty folder")
     else:
         args.kind = output_kind(args.out)
         args.target = check_output(args.out)
@@ -258,23 +265,35 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     try:
         total = max(e.step_count for _, e in runs)
         rows = layout.clock.schedule_rows(args.n_frames, args.schedule, total_steps=total)
-        writer = FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality)
-        return_path = writer.path
-        render_animation(layout, rows, writer, progress=progress)
-        return return_path
+        with FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality) as writer:
+            render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
+        return writer.path
     finally:
         layout.close_layout()
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``ibviewer record``.  Exit codes: 2 for bad input or an output that cannot be written (one line; the
+    previous file is left as it was), else the rule of every command that trains
+    (:func:`ibviewer.core.bookkeeping.exit_code`): 130 when interrupted (Ctrl+C or SIGTERM; nothing is written),
+    1 when a run diverged (its animation is written), else 0."""
+    from ibviewer.core.interrupts import interrupt_once
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    with interrupt_once() as interrupts:  # a second Ctrl+C or SIGTERM never interrupts the clean-up
+        try:
+            return _main(argv, interrupts)
+        except KeyboardInterrupt:  # between the steps below (their own handlers say what was interrupted)
+            print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+            return 130
+
+
+def _main(argv: list[str], interrupts) -> int:
+    from ibviewer.core.bookkeeping import exit_code
     from ibviewer.core.config import ConfigError
     from ibviewer.core.recording import RecordingError
+    from ibviewer.core.session import SessionError
 
-    try:
-        from ibviewer.core.session import SessionError
-    except ImportError:  # pragma: no cover
-        SessionError = ValueError
     _ensure_display()
     try:
         args = parse(argv)
@@ -286,10 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runs, selected, name = load_runs(args)
     except (UsageError, RecordingError, ConfigError, SessionError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error(PROG, exc)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted while training", file=sys.stderr)
+        print(f"{PROG}: interrupted while training; nothing was written", file=sys.stderr)
         return 130
     for run_name, engine in runs:
         if engine.status == "diverged" and not args.quiet:
@@ -300,14 +318,20 @@ def main(argv: list[str] | None = None) -> int:
     def progress(done: int, total: int):
         if bar is not None:
             bar.update(done - bar.n)
+        interrupts.check()  # a signal while Qt rendered the frame is raised here, between frames
+        if done == total:
+            interrupts.resume()  # the frames are made; finishing the file is Qt-free
 
     try:
-        path = record(args, runs, name, selected, progress=progress)
+        with interrupts.deferring():
+            path = record(args, runs, name, selected, progress=progress)
     except (UsageError, RecordingError, ConfigError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error(PROG, exc)
+    except OSError as exc:  # the writer names its output; anything else still gets one line
+        return report_error(PROG, RecordingError(f"cannot write {str(args.target)!r}: {exc.strerror or exc}"))
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        kept = "the previous one was left as it was" if args.target.exists() else "nothing was written"
+        print(f"{PROG}: interrupted; {kept}", file=sys.stderr)
         return 130
     finally:
         if bar is not None:
@@ -319,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {what} {path} ({args.n_frames} frames, {w}x{h}, {args.fps:g} fps, steps 0 to "
               f"{max(e.step_count for _, e in runs):,} on a {args.schedule} schedule{runs_text}) in "
               f"{time.perf_counter() - t0:.1f} s")
-    return 0
+    return exit_code([e.status for _, e in runs], False)
 
 
 # ====================================================================================================== bench
@@ -414,9 +438,9 @@ def bench_main(argv: list[str] | None = None) -> int:
             if done % 50 == 0:
                 peak[0] = max(peak[0], _rss_mb())
 
-        writer = FrameWriter(out, size, 30, quality=args.quality)
         t0 = time.perf_counter()
-        render_animation(layout, rows, writer, progress=progress)
+        with FrameWriter(out, size, 30, quality=args.quality) as writer:
+            render_animation(layout, rows, writer, progress=progress)
         dt = time.perf_counter() - t0
         layout.close_layout()
         res = {
