@@ -29,9 +29,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ibviewer.core.preset_text import look_for_caption
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
 from ibviewer.live.draw import DrawContext, RunFrame
-from ibviewer.live.series import BUCKETS, Frame
+from ibviewer.live.series import BUCKETS, Frame, symbols
 from ibviewer.gui.themes import (
     Theme,
     apply_theme,
@@ -239,7 +240,10 @@ class ExportLayout(QWidget):
         self.lbl_title.setText(
             f'<span style="font-size:{big}px; font-weight:bold; color:{th.css_fg}">{_esc(text)}</span>'
             f'<span style="font-size:{big}px; color:{th.css_fg}"> &nbsp;·&nbsp; </span>'
-            f'<span style="font-size:{small + 2}px; color:{th.css_fg}">{_esc(setting)}</span>')
+            f'<span style="font-size:{small + 2}px; color:{th.css_fg}">{_esc(setting)}</span>'
+            + (f'<br><span style="font-size:{small}px; color:{th.css_fg}">{symbols(_esc(look))}</span>'
+               if (look := look_for_caption(cfg.meta) if title is None else "") else ""))
+        self.lbl_title.setWordWrap(True)  # the look-for line may be longer than the frame is wide
         self.lbl_title.setStyleSheet("background: transparent;")
         self.lbl_step = QLabel()
         self.lbl_step.setTextFormat(Qt.TextFormat.PlainText)
@@ -289,7 +293,7 @@ class ExportLayout(QWidget):
         """What the panels draw: the shown run's ``frame`` and ``snap``; when comparing, every run as last set
         by :meth:`_set_runs`."""
         return DrawContext(frame, snap, self.x_mode, self.run_frames, self.selected_id, comparing=bool(self.runs),
-                           ready=True)
+                           ready=True, markers=self.source.markers, annotations=self.source.annotations)
 
     def prime(self) -> None:
         """Fit every axis to the whole run once (ranges then stay put while frames are made)."""

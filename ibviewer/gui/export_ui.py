@@ -72,7 +72,11 @@ def window_source(window, timeline: QtTimeline | None = None) -> RunSource:
     snap = window.last_snap
     current = None if snap is None else snap.get("product")
     name = window.preset
-    return RunSource(cols, m.n, dict(window.info), window.cfg, states=states, name=name, current=current)
+    src = RunSource(cols, m.n, dict(window.info), window.cfg, states=states, name=name, current=current)
+    shown = window.controller.runs.selected
+    src.markers = shown.markers() if shown is not None else ()  # exports draw what the window draws
+    src.annotations = tuple(window.annotations.items)
+    return src
 
 
 def window_sources(window, timeline: QtTimeline | None = None):
@@ -265,7 +269,8 @@ class AnimationDialog(QDialog):
         self.schedule.addItem("log in steps (plateaus, then jumps)", "log")
         self.schedule.addItem("linear in steps", "linear")
         self.x_axis = QComboBox()
-        for text, key in (("log step", "log_step"), ("step", "step"), ("time η·k", "time")):
+        for text, key in (("log step", "log_step"), ("step", "step"), ("time η·k", "time"),
+                          ("rescaled time η·k / ln(1/α)", "rescaled")):
             self.x_axis.addItem(text, key)
         i = self.x_axis.findData(getattr(window, "x_mode", "log_step"))
         self.x_axis.setCurrentIndex(max(i, 0))

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from ibviewer.core.cli_args import UsageError, command_parser, report_error, resolve
+from ibviewer.live.series import X_MODES
 
 PROG = "ibviewer record"
 DEFAULT_SIZE = "1920x1080"
@@ -50,7 +51,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--panels", metavar="NAME,...", help="panels to show, in order (default: the run's main layout)")
     p.add_argument("--theme", default="light", help="light (white background, thick lines) or dark")
     p.add_argument("--quality", default="normal", help="draft, normal or high (x264 preset and quality)")
-    p.add_argument("--x-axis", default=None, help="x axis of the time plots: step, log_step or time "
+    p.add_argument("--x-axis", default=None, help="x axis of the time plots: step, log_step, time or rescaled "
                    "(default: log_step with the log schedule, step with the linear one)")
     p.add_argument("--font-scale", type=float, default=1.0, metavar="F",
                    help="fonts and lines x F (default 1: sized for the frame height, as on a 1080p projector)")
@@ -85,7 +86,7 @@ def parse(argv: list[str]):
     _choice("--quality", args.quality, tuple(QUALITY))
     if args.x_axis is None:
         args.x_axis = "log_step" if args.schedule == "log" else "step"
-    _choice("--x-axis", args.x_axis, ("step", "log_step", "time"))
+    _choice("--x-axis", args.x_axis, X_MODES)
     args.size_px = parse_size(args.size)
     w, h = args.size_px
     if w % 2 or h % 2:

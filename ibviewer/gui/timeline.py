@@ -138,6 +138,9 @@ class RunSource:
         self.name = name
         self._current = current  # product at the last step (when the rows hold none)
         self.version = version
+        #: the run's event markers and the view's annotations, drawn by exports as the window draws them
+        self.markers: tuple[dict[str, Any], ...] = ()
+        self.annotations: tuple[Any, ...] = ()
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -148,7 +151,11 @@ class RunSource:
         cols = {k: h[k] for k in h.columns}
         info = _problem_info(engine)
         current = None if engine.cfg.family == "mlp" else engine.product()
-        return cls(cols, h.n, info, engine.cfg, name=name, current=current)
+        src = cls(cols, h.n, info, engine.cfg, name=name, current=current)
+        from ibviewer.core.events import events
+
+        src.markers = tuple(events(h.as_dict(), engine.cfg, engine.status, engine.step_count, engine.problem.target))
+        return src
 
     @classmethod
     def from_window(cls, window, states: StateStore | None = None) -> RunSource:
@@ -157,7 +164,11 @@ class RunSource:
         cols = {k: v[: m.n] for k, v in m.cols.items()}
         snap = window.last_snap
         current = None if snap is None else snap.get("product")
-        return cls(cols, m.n, window.info, window.cfg, states=states, current=current, version=m.version)
+        src = cls(cols, m.n, window.info, window.cfg, states=states, current=current, version=m.version)
+        shown = window.controller.runs.selected
+        src.markers = shown.markers() if shown is not None else ()
+        src.annotations = tuple(window.annotations.items)
+        return src
 
     # ------------------------------------------------------------------ reading
     @property

@@ -252,3 +252,33 @@ def test_theory_overlays_reach_recordings_and_exports(qapp, tmp_path, engine):
     assert record_main(["--frames", str(out), "--size", "480x270", "--fps", "1", "--seconds", "2", "--theory",
                         *QUICK]) == 0
     assert len(list(out.iterdir())) == 2
+
+
+def test_a_recording_draws_the_runs_events_from_their_step_on_and_says_what_to_look_for(qapp):
+    """Headless recording: the event markers found from the run's history (σ₁, σ₂ learned ...) are drawn on the
+    time panels of the frames past their step, not before; the caption's second line is the preset's look-for."""
+    from ibviewer.core.config import build_config
+    from ibviewer.core.engine import Engine
+    from ibviewer.core.events import events
+    from ibviewer.gui.export import ExportLayout
+    from ibviewer.gui.timeline import RunSource
+
+    cfg = build_config(preset="sensing_incremental_rank")
+    cfg.run.steps = 600
+    e = Engine(cfg)
+    e.run()
+    src = RunSource.from_engine(e, "sensing_incremental_rank")
+    expected = events(e.history.as_dict(), e.cfg, e.status, e.step_count, e.problem.target)
+    assert list(src.markers) == expected and any(m["label"] == "σ₂ learned" for m in expected)
+    layout = ExportLayout(src, ["loss", "singular_values"], (960, 540), "light")
+    try:
+        layout.prime()
+        learned = next(m for m in expected if m["label"] == "σ₂ learned")
+        row_before = src.index_of_step(learned["step"] - 1)
+        layout.show_row(row_before)
+        assert "σ₂" not in " ".join(layout.panels["loss"].markers.labels())
+        layout.show_row(src.n - 1)
+        assert "σ₂" in " ".join(layout.panels["loss"].markers.labels())
+        assert "Look for:" in layout.lbl_title.text()
+    finally:
+        layout.close()

@@ -437,7 +437,8 @@ class TimePanel(PlotPanel):
         xb = finite_bounds(*xs)
         self.apply_ranges(xb, finite_bounds(*ys))
         alpha = getattr(ctx.frame.mirror, "init_scale", None)
-        self.markers.draw(ctx.markers, ctx.x_mode, xb, alpha)
+        # a marker shows from its step on (a replay or an export frame before it does not tell it yet)
+        self.markers.draw([m for m in ctx.markers if m["step"] <= ctx.step], ctx.x_mode, xb, alpha)
         self.annotations.draw([a for a in ctx.annotations if a.panel == self.name], ctx.x_mode, ctx.step, alpha)
 
     # ------------------------------------------------------------------ comparing runs

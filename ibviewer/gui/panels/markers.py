@@ -157,7 +157,7 @@ class MarkerLayer:
         label.format = text.replace("{", "{{").replace("}", "}}")
         label.valueChanged()
         label.setColor(self._colour(named or marker))
-        label.fill = pg.mkBrush((30, 32, 36, 190) if self.dark else (255, 255, 255, 190))
+        label.fill = pg.mkBrush(None)  # no box: a box over the curves would hide them
         label.setVisible(bool(text))
 
     def _clicked(self, line, _event=None) -> None:
