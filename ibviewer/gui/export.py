@@ -30,9 +30,8 @@ from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer.core.preset_text import look_for_caption
+from ibviewer.core.recording import FrameWriter, RecordingError
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
-from ibviewer.live.draw import DrawContext, RunFrame
-from ibviewer.live.series import BUCKETS, Frame, symbols
 from ibviewer.gui.themes import (
     Theme,
     apply_theme,
@@ -44,7 +43,8 @@ from ibviewer.gui.themes import (
     style_title,
 )
 from ibviewer.gui.timeline import STATE_PANELS, Cursor, RunSource, cursor_x, is_time_panel
-from ibviewer.core.recording import FrameWriter, RecordingError
+from ibviewer.live.draw import DrawContext, RunFrame
+from ibviewer.live.series import BUCKETS, Frame, symbols
 
 X_MODES = ("step", "log_step", "time")
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ibviewer.core.recording import QUALITY, FrameWriter, RecordingError, output_kind
 from ibviewer.gui.export import (
     Cancelled,
     ExportLayout,
@@ -53,7 +54,6 @@ from ibviewer.gui.export import (
 )
 from ibviewer.gui.themes import THEMES, get_theme, plain_symbols
 from ibviewer.gui.timeline import QtTimeline, RunSource, StateStore
-from ibviewer.core.recording import QUALITY, FrameWriter, RecordingError, output_kind
 
 SIZES = ("1920x1080", "1280x720", "3840x2160", "1080x1080", "2560x1440")
 FORMATS = (("MP4 video (H.264)", "mp4"), ("GIF animation", "gif"), ("PNG frames (a folder)", "frames"))

@@ -75,8 +75,8 @@ def _choice(flag: str, value: str, allowed) -> str:
 
 def parse(argv: list[str]):
     """Arguments checked before any work: raises UsageError / RecordingError / ConfigError (one line)."""
-    from ibviewer.gui.export import parse_size
     from ibviewer.core.recording import QUALITY, RecordingError, check_output, output_kind
+    from ibviewer.gui.export import parse_size
 
     args = make_parser().parse_args(argv)
     if not args.out and not args.frames:
@@ -239,12 +239,12 @@ def _check_panels(args, cfg) -> None:
 def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     """Render the animation of the runs' histories (``runs``: [(name, engine)], overlaid when several) as
     ``args`` ask; returns the output path."""
+    from ibviewer.core.recording import FrameWriter, RecordingError
     from ibviewer.gui.app import create_app
     from ibviewer.gui.export import ExportLayout, render_animation
-    from ibviewer.live.runs import RUN_COLOURS
     from ibviewer.gui.themes import get_theme
     from ibviewer.gui.timeline import RunSource
-    from ibviewer.core.recording import FrameWriter, RecordingError
+    from ibviewer.live.runs import RUN_COLOURS
 
     create_app()
     sources = [RunSource.from_engine(e, n) for n, e in runs]
@@ -389,8 +389,8 @@ def bench_main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = make_bench_parser()
     from ibviewer.core.config import ConfigError
-    from ibviewer.gui.export import parse_size
     from ibviewer.core.recording import RecordingError
+    from ibviewer.gui.export import parse_size
 
     try:
         args = p.parse_args(argv)
@@ -414,11 +414,11 @@ def bench_main(argv: list[str] | None = None) -> int:
     import resource
 
     from ibviewer.core.engine import Engine
+    from ibviewer.core.recording import FrameWriter
     from ibviewer.gui.app import create_app
     from ibviewer.gui.export import ExportLayout, render_animation
     from ibviewer.gui.themes import get_theme
     from ibviewer.gui.timeline import RunSource
-    from ibviewer.core.recording import FrameWriter
 
     engine = Engine(cfg)
     t = time.perf_counter()

@@ -28,12 +28,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ibviewer.core.recording import frame_schedule
+from ibviewer.core.theory import rescale_divisor
 from ibviewer.gui.marker_slider import MarkerSlider
 from ibviewer.gui.panels import TimePanel, WNormPanel
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import Frame
-from ibviewer.core.recording import frame_schedule
-from ibviewer.core.theory import rescale_divisor
 
 #: memory the window may spend on past products (matrix models: the snapshots' W), bytes
 STATE_BUDGET = 64 * 2**20
