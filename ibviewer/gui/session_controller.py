@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from ibviewer.core.config import Config, ConfigError, build_config
 from ibviewer.gui.client import WorkerClient
 from ibviewer.live import protocol as msg
-from ibviewer.live.markers import change_label, mark_edit, mark_restart
+from ibviewer.live.markers import change_label, mark_change, mark_continued, mark_restart
 from ibviewer.live.policy import Edit, apply_edit
 from ibviewer.live.runs import RunCollection, RunRefused, RunView, entry_view
 
@@ -305,16 +305,10 @@ class SessionController(QObject):
 
     def continue_runs(self) -> bool:
         """Diverged runs go on from their last finite state (False, with a note, when none can)."""
-        stuck = [r for r in self.runs if r.entry is not None and r.entry.status == "diverged"]
-        if not [r for r in stuck if r.entry.resume_step >= 0]:
-            self.info_message.emit("no run can continue: only a diverged run goes on from its last finite state"
-                                   if not stuck else "the diverged run kept no finite state; press R to reset")
+        refusal = mark_continued(self.runs)
+        if refusal:
+            self.info_message.emit(refusal)
             return False
-        for r in stuck:
-            at = r.entry.resume_step
-            r.edits = [m for m in r.edits if m["step"] <= at]
-            r.edits.append({"step": at, "kind": "edit",
-                            "label": f"continued, {change_label('optimizer.lr', r.cfg.optimizer.lr)}"})
         self._set_playing(False)
         self.status_reset.emit()
         self.client.send(msg.Continue())
@@ -353,12 +347,7 @@ class SessionController(QObject):
             return None
         for command in edit.commands:
             self.client.send(command)
-        if edit.kind in ("live", "limits"):
-            mark_edit(self.runs.selected, key, value)
-        elif edit.kind == "reseed":
-            mark_restart(self.runs, change_label(key, value))
-        else:
-            self._restart_label = change_label(key, value)
+        self._restart_label = mark_change(self.runs, edit.kind, key, value)
         if edit.kind == "live":
             if edit.renamed:
                 self.run_updated.emit(self.runs.selected_id)

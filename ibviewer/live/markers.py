@@ -59,3 +59,33 @@ def mark_restart(runs: RunCollection | list[RunView], label: str | None) -> None
         r.edits = []
         if label:
             r.edits.append({"step": int(r.built_step), "kind": "restart", "label": f"restart: {label}"})
+
+
+def mark_change(runs: RunCollection, kind: str, key: str, value: Any) -> str | None:
+    """Mark an applied edit of class ``kind`` (:func:`ibviewer.live.policy.classify`): a live change or a new
+    limit at the selected run's step, a new seed as a restart now; a rebuild is marked when the new runs are
+    built: its label is returned for then (None otherwise)."""
+    if kind in ("live", "limits"):
+        mark_edit(runs.selected, key, value)
+    elif kind == "reseed":
+        mark_restart(runs, change_label(key, value))
+    else:
+        return change_label(key, value)
+    return None
+
+
+def mark_continued(runs: RunCollection) -> str:
+    """Diverged runs about to go on from their last finite state: their changes after it dropped and the
+    continuation marked there.  Returns why none can (a note for the user), or '' when they do."""
+    stuck = [r for r in runs if r.entry is not None and r.entry.status == "diverged"]
+    if not [r for r in stuck if r.entry.resume_step >= 0]:
+        return ("no run can continue: only a diverged run goes on from its last finite state" if not stuck
+                else "the diverged run kept no finite state; press R to reset")
+    for r in stuck:
+        at = r.entry.resume_step
+        if at < 0:
+            continue  # it stays diverged: nothing to mark
+        r.edits = [m for m in r.edits if m["step"] <= at]
+        r.edits.append({"step": at, "kind": "edit",
+                        "label": f"continued, {change_label('optimizer.lr', r.cfg.optimizer.lr)}"})
+    return ""
