@@ -98,6 +98,8 @@ class Appearance:
         w.controls_dock.setMinimumWidth(w.controls.minimumSizeHint().width())
         if w.controls_dock.isVisible():
             w.resizeDocks([w.controls_dock], [w.controls.minimumSizeHint().width() + 8], Qt.Orientation.Horizontal)
+            if getattr(w, "side_width", None) is not None:
+                w.side_width.remember()
 
     def step_font_scale(self, direction: int) -> float:
         """One step larger (direction > 0) or smaller, said in the status bar; the new scale."""

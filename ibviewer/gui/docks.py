@@ -153,10 +153,18 @@ class PanelDocks(QObject):
             # the run list: a few lines under the controls
             h = max(200, w.height() - 60)
             w.resizeDocks(side[:2], [h - 170, 170], Qt.Orientation.Vertical)
+        if heads:
+            self.fit_columns(370)
+
+    def fit_columns(self, side: int) -> None:
+        """The plot columns share the window's width beside a side column ``side`` px wide (with the central
+        widget hidden, Qt would hand a wider window's width to the side column)."""
+        w = self.window
         cols, _ = self.layout or ([], [])
         docks = [self.dock_widgets[c[0]] for c in cols if c[0] in self.dock_widgets]
-        if docks and heads:
-            width = max(1, w.width() - 390)
+        docks = [d for d in docks if d.isVisible() and not d.isFloating()]
+        if docks:
+            width = max(1, w.width() - side - 20)
             w.resizeDocks(docks, [width // len(docks)] * len(docks), Qt.Orientation.Horizontal)
 
     def apply_fonts(self) -> None:

@@ -41,6 +41,7 @@ from ibviewer.gui import view_state
 from ibviewer.gui.annotations import AnnotationSet
 from ibviewer.gui.banner import DivergenceBanner
 from ibviewer.gui.presentation import Presentation
+from ibviewer.gui.side_width import SideWidth
 from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcuts_dialog
 from ibviewer.gui.appearance import Appearance
 from ibviewer.gui.controls import SPEEDS, ControlPanel
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         self.runs_list.remove_requested.connect(c.remove_run)
         self.runs_dock = side_dock(self, "Runs", "runs", self.runs_list)
         self.splitDockWidget(self.controls_dock, self.runs_dock, Qt.Orientation.Vertical)
+        self.side_width = SideWidth(self, self.controls_dock)  # when the window grows, the plots take the space
         for dock in (self.controls_dock, self.runs_dock):
             self.appearance.style_dock(dock)
             self.view_menu.insertAction(self._view_sep, dock.toggleViewAction())

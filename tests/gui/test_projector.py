@@ -43,3 +43,18 @@ def test_the_dark_theme_reaches_the_controls_text_and_disabled_buttons(qtbot, wi
     button = pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button).lightness()
     assert button + 40 < off < on  # a disabled button reads, dimmer than an enabled one
     assert pal.color(QPalette.ColorRole.Light).lightness() > pal.color(QPalette.ColorRole.Base).lightness() + 30
+
+
+def test_when_the_window_grows_the_plots_take_the_space(qtbot, window):
+    window.resize(1400, 900)
+    for _ in range(5):
+        QApplication.processEvents()
+    start = window.width()
+    side = window.controls_dock.width()
+    loss = window.docks.dock_widgets["loss"].width()
+    window.resize(start + 1000, 1400)
+    qtbot.waitUntil(lambda: window.width() >= start + 900, timeout=3000)
+    qtbot.waitUntil(lambda: abs(window.controls_dock.width() - side) <= 10, timeout=3000)  # the side keeps its width
+    # three plot columns share the width the window gained
+    assert window.docks.dock_widgets["loss"].width() >= loss + 250
+    window.resize(1560, 940)
