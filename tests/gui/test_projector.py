@@ -58,3 +58,25 @@ def test_when_the_window_grows_the_plots_take_the_space(qtbot, window):
     # three plot columns share the width the window gained
     assert window.docks.dock_widgets["loss"].width() >= loss + 250
     window.resize(1560, 940)
+
+
+def test_neutral_ink_follows_the_theme(qtbot, window):
+    """The theory's marks and the legend's samples of neutral line styles are black on white and light on dark,
+    their dash kept."""
+    import pyqtgraph as pg
+
+    from ibviewer.gui.panels.ink import LIGHT
+    from ibviewer.gui.panels.style import BLACK
+
+    sv = window.panels["singular_values"]
+
+    def ink(item):
+        return pg.mkPen(item.opts["pen"]).color().getRgb()[:3]
+
+    assert ink(sv.th_marks) == BLACK and ink(sv.target_sample) == BLACK
+    style = pg.mkPen(sv.target_sample.opts["pen"]).style()
+    window.appearance.set_theme("dark")
+    assert ink(sv.th_marks) == LIGHT and ink(sv.target_sample) == LIGHT
+    assert pg.mkPen(sv.target_sample.opts["pen"]).style() == style
+    window.appearance.set_theme("light")
+    assert ink(sv.th_marks) == BLACK and ink(sv.target_sample) == BLACK

@@ -34,6 +34,7 @@ from ibviewer.gui.panels.style import (
     style_axis,
 )
 from ibviewer.gui.panels.annotation_layer import AnnotationLayer
+from ibviewer.gui.panels.ink import LIGHT, Ink
 from ibviewer.gui.panels.markers import MarkerLayer
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, plain_symbols, symbols
@@ -190,6 +191,7 @@ class PlotPanel(Panel):
         self.compare_entries: list = []
         self.theory = False
         self.theory_box: QCheckBox | None = None
+        self.ink = Ink(self.plot)
         #: "Lock ranges" in the plot's context menu: the ranges held as they are (saved with state())
         self.range_lock = RangeLock(self)
 
@@ -260,7 +262,8 @@ class PlotPanel(Panel):
         self._cmp_legend = sig
         legend = HtmlLegend(self.legend_label, self.legend_item.pt if self.legend_item is not None else None)
         legend.entries = [(LegendSample(pen(r.colour, 2)), r.name) for r, _ in runs]
-        legend.entries += [(st if hasattr(st, "opts") else LegendSample(pen(BLACK, 1, st)), text) for st, text in keys]
+        ink = LIGHT if self.ink.dark else BLACK  # the quantities' samples in the theme's neutral ink
+        legend.entries += [(st if hasattr(st, "opts") else LegendSample(pen(ink, 1, st)), text) for st, text in keys]
         legend._render()
         self.compare_entries = legend.entries  # an export renders them again in its theme
 
@@ -318,6 +321,11 @@ class PlotPanel(Panel):
         """Light text on a dark plot (the curves keep their colours)."""
         bg, fg = ((30, 32, 36), (225, 225, 225)) if on else ("w", BLACK)
         self.plot_widget.setBackground(bg)
+        self.ink.set_dark(on, [e for e, _ in (self.legend_item.entries if self.legend_item is not None else [])]
+                          + [e for e, _ in self.compare_entries])
+        if self.legend_item is not None and not self.comparing:
+            self.legend_item._render()
+        self._cmp_legend = None
         for side in ("left", "bottom"):
             ax = self.plot.getAxis(side)
             ax.setPen(pg.mkPen(fg))
@@ -436,6 +444,7 @@ class TimePanel(PlotPanel):
         self.show_empty("")
         xb = finite_bounds(*xs)
         self.apply_ranges(xb, finite_bounds(*ys))
+        self.ink.follow()
         alpha = getattr(ctx.frame.mirror, "init_scale", None)
         # a marker shows from its step on (a replay or an export frame before it does not tell it yet)
         self.markers.draw([m for m in ctx.markers if m["step"] <= ctx.step], ctx.x_mode, xb, alpha)
