@@ -86,10 +86,14 @@ def phase_grid(sweep: Sweep, rows: list[dict[str, Any]], plot: PlotSpec | None =
     plot = plot or sweep.plot
     if plot is None:
         raise ValueError("the sweep has no [plot] table; give --x, --y and --metric")
+    axes = {**sweep.grid, "seed": sweep.seeds}
     for axis in (plot.x, plot.y):
-        if axis not in sweep.grid:
-            raise ValueError(f"{axis!r} is not a grid key of this sweep; grid keys are: {', '.join(sweep.grid)}")
-    xs, ys = sweep.grid[plot.x], sweep.grid[plot.y]
+        if axis not in axes:
+            raise ValueError(f"{axis!r} is not a grid key of this sweep; grid keys are: {', '.join(sweep.grid)} "
+                             "(and seed)")
+    if plot.x == plot.y:
+        raise ValueError("x and y must be two different grid keys")
+    xs, ys = axes[plot.x], axes[plot.y]
     others = [k for k in sweep.grid if k not in (plot.x, plot.y)]
     facets = [tuple(zip(others, combo)) for combo in itertools.product(*(sweep.grid[k] for k in others))]
     xi = {_key(v): i for i, v in enumerate(xs)}

@@ -12,7 +12,7 @@ A SWEEP.toml holds
 * ``seeds``: how many seeds per grid point (seed k sets both ``problem.seed`` and ``run.seed`` to k, so the
   data and the initialization vary), or a list of seeds;
 * ``steps`` (optional): ``run.steps`` of every run;
-* ``[plot]`` (optional): ``x``, ``y`` (grid keys), ``metric`` (a result column) and ``threshold`` (plot the
+* ``[plot]`` (optional): ``x``, ``y`` (grid keys, or ``seed`` for one cell per seed), ``metric`` (a result column) and ``threshold`` (plot the
   share of seeds whose metric is below it instead of the mean);
 * ``[meta]`` (optional, free-form): ``title``, ``description``, ``paper``.
 
@@ -276,9 +276,9 @@ def parse_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
     if spec.plot is not None:
         for axis in ("x", "y"):
             name = getattr(spec.plot, axis)
-            if name not in grid:
+            if name not in grid and name != "seed":
                 raise ConfigError(f"{source}: plot.{axis} = {name!r} is not a grid key; grid keys are: "
-                                  f"{', '.join(grid)}")
+                                  f"{', '.join(grid)} (and seed: one cell per seed)")
         if spec.plot.x == spec.plot.y:
             raise ConfigError(f"{source}: plot.x and plot.y must be two different grid keys")
     base_dict = base.to_dict()

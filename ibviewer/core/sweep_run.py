@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -146,9 +147,12 @@ def _client(workers: int, scheduler: str | None):
             raise OSError(f"the dask scheduler at {scheduler!r} has no worker (waited {WORKER_WAIT_S} s); start "
                           "one with 'dask worker ADDRESS'") from None
         return client, None
-    # single-threaded worker processes; the nanny puts OMP_NUM_THREADS=1 etc. in each worker's environment
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    # single-threaded worker processes; the nanny puts OMP_NUM_THREADS=1 etc. in each worker's environment.
+    # The scheduler always serves HTTP (8787 when free, else any port, with a warning that says nothing here).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None, silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
