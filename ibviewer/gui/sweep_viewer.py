@@ -10,13 +10,14 @@ so that hovering and clicking map straight to a cell; the folder is read by the 
 from __future__ import annotations
 
 import math
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -29,12 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from ibviewer.core.config import ConfigError
-from ibviewer.core.phase import PhaseGrid, phase_grid
+from ibviewer.core.phase import PhaseGrid, curve_points, literature_curve, phase_grid
 from ibviewer.core.sweep import METRICS, PlotSpec, Sweep
 from ibviewer.core.sweep_results import read_rows, read_spec
 
 #: room for the axes' labels around the cells (pixels)
-MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP, MARGIN_RIGHT = 70, 46, 10, 10
+MARGIN_LEFT, MARGIN_BOTTOM, MARGIN_TOP, MARGIN_RIGHT = 70, 46, 10, 70
+#: the colour bar's width, right of the cells
+BAR_WIDTH = 14
 
 
 def _text(v: Any) -> str:
@@ -124,6 +127,9 @@ class PhaseMap(QWidget):
                 r = self.cell_rect(iy, 0)
                 p.drawText(QRect(0, r.top(), MARGIN_LEFT - 6, r.height()),
                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _text(v))
+            self._draw_curve(p)
+            self._draw_bar(p, fm)
+            p.setPen(QPen(text))
             p.drawText(QRect(area.left(), area.bottom() + 6 + fm.height(), area.width(), fm.height()),
                        Qt.AlignmentFlag.AlignHCenter, g.plot.x)
             p.save()
@@ -134,6 +140,47 @@ class PhaseMap(QWidget):
             p.restore()
         finally:
             p.end()
+
+    def _position(self, values: list[Any], v: np.ndarray) -> np.ndarray | None:
+        """Where the values ``v`` of a numeric axis fall among its cells (cell i spans [i, i + 1])."""
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in values):
+            return None
+        order = np.argsort(values)
+        if list(order) != list(range(len(values))) or len(values) < 2:
+            return None  # only an axis swept in increasing order maps onto its cells
+        return np.interp(v, np.asarray(values, float), np.arange(len(values))) + 0.5
+
+    def _draw_curve(self, p: QPainter) -> None:
+        """The literature's curve (basis pursuit's phase transition on m/n and s/m), as in phase.png."""
+        g = self.grid
+        if literature_curve(g.plot) is None:
+            return
+        xs, ys = np.asarray(g.xs, float), np.asarray(g.ys, float)
+        pts = curve_points(g.plot, float(min(xs.min(), ys.min())), float(max(xs.max(), ys.max())))
+        cx, cy = self._position(g.xs, pts[0]), self._position(g.ys, pts[1])
+        if cx is None or cy is None:
+            return
+        inside = (pts[0] >= xs.min()) & (pts[0] <= xs.max()) & (pts[1] >= ys.min()) & (pts[1] <= ys.max())
+        area = self._area()
+        px = area.left() + cx * area.width() / len(g.xs)
+        py = area.bottom() + 1 - cy * area.height() / len(g.ys)
+        pen = QPen(QColor("#e8590c"))
+        pen.setWidth(3)
+        p.setPen(pen)
+        poly = QPolygonF([QPointF(a, b) for a, b, ok in zip(px, py, inside) if ok])
+        p.drawPolyline(poly)
+
+    def _draw_bar(self, p: QPainter, fm) -> None:
+        """The colour bar: the colour of the lowest and highest values, and the values."""
+        area = self._area()
+        bar = QRect(area.right() + 12, area.top(), BAR_WIDTH, area.height())
+        for i in range(bar.height()):
+            p.fillRect(QRect(bar.left(), bar.bottom() - i, bar.width(), 1),
+                       self.cmap.map(i / max(bar.height() - 1, 1), mode="qcolor"))
+        lo, hi = self._limits()
+        p.setPen(QPen(self.palette().windowText().color()))
+        p.drawText(QRect(bar.right() + 3, bar.top(), MARGIN_RIGHT, fm.height()), 0, f"{hi:.3g}")
+        p.drawText(QRect(bar.right() + 3, bar.bottom() - fm.height(), MARGIN_RIGHT, fm.height()), 0, f"{lo:.3g}")
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         cell = self.cell_at(event.position().toPoint())
@@ -166,7 +213,7 @@ class SweepViewer(QDialog):
 
     def __init__(self, window: QMainWindow, folder: str | Path):
         super().__init__(window)
-        self.window = window
+        self.main_window = window
         self.folder = Path(folder)
         self.sweep = read_spec(self.folder)  # OSError (one line) when it is not a sweep's folder
         self.rows = read_rows(self.folder)
@@ -176,46 +223,46 @@ class SweepViewer(QDialog):
         self.setObjectName("sweep_viewer")
         self.setWindowTitle(f"Sweep: {self.folder.name}")
 
-        self.map = PhaseMap(self)
-        self.metric = QComboBox(objectName="sweep_metric")
+        self.phase_map = PhaseMap(self)
+        self.metric_box = QComboBox(objectName="sweep_metric")
         present = [m for m in METRICS if any(r.get(m) is not None for r in self.rows)]
         present += sorted({k for r in self.rows for k, v in r.items() if k.startswith("dist_") and v is not None})
         if self.plot.metric not in present:
             present.insert(0, self.plot.metric)
-        self.metric.addItems(present)
-        self.metric.setCurrentText(self.plot.metric)
-        self.facet = QComboBox(objectName="sweep_facet")
-        self.seed = QComboBox(objectName="sweep_seed")
+        self.metric_box.addItems(present)
+        self.metric_box.setCurrentText(self.plot.metric)
+        self.facet_box = QComboBox(objectName="sweep_facet")
+        self.seed_box = QComboBox(objectName="sweep_seed")
         for s in self.sweep.seeds:
-            self.seed.addItem(str(s), s)
-        self.info = QLabel(objectName="sweep_info")
-        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.info.setMinimumHeight(120)
-        self.info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.caption = QLabel(objectName="sweep_caption")
-        self.caption.setWordWrap(True)
+            self.seed_box.addItem(str(s), s)
+        self.info_label = QLabel(objectName="sweep_info")
+        self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info_label.setMinimumHeight(120)
+        self.info_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.caption_label = QLabel(objectName="sweep_caption")
+        self.caption_label.setWordWrap(True)
 
         form = QFormLayout()
-        form.addRow("metric", self.metric)
-        form.addRow("panel", self.facet)
-        form.addRow("seed to open", self.seed)
+        form.addRow("metric", self.metric_box)
+        form.addRow("panel", self.facet_box)
+        form.addRow("seed to open", self.seed_box)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.caption)
+        lay.addWidget(self.caption_label)
         lay.addLayout(form)
-        lay.addWidget(self.map, 1)
-        lay.addWidget(self.info)
+        lay.addWidget(self.phase_map, 1)
+        lay.addWidget(self.info_label)
 
-        self.metric.currentTextChanged.connect(self._metric_changed)
-        self.facet.currentIndexChanged.connect(self._facet_changed)
-        self.map.hovered.connect(self.show_cell)
-        self.map.clicked.connect(lambda iy, ix: self.open_cell(iy, ix))
+        self.metric_box.currentTextChanged.connect(self._metric_changed)
+        self.facet_box.currentIndexChanged.connect(self._facet_changed)
+        self.phase_map.hovered.connect(self.show_cell)
+        self.phase_map.clicked.connect(lambda iy, ix: self.open_cell(iy, ix))
         self.set_metric(self.plot.metric)
         self.resize(640, 620)
 
     # ------------------------------------------------------------------ what is shown
     @property
     def grid(self) -> PhaseGrid:
-        return self.map.grid
+        return self.phase_map.grid
 
     def set_metric(self, metric: str) -> None:
         """Show ``metric`` (the sweep's threshold applies to the sweep's own metric; others show the mean)."""
@@ -223,19 +270,22 @@ class SweepViewer(QDialog):
         self.plot = PlotSpec(x=self.plot.x, y=self.plot.y, metric=metric,
                              threshold=self.sweep.plot.threshold if own else None)
         grid = phase_grid(self.sweep, self.rows, self.plot)
-        facet = min(self.facet.currentIndex(), len(grid.facets) - 1) if self.facet.count() else 0
-        self.facet.blockSignals(True)
-        self.facet.clear()
-        self.facet.addItems([grid.facet_title(f) or "all runs" for f in range(len(grid.facets))])
-        self.facet.setCurrentIndex(max(facet, 0))
-        self.facet.setEnabled(len(grid.facets) > 1)
-        self.facet.blockSignals(False)
-        self.map.show_grid(grid, max(facet, 0))
+        facet = min(self.facet_box.currentIndex(), len(grid.facets) - 1) if self.facet_box.count() else 0
+        self.facet_box.blockSignals(True)
+        self.facet_box.clear()
+        self.facet_box.addItems([grid.facet_title(f) or "all runs" for f in range(len(grid.facets))])
+        self.facet_box.setCurrentIndex(max(facet, 0))
+        self.facet_box.setEnabled(len(grid.facets) > 1)
+        self.facet_box.blockSignals(False)
+        self.phase_map.show_grid(grid, max(facet, 0))
         done = len(self.rows)
         title = self.sweep.meta.get("title") or self.folder.name
-        self.caption.setText(f"<b>{title}</b><br>{grid.label}; {done} of {self.sweep.run_count} runs. Hover a "
-                             "cell for its numbers; click it to open its run (the seed chosen above).")
-        self.info.setText("")
+        curve = literature_curve(grid.plot)
+        line = f"; the line: {curve[0]}" if curve else ""
+        self.caption_label.setText(f"<b>{escape(str(title))}</b><br>{escape(grid.label)}{escape(line)}; {done} of "
+                                   f"{self.sweep.run_count} runs. Hover a cell for its numbers; click it to open "
+                                   "its run (the seed chosen above).")
+        self.info_label.setText("")
 
     def _metric_changed(self, metric: str) -> None:
         if metric:
@@ -243,23 +293,23 @@ class SweepViewer(QDialog):
 
     def _facet_changed(self, index: int) -> None:
         if index >= 0:
-            self.map.show_grid(self.grid, index)
+            self.phase_map.show_grid(self.grid, index)
 
     def cell_text(self, iy: int, ix: int) -> str:
         """The numbers of the cell (iy, ix) of the panel shown."""
-        return self.grid.describe(self.map.facet, iy, ix)
+        return self.grid.describe(self.phase_map.facet, iy, ix)
 
     def show_cell(self, iy: int, ix: int) -> None:
         """The cell's numbers below the diagram and as the tooltip ((-1, -1): none)."""
         text = "" if iy < 0 else self.cell_text(iy, ix)
-        self.info.setText(text)
-        self.map.setToolTip(text)
+        self.info_label.setText(text)
+        self.phase_map.setToolTip(text)
 
     # ------------------------------------------------------------------ opening a run
     def cell_values(self, iy: int, ix: int) -> dict[str, Any]:
         """The grid values of the cell (iy, ix) of the panel shown (and its seed, when seeds are an axis)."""
         g = self.grid
-        values = dict(g.facets[self.map.facet])
+        values = dict(g.facets[self.phase_map.facet])
         values[g.plot.x] = g.xs[ix]
         values[g.plot.y] = g.ys[iy]
         return values
@@ -268,17 +318,17 @@ class SweepViewer(QDialog):
         """Open the run of cell (iy, ix) with ``seed`` (default: the seed chosen in the viewer) in the main
         window, at step 0 and paused; a run that cannot be built gives one line in the status bar."""
         values = self.cell_values(iy, ix)
-        seed = values.pop("seed", seed if seed is not None else self.seed.currentData())
+        seed = values.pop("seed", seed if seed is not None else self.seed_box.currentData())
         values = {k: values[k] for k in self.sweep.keys}
         try:
             cfg = self.sweep.config(values, seed)
         except ConfigError as exc:
-            self.window.show_error(f"this run cannot be opened: {exc}")
+            self.main_window.show_error(f"this run cannot be opened: {exc}")
             return False
         index = next((r["run"] for r in self.rows if r["seed"] == seed and all(
             repr(r.get(k)) == repr(v) for k, v in values.items())), -1)
         where = ", ".join(f"{k} = {_text(v)}" for k, v in values.items())
-        self.window.pause()
-        self.window.apply_config(cfg, f"sweep run {where}, seed {seed}: ready to play")
+        self.main_window.pause()
+        self.main_window.apply_config(cfg, f"sweep run {where}, seed {seed}: ready to play")
         self.run_opened.emit(index)
         return True
