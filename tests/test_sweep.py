@@ -200,6 +200,10 @@ def test_resume_runs_only_what_is_missing(tmp_path):
     # the kept rows are as they were (their timings too: nothing ran twice)
     assert [rows[i] for i in (0, 2, 3, 5, 6)] == kept
     assert run_sweep(sweep, out, workers=0).ran == 0
+    # a new [plot] or [meta] draws differently but runs the same runs: nothing runs again
+    retitled = parse_sweep(small_dict(grid={"model.depth": [1, 2], "problem.rank": [1, 2]}, seeds=2,
+                                      meta={"title": "renamed"}))
+    assert run_sweep(retitled, out, workers=0).ran == 0 and read_rows(out) == rows
 
 
 def test_a_folder_of_another_sweep_is_refused(tmp_path, capsys):

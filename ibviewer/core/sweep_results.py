@@ -34,6 +34,12 @@ def _same(a: Any, b: Any) -> bool:
     return json.loads(json.dumps(a)) == json.loads(json.dumps(b))
 
 
+def runs_of(sweep: Sweep) -> dict[str, Any]:
+    """What decides a sweep's runs (the base, the grid, the seeds): a folder resumes only the same ones."""
+    data = sweep.to_dict()
+    return {k: data[k] for k in ("base", "grid", "seeds")}
+
+
 def read_spec(folder: str | Path) -> Sweep:
     """The sweep a results folder was made by; OSError (one line) when the folder holds none."""
     folder = Path(folder)
@@ -123,10 +129,12 @@ class ResultStore:
         if folder.exists() and not folder.is_dir():
             raise OSError(f"output {str(folder)!r} exists and is not a folder; choose another --out")
         if (folder / SPEC_FILE).is_file():
-            if not _same(read_spec(folder).to_dict(), self.sweep.to_dict()):
+            if not _same(runs_of(read_spec(folder)), runs_of(self.sweep)):
                 raise OSError(f"{str(folder)!r} holds the results of a different sweep; choose another --out (or "
                               "the same SWEEP.toml to finish that one)")
             self.rows = {r["run"]: r for r in read_rows(folder)}
+            # the same runs: a changed [plot] or [meta] is taken (they change the drawing, not the rows)
+            write_json(folder / SPEC_FILE, {"format": FORMAT, "sweep": self.sweep.to_dict()})
         else:
             if folder.is_dir() and any(folder.iterdir()):
                 raise OSError(f"output folder {str(folder)!r} holds other files (no {SPEC_FILE}: not a sweep's "
