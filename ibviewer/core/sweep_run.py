@@ -12,9 +12,12 @@ cluster, so no worker process is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -130,6 +133,21 @@ def _run_serial(sweep: Sweep, pending: list[RunPoint], done: Callable[[dict[str,
         done(run_point(sweep.base, point))
 
 
+@contextlib.contextmanager
+def _children_ignore_ctrl_c():
+    """Processes started inside inherit an ignored SIGINT: Ctrl+C in a terminal reaches the whole process group,
+    and the command, not each worker, answers it (the workers are then closed in order, without a traceback
+    each).  Python keeps an inherited SIG_IGN rather than raising KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _client(workers: int, scheduler: str | None):
     """A dask client and the local cluster it owns (None for an existing scheduler); OSError (one line) when the
     scheduler cannot be reached or has no worker."""
@@ -149,7 +167,7 @@ def _client(workers: int, scheduler: str | None):
         return client, None
     # single-threaded worker processes; the nanny puts OMP_NUM_THREADS=1 etc. in each worker's environment.
     # The scheduler always serves HTTP (8787 when free, else any port, with a warning that says nothing here).
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _children_ignore_ctrl_c():
         warnings.filterwarnings("ignore", message="Port .* is already in use")
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                dashboard_address=None, silence_logs=logging.CRITICAL)
