@@ -23,6 +23,7 @@ are not refused here: that run is recorded as failed, with the reason, and the o
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from dataclasses import dataclass
@@ -180,21 +181,8 @@ class Sweep:
         return out
 
     def config(self, values: dict[str, Any], seed: int) -> Config:
-        """The configuration of the run at grid ``values`` with ``seed``; ConfigError (one line) when its keys do
-        not fit together."""
-        cfg = config_from_dict(self.base)
-        data = cfg.to_dict()
-        for key, value in values.items():
-            if key not in RATIO_KEYS:
-                table, name = key.split(".", 1)
-                data[table][name] = value
-        if "m/n" in values:
-            data["problem"]["measurements"] = max(1, round(values["m/n"] * data["problem"]["n"]))
-        if "s/m" in values:
-            data["problem"]["sparsity"] = max(1, round(values["s/m"] * data["problem"]["measurements"]))
-        data["problem"]["seed"] = seed
-        data["run"]["seed"] = seed
-        return config_from_dict(data)
+        """The configuration of the run at grid ``values`` with ``seed`` (see :func:`run_config`)."""
+        return run_config(self.base, values, seed)
 
     def to_dict(self) -> dict[str, Any]:
         """What a results folder keeps of the sweep (``sweep.json``): enough to rebuild any run exactly."""
@@ -211,6 +199,24 @@ class Sweep:
         plot = data.get("plot")
         return cls(base=data["base"], grid={k: list(v) for k, v in data["grid"].items()}, seeds=list(data["seeds"]),
                    plot=None if plot is None else PlotSpec(**plot), meta=dict(data.get("meta") or {}), source=source)
+
+
+def run_config(base: dict[str, Any], values: dict[str, Any], seed: int) -> Config:
+    """The configuration of one run: the ``base`` tables, the grid ``values`` (the ratio keys set measurements
+    and sparsity), and ``seed`` as both ``problem.seed`` and ``run.seed``; ConfigError (one line) when its keys do
+    not fit together."""
+    data = copy.deepcopy(base)
+    for key, value in values.items():
+        if key not in RATIO_KEYS:
+            table, name = key.split(".", 1)
+            data[table][name] = value
+    if "m/n" in values:
+        data["problem"]["measurements"] = max(1, round(values["m/n"] * data["problem"]["n"]))
+    if "s/m" in values:
+        data["problem"]["sparsity"] = max(1, round(values["s/m"] * data["problem"]["measurements"]))
+    data["problem"]["seed"] = seed
+    data["run"]["seed"] = seed
+    return config_from_dict(data)
 
 
 def _spec_error(exc: ValidationError, source: str) -> ConfigError:

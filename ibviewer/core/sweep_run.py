@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ibviewer.core.sweep import RATIO_KEYS, RunPoint, Sweep
+from ibviewer.core.sweep import RATIO_KEYS, RunPoint, Sweep, run_config
 from ibviewer.core.sweep_results import ResultStore
 
 #: statuses of a row: the engine's stop conditions, and "failed" (no training happened, or it raised)
@@ -78,7 +78,7 @@ def run_point(base: dict[str, Any], point: RunPoint) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     try:
-        cfg = Sweep(base=base, grid={}, seeds=[], plot=None, meta={}).config(dict(point.values), point.seed)
+        cfg = run_config(base, dict(point.values), point.seed)
     except ConfigError as exc:
         return failed_row(point, " ".join(str(exc).split()))
     try:
