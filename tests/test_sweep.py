@@ -112,6 +112,15 @@ def test_spans_are_evenly_spaced():
     assert sweep.grid["optimizer.lr"] == pytest.approx([0.1, 0.2, 0.3], rel=1e-12)
 
 
+def test_random_spans_are_drawn_in_the_range_the_same_each_time():
+    spec = {"from": 1e-3, "to": 1.0, "count": 6, "scale": "log", "random": True}
+    values = parse_sweep(small_dict(grid={"model.init_scale": spec}, plot=None)).grid["model.init_scale"]
+    assert len(set(values)) == 6 and values == sorted(values) and all(1e-3 <= v <= 1.0 for v in values)
+    assert parse_sweep(small_dict(grid={"model.init_scale": spec}, plot=None)).grid["model.init_scale"] == values
+    other = parse_sweep(small_dict(grid={"model.init_scale": spec | {"seed": 1}}, plot=None))
+    assert other.grid["model.init_scale"] != values
+
+
 def test_every_sweep_preset_is_valid():
     names = sweep_preset_names()
     assert len(names) >= 6

@@ -6,7 +6,8 @@ A SWEEP.toml holds
 * the base: ``preset = NAME`` (its configuration; any comparison the preset makes is ignored) and/or the four
   config tables ``[problem]``, ``[model]``, ``[optimizer]``, ``[run]`` (which change the preset's keys);
 * ``[grid]``: dotted keys mapped to lists of values (every combination is a grid point), or to
-  ``{ from = A, to = B, count = N, scale = "linear" | "log" }`` for evenly spaced values; two ratio keys of
+  ``{ from = A, to = B, count = N, scale = "linear" | "log" }`` for evenly spaced values (add ``random = true``
+  for values drawn at random over the range, ``seed = K`` to draw others); two ratio keys of
   sparse recovery, ``"m/n"`` (sets ``problem.measurements`` to round(m/n * n)) and ``"s/m"`` (sets
   ``problem.sparsity`` to round(s/m * measurements)), draw phase diagrams on the axes of the literature;
 * ``seeds``: how many seeds per grid point (seed k sets both ``problem.seed`` and ``run.seed`` to k, so the
@@ -70,13 +71,17 @@ def sweep_preset_names() -> list[str]:
 
 
 class Span(BaseModel):
-    """Evenly spaced grid values: ``count`` values from ``from`` to ``to``, on a linear or log scale."""
+    """Grid values over a range: ``count`` values from ``from`` to ``to``, on a linear or log scale, evenly
+    spaced, or with ``random = true`` drawn uniformly on that scale (sorted; ``seed`` fixes the draw, so that the
+    same SWEEP.toml names the same runs and a folder resumes)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     start: float = Field(alias="from")
     stop: float = Field(alias="to")
     count: int = Field(ge=1, le=10_000)
     scale: str = "linear"
+    random: bool = False
+    seed: int = Field(default=0, ge=0)
 
     @field_validator("scale")
     @classmethod
@@ -86,13 +91,15 @@ class Span(BaseModel):
         return v
 
     def values(self) -> list[float]:
-        if self.scale == "log":
-            if self.start <= 0 or self.stop <= 0:
-                raise ValueError("a log scale needs from > 0 and to > 0")
-            vals = np.geomspace(self.start, self.stop, self.count)
+        log = self.scale == "log"
+        if log and (self.start <= 0 or self.stop <= 0):
+            raise ValueError("a log scale needs from > 0 and to > 0")
+        lo, hi = (math.log(self.start), math.log(self.stop)) if log else (self.start, self.stop)
+        if self.random:
+            vals = np.sort(np.random.default_rng(self.seed).uniform(lo, hi, self.count))
         else:
-            vals = np.linspace(self.start, self.stop, self.count)
-        return [float(f"{v:.12g}") for v in vals]
+            vals = np.linspace(lo, hi, self.count)
+        return [float(f"{v:.12g}") for v in (np.exp(vals) if log else vals)]
 
 
 class PlotSpec(BaseModel):

@@ -22,7 +22,7 @@ SWEEP_EPILOG = """SWEEP.toml (or the name of a sweep preset, see --list):
   steps = 2000               run.steps of every run (optional)
   [grid]                     one run per combination of values, per seed:
   "model.depth" = [1, 2, 3]                 a list of values, or evenly spaced values:
-  "model.init_scale" = { from = 1e-3, to = 1, count = 4, scale = "log" }
+  "model.init_scale" = { from = 1e-3, to = 1, count = 4, scale = "log" }   (random = true: drawn at random)
   "m/n" = [...]  "s/m" = [...]              sparse recovery's ratios (they set measurements, sparsity)
   [plot]                     optional: x, y (grid keys), metric (a result column), threshold (share below it)
 
