@@ -21,11 +21,14 @@ EPILOG = f"""commands:
   ibviewer gui ...         open the app (--preset, --config, --set, --play, --screenshot, --quit-after)
   ibviewer run ...         train headless, write summary.json, history.npz, history.csv (--check: only check)
   ibviewer presets         list the presets, one per line, name first
+  ibviewer sweep SWEEP ... a grid of runs on a dask cluster: results.parquet, phase diagram (--out, --workers)
+  ibviewer phase DIR       draw a finished sweep's phase diagram again (phase.png, phase.svg)
   ibviewer record ...      render an MP4/GIF/PNG frames of a run for a talk (--out, --frames, --size, --fps, ...)
   ibviewer bench [gui]     engine vs a plain torch loop (or the live app's responsiveness)
   ibviewer bench record    frames/s and memory of rendering a 1920x1080 MP4
   ibviewer bench longrun   memory and GUI timer lateness over 10^6 steps in the app, every panel shown
   ibviewer bench close     seconds from closing the app (training, comparing, exporting) to its exit
+  ibviewer bench sweep     a 64-run sweep one after another, then on a 2-worker local cluster
 """
 
 
@@ -193,6 +196,10 @@ def cmd_bench(argv: list[str]) -> int:
         from ibviewer.gui.close_bench import main as close_bench
 
         return close_bench(argv[1:])
+    if argv and argv[0] == "sweep":
+        from ibviewer.core.sweep_bench import main as sweep_bench
+
+        return sweep_bench(argv[1:])
     if argv and argv[0] == "gui":
         from ibviewer.gui.bench import main as gui_bench
 
@@ -244,6 +251,8 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="open the app", add_help=False)
     sub.add_parser("bench", help="benchmarks", add_help=False)
     sub.add_parser("record", help="render an animation of a run", add_help=False)
+    sub.add_parser("sweep", help="a grid of runs on a dask cluster, and its phase diagram", add_help=False)
+    sub.add_parser("phase", help="draw a finished sweep's phase diagram again", add_help=False)
     return ap
 
 
@@ -258,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_bench(argv[1:])
     if argv[0] == "record":  # animations (Qt, offscreen without a display)
         return cmd_record(argv[1:])
+    if argv[0] in ("sweep", "phase"):  # grids of runs (ibviewer/core/sweep_cli.py)
+        from ibviewer.core.sweep_cli import phase_main, sweep_main
+
+        return (sweep_main if argv[0] == "sweep" else phase_main)(argv[1:])
 
     ap = make_parser()
     try:

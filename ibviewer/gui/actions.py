@@ -70,6 +70,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
       "SP_DialogOpenButton", menu="&File", section="files"),
     A("save_config", "Save config…", "files.save_config_dialog", "Ctrl+Shift+S",
       "Save the current configuration as TOML", "SP_DialogSaveButton", menu="&File", section="files"),
+    A("open_sweep", "Open sweep…", "files.open_sweep_dialog", "",
+      "Open the results folder of 'ibviewer sweep': its phase diagram; hover a cell for its numbers, click it to "
+      "open its run", menu="&File", section="files"),
     A("open_session", "Open session…", "files.open_session_dialog", "Ctrl+O",
       "Open a session file: the runs and the view as saved; training goes on from there", menu="&File",
       section="session"),

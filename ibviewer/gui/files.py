@@ -1,5 +1,5 @@
 """The window's File menu: configurations (TOML) saved and opened, sessions and data files chosen in a dialog,
-the gallery, and the File ▸ Recent files menu, which opens a session, a configuration or a data file by its
+the gallery, a sweep's results folder (the sweep viewer), and the File ▸ Recent files menu, which opens a session, a configuration or a data file by its
 type.
 
 A part the window composes (``window.files``, a :class:`WindowFiles`).  Sessions themselves are the window's
@@ -34,6 +34,7 @@ class WindowFiles:
     def __init__(self, window: QMainWindow):
         self.window = window
         self.gallery = None
+        self.sweep_viewer = None
         self.recent_menu: QMenu | None = None
 
     def remember(self, path: str | Path) -> None:
@@ -91,6 +92,28 @@ class WindowFiles:
         w = self.window
         path, _ = QFileDialog.getOpenFileName(w, "Open session", w.settings.start_dir(), SESSION_FILTER)
         return bool(path) and w.open_session(path)
+
+    # ------------------------------------------------------------------ sweeps
+    def open_sweep(self, folder: str | Path):
+        """The sweep viewer of a results folder of ``ibviewer sweep`` (a dialog that does not block); None, with
+        one line in the status bar, when the folder is not one."""
+        from ibviewer.gui.sweep_viewer import SweepViewer
+
+        try:
+            viewer = SweepViewer(self.window, folder)
+        except OSError as exc:
+            self.window.show_error(str(exc))
+            return None
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.sweep_viewer = viewer  # the open viewer (the last one opened)
+        viewer.show()
+        return viewer
+
+    def open_sweep_dialog(self):
+        w = self.window
+        folder = QFileDialog.getExistingDirectory(w, "Open sweep (a folder written by ibviewer sweep)",
+                                                  w.settings.start_dir())
+        return self.open_sweep(folder) if folder else None
 
     # ------------------------------------------------------------------ data, the gallery, recent files
     def load_data(self, path: str | Path, kind: str | None = None) -> bool:
