@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from ibviewer.core.mirror import records_bregman
 from ibviewer.gui.panels.base import TimePanel
 from ibviewer.gui.panels.style import BLACK, STYLES, colour, pen
 
@@ -164,12 +165,17 @@ ERRORS = (
 )
 
 
+#: the Bregman divergence of Q_α from its minimiser to the iterate (absolute, not relative)
+BREGMAN_LABEL = "Bregman D_Qα(x_Qα, x) (absolute)"
+
+
 class ErrorsPanel(TimePanel):
     name = "errors"
     title = "Errors and distances"
     tooltip = ("Relative error ‖W − W*‖_F/‖W*‖_F to the ground truth and relative distance ‖W − W_ref‖/‖W_ref‖\n"
                "to each reference solution: min-ℓ2 (least norm), min-ℓ1 (basis pursuit), Q_α (Woodworth et al.),\n"
-               "min nuclear norm, max-margin direction; log scale")
+               "min nuclear norm, max-margin direction; for x = u² − v² from u = v = α also the Bregman\n"
+               "divergence D_Qα(x_Qα, x) of the mirror potential Q_α, which falls to 0 along the run; log scale")
     y_log = True
     y_label = "relative distance"
 
@@ -195,6 +201,9 @@ class ErrorsPanel(TimePanel):
                 # the ground truth's curve wide and underneath: a reference that equals it stays visible
                 wide = col == "rel_error"
                 self.curves[col] = self.add_curve(colour(i), label, width=3 if wide else 2, z=0 if wide else 1)
+        if "q_alpha" in refs and records_bregman(info.get("cfg") or {}):
+            # the mirror flow's Lyapunov function (docs/science.md, "Mirror geometry"): falls to 0 at the limit
+            self.curves["bregman_q_alpha"] = self.add_curve(colour(len(ERRORS)), BREGMAN_LABEL, width=2, z=1)
 
     def unavailable_text(self):
         return "no ground truth or reference solution for this problem"
