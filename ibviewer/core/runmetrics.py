@@ -15,7 +15,7 @@ import numpy as np
 
 from ibviewer.core import metrics as M
 from ibviewer.core.events import events
-from ibviewer.core.mirror import bregman_q_alpha, records_bregman
+from ibviewer.core.mirror import bregman_depth, bregman_q_alpha, records_bregman, records_bregman_l1
 from ibviewer.core.ops import to_numpy
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ class RunMetrics:
         self.ref_norms = {k: (v if v > 0 else 1.0) for k, v in norms.items()}
         # the Bregman divergence of the mirror potential from its minimiser (x = u^2 - v^2 from u = v = alpha)
         self.bregman = "q_alpha" in engine.refs and records_bregman(engine.cfg.to_dict())
+        # ... and of the potential of the run's depth from basis pursuit's solution (N >= 2)
+        self.bregman_l1 = "min_l1" in engine.refs and records_bregman_l1(engine.cfg.to_dict())
         self.weights0: list[np.ndarray] = []
         self.balance0: list[np.ndarray] = []
         self.has_balance = False
@@ -120,6 +122,8 @@ class RunMetrics:
                 row[f"dist_{name}"] = fro(p - ref) / self.ref_norms[name]
         if self.bregman:
             row["bregman_q_alpha"] = bregman_q_alpha(e.refs["q_alpha"], p, cfg.model.init_scale)
+        if self.bregman_l1:
+            row["bregman_l1"] = bregman_depth(e.refs["min_l1"], p, cfg.model.init_scale, cfg.model.depth)
         return row
 
     def _mlp_row(self, loss: float, grads) -> dict[str, Any]:
@@ -197,8 +201,9 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["balancedness"] = [_num(v) for v in np.asarray(last["balancedness"])]
         out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]
     out["references"] = {name: _num(last[f"dist_{name}"]) for name in e.refs if f"dist_{name}" in last}
-    if "bregman_q_alpha" in last:
-        out["bregman_q_alpha"] = _num(last["bregman_q_alpha"])
+    for name in ("bregman_q_alpha", "bregman_l1"):
+        if name in last:
+            out[name] = _num(last[name])
     # the moments to point at, each at a recorded step (ibviewer/core/events.py)
     columns = {name: e.history[name] for name in e.history.keys()}  # views: the history can be large
     out["events"] = events(columns, e.cfg, e.status, e.step_count, e.problem.target)

@@ -48,3 +48,5 @@ def test_the_errors_panel_draws_the_falling_bregman_divergence(qtbot, window):
     assert np.all(np.diff(y) <= 1e-9)  # drawn as recorded: falling (log scale)
     recorded = window.controller.runs.selected.mirror["bregman_q_alpha"]
     assert recorded[-1] < 0.2 * recorded[0]
+    x, y = panel.curves["bregman_l1"].getData()  # from basis pursuit's solution: falls too, not to 0
+    assert len(y) > 10 and np.all(np.diff(y) <= 1e-9)
