@@ -14,6 +14,7 @@ import pytest
 from ibviewer.core.config import build_config
 from ibviewer.core.engine import Engine
 from ibviewer.core.mirror import (
+    DivergenceFrom,
     bregman_depth,
     bregman_q_alpha,
     depth_mirror_map,
@@ -102,6 +103,7 @@ def test_depth_potential_inverts_the_flow_and_is_a_bregman_divergence(depth):
 
     want = Q(ref) - Q(x) - w @ (ref - x)
     assert bregman_depth(ref, x, alpha, depth) == pytest.approx(want, rel=1e-6)
+    assert DivergenceFrom(ref, alpha, depth)(x) == pytest.approx(want, rel=1e-6)
 
 
 def test_bregman_from_l1_falls_at_every_step_at_depth_3():

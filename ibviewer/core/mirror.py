@@ -94,6 +94,26 @@ def bregman_depth(ref: np.ndarray, x: np.ndarray, alpha: float, depth: int) -> f
     return float(scale * (zs * (ws - w) - _big_h(ws, p) + _big_h(w, p)).sum())
 
 
+class DivergenceFrom:
+    """``x -> D_Q(ref, x)`` for one reference point, potential and depth, with ``ref``'s side computed once
+    (a run records it at every history row)."""
+
+    def __init__(self, ref: np.ndarray, alpha: float, depth: int):
+        self.alpha, self.depth = float(alpha), int(depth)
+        self.ref = np.asarray(ref, float)
+        if self.depth > 2:
+            self.p = self.depth / (self.depth - 2)
+            self.scale = self.alpha**self.depth
+            self.ws = depth_mirror_map(self.ref, self.alpha, self.depth)
+            self.ref_part = self.ref / self.scale * self.ws - _big_h(self.ws, self.p)
+
+    def __call__(self, x: np.ndarray) -> float:
+        if self.depth == 2:
+            return bregman_q_alpha(self.ref, x, self.alpha)
+        w = depth_mirror_map(x, self.alpha, self.depth)
+        return float(self.scale * (self.ref_part - self.ref / self.scale * w + _big_h(w, self.p)).sum())
+
+
 def flow_rate(alpha: float, depth: int) -> float:
     """κ of the mirror flow d/dt ∇Q(x) = −κ ∇L(x): 4 for N = 2 (Q_α), N(N − 2) α^{N−2} for N ≥ 3; along the flow
     every D(x*, x(t)) with A x* = y falls at the rate −κ ‖A x − y‖² = −2κ L."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from ibviewer.core import metrics as M
 from ibviewer.core.events import events
-from ibviewer.core.mirror import bregman_depth, bregman_q_alpha, records_bregman, records_bregman_l1
+from ibviewer.core.mirror import DivergenceFrom, bregman_q_alpha, records_bregman, records_bregman_l1
 from ibviewer.core.ops import to_numpy
 
 if TYPE_CHECKING:
@@ -47,7 +47,10 @@ class RunMetrics:
         # the Bregman divergence of the mirror potential from its minimiser (x = u^2 - v^2 from u = v = alpha)
         self.bregman = "q_alpha" in engine.refs and records_bregman(engine.cfg.to_dict())
         # ... and of the potential of the run's depth from basis pursuit's solution (N >= 2)
-        self.bregman_l1 = "min_l1" in engine.refs and records_bregman_l1(engine.cfg.to_dict())
+        self.bregman_l1 = None
+        if "min_l1" in engine.refs and records_bregman_l1(engine.cfg.to_dict()):
+            m = engine.cfg.model
+            self.bregman_l1 = DivergenceFrom(engine.refs["min_l1"], m.init_scale, m.depth)
         self.weights0: list[np.ndarray] = []
         self.balance0: list[np.ndarray] = []
         self.has_balance = False
@@ -122,8 +125,8 @@ class RunMetrics:
                 row[f"dist_{name}"] = fro(p - ref) / self.ref_norms[name]
         if self.bregman:
             row["bregman_q_alpha"] = bregman_q_alpha(e.refs["q_alpha"], p, cfg.model.init_scale)
-        if self.bregman_l1:
-            row["bregman_l1"] = bregman_depth(e.refs["min_l1"], p, cfg.model.init_scale, cfg.model.depth)
+        if self.bregman_l1 is not None:
+            row["bregman_l1"] = self.bregman_l1(p)
         return row
 
     def _mlp_row(self, loss: float, grads) -> dict[str, Any]:
