@@ -210,6 +210,14 @@ def at11(seed):
     return rows
 
 
+def at12(seed):
+    over = {"problem.seed": seed, "run.seed": seed}
+    plain = ref(train("label_noise_sparse", **over, **{"optimizer.label_noise": 0.0}), "min_l1")
+    noisy = ref(train("label_noise_sparse", **over), "min_l1")
+    return [("plain GD: distance to x_ℓ1", "> 0.5", g(plain)),
+            ("σ = 1: distance to x_ℓ1 / plain GD's", "≤ 0.5", f"{noisy / plain:.3f} ({g(noisy)})")]
+
+
 def mlp_interpolation(seed):
     over = [("problem.seed", seed), ("run.seed", seed)]
     e = Engine(build_config(preset="mlp_interpolation_generalizes", overrides=over))
@@ -254,7 +262,7 @@ def mlp_digits(seed):
 
 
 EXPERIMENTS = {"AT1": at1, "AT2": at2, "AT3": at3, "AT4": at4, "AT5": at5, "AT6": at6, "AT7": at7, "AT8": at8,
-               "AT9": at9, "AT10": at10, "AT11": at11, "MLP-interpolation": mlp_interpolation,
+               "AT9": at9, "AT10": at10, "AT11": at11, "AT12": at12, "MLP-interpolation": mlp_interpolation,
                "MLP-lazy-rich": mlp_lazy_rich, "MLP-digits": mlp_digits}
 
 

@@ -98,8 +98,8 @@ def _batch_key(e: Engine):
     """Runs with equal keys can train as one stack: same shapes and optimizer, and the same optimizer step
     counter and kind of state (so runs restored from a session, or trained alone for a while, stack too)."""
     o = e.cfg.optimizer
-    if e.backend != "numpy" or e.batch_size or e.is_mlp or o.name not in BATCHABLE:
-        return None
+    if e.backend != "numpy" or e.batch_size or e.is_mlp or o.name not in BATCHABLE or o.label_noise:
+        return None  # (label noise: each run draws its own targets at every step)
     state = e.optimizer.state
     state_keys = None if state is None else tuple(tuple(sorted(s)) for s in state)
     # the whole model but its initialization: a stack trains with its first run's model (pm_power runs of every

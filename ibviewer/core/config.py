@@ -27,6 +27,7 @@ from ibviewer.core.config_fields import (  # noqa: F401  (re-exported: the publi
     FACTORIZATION_TARGETS,
     FAMILY,
     INITS,
+    LABEL_NOISE_KINDS,
     OPTIMIZERS,
     PARAMETRIZATIONS,
     PROBLEM_KINDS,
@@ -103,6 +104,7 @@ class Config(BaseModel):
     def _keys_fit_together(self) -> "Config":
         _check_problem(self)
         _check_model(self)
+        _check_optimizer(self)
         return self
 
 
@@ -119,6 +121,14 @@ def _check_problem(cfg: Config) -> None:
         raise ConfigError(f"problem.sparsity = {p.sparsity} is not allowed; it must be <= problem.n = {p.n}")
     if p.kind == "matrix_factorization" and p.target == "file" and not p.source:
         raise ConfigError("problem.source must name a .npy, .npz or .csv file when problem.target = 'file'")
+
+
+def _check_optimizer(cfg: Config) -> None:
+    if cfg.optimizer.label_noise > 0 and cfg.problem.kind not in LABEL_NOISE_KINDS:
+        raise ConfigError(
+            f"optimizer.label_noise = {cfg.optimizer.label_noise:g} is not allowed for problem.kind = "
+            f"{cfg.problem.kind!r}; it needs a squared loss: {', '.join(LABEL_NOISE_KINDS)}"
+        )
 
 
 def _check_model(cfg: Config) -> None:

@@ -47,6 +47,9 @@ PARAMETRIZATIONS = {
     "diagonal": ("pm_power", "hadamard", "linear"),
     "mlp": ("mlp",),
 }
+#: problem kinds whose targets label noise (``optimizer.label_noise``) can perturb: the squared losses
+LABEL_NOISE_KINDS = ("matrix_sensing", "matrix_completion", "matrix_factorization", "sparse_recovery",
+                     "linear_regression", "razin_cohen")
 ALL_PARAMETRIZATIONS = ("auto", "product", "pm_power", "hadamard", "linear", "mlp")
 ACTIVATIONS = ("relu", "tanh", "linear")
 INITS = ("gaussian", "identity", "orthogonal", "balanced", "zeros", "constant")
@@ -218,6 +221,8 @@ class OptimizerConfig(Table):
     weight_decay: Number = key(0.0, "Weight decay λ: adds λ·W to every factor's gradient.  Applies live.", ge=0)
     beta2: Number = key(0.999, "β₂ of adam and the decay of rmsprop's squared-gradient average", ge=0, lt=1)
     eps: Number = key(1e-8, "ε added to the denominators of adam, rmsprop and adagrad", gt=0)
+    label_noise: Number = key(0.0, "Label noise σ: fresh N(0, σ²) noise added to every target at every step "
+                                   "(squared losses; HaoChen et al., Pillaud-Vivien et al.)", ge=0, zero="off")
 
 
 class RunConfig(Table):

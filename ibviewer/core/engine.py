@@ -25,10 +25,11 @@ from ibviewer.core import engine_state
 from ibviewer.core.backend import Backend, limit_threads, resolve_device
 from ibviewer.core.bookkeeping import (CONVERGED, DIVERGED, MAX_STEPS, READY, RUNNING, STOPPED,  # noqa: F401
                                        Bookkeeping)
-from ibviewer.core.config import Config, ConfigError, set_key
+from ibviewer.core.config import LABEL_NOISE_KINDS, Config, ConfigError, set_key
 from ibviewer.core.fastpath import make_fast_path
 from ibviewer.core.checkpoint import LastGood
 from ibviewer.core.history import History
+from ibviewer.core.labelnoise import LabelNoise, noisy_loss, target_shape
 from ibviewer.core.models import make_model
 from ibviewer.core.ops import to_numpy
 from ibviewer.core.optim import Optimizer
@@ -95,6 +96,9 @@ class Engine(Bookkeeping):
                 init = self.model.init(rng)
         self.params = [self.lib.array(w) for w in init]
         self.sampler = BatchSampler(seed, self.problem.n_data)
+        # optimizer.label_noise may be set between steps: the draws are ready for every kind that allows it
+        self.label_noise = (LabelNoise(seed, target_shape(self.problem))
+                            if self.problem.kind in LABEL_NOISE_KINDS else None)
         self.optimizer = Optimizer(self.cfg.optimizer)
         self.step_count = 0
         self.time = 0.0  # sum of learning rates: gradient-flow time
@@ -214,7 +218,9 @@ class Engine(Bookkeeping):
         model, head, params, opt, schedule = self.model, self.head, self.params, self.optimizer, self.schedule
         mlp = self.is_mlp
         o = self.cfg.optimizer
-        fast = self._fast if o.name in ("gd", "sgd") and not self.batch_size else None
+        sigma = o.label_noise if self.label_noise is not None else 0.0
+        # label noise changes every step's targets: the fast paths (clean targets) are off
+        fast = self._fast if o.name in ("gd", "sgd") and not self.batch_size and not sigma else None
         evaluate = getattr(fast, "evaluate", None)
         max_steps = self.cfg.run.steps
         done = 0
@@ -246,9 +252,14 @@ class Engine(Bookkeeping):
                 loss, grads = model.loss_and_grads(params, self.data, idx)
             else:
                 P, cache = model.forward_and_cache(params)
-                loss, G = head(P, idx)
+                if sigma:
+                    eps = self.lib.array(sigma * self.label_noise.standard(self.step_count))
+                    loss, G = noisy_loss(head, P, idx, eps)
+                else:
+                    loss, G = head(P, idx)
                 grads = model.grads(params, G, cache)
-            if not self.bookkeep(P, loss, grads, exact=idx is None):
+            # a noisy loss is an estimate: the records and the stop conditions take the clean full loss
+            if not self.bookkeep(P, loss, grads, exact=idx is None and not sigma):
                 break
             opt.step(params, grads)
             self.advance()

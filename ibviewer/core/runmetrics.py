@@ -15,6 +15,7 @@ import numpy as np
 
 from ibviewer.core import metrics as M
 from ibviewer.core.events import events
+from ibviewer.core.mirror import DivergenceFrom, bregman_q_alpha, records_bregman, records_bregman_l1
 from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
 
@@ -44,6 +45,13 @@ class RunMetrics:
             norms["target"] = fro(engine.problem.target)
         # relative distances divide by these (a zero reference gives the absolute distance)
         self.ref_norms = {k: (v if v > 0 else 1.0) for k, v in norms.items()}
+        # the Bregman divergence of the mirror potential from its minimiser (x = u^2 - v^2 from u = v = alpha)
+        self.bregman = "q_alpha" in engine.refs and records_bregman(engine.cfg.to_dict())
+        # ... and of the potential of the run's depth from basis pursuit's solution (N >= 2)
+        self.bregman_l1 = None
+        if "min_l1" in engine.refs and records_bregman_l1(engine.cfg.to_dict()):
+            m = engine.cfg.model
+            self.bregman_l1 = DivergenceFrom(engine.refs["min_l1"], m.init_scale, m.depth)
         self.weights0: list[np.ndarray] = []
         self.balance0: list[np.ndarray] = []
         self.has_balance = False
@@ -116,6 +124,10 @@ class RunMetrics:
                 row["dist_max_margin"] = M.relative_distance(p / nw if nw > 0 else p, ref / np.linalg.norm(ref))
             else:
                 row[f"dist_{name}"] = fro(p - ref) / self.ref_norms[name]
+        if self.bregman:
+            row["bregman_q_alpha"] = bregman_q_alpha(e.refs["q_alpha"], p, cfg.model.init_scale)
+        if self.bregman_l1 is not None:
+            row["bregman_l1"] = self.bregman_l1(p)
         return row
 
     def _mlp_row(self, loss: float, grads) -> dict[str, Any]:
@@ -194,6 +206,9 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["balancedness"] = [_num(v) for v in np.asarray(last["balancedness"])]
         out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]
     out["references"] = {name: _num(last[f"dist_{name}"]) for name in e.refs if f"dist_{name}" in last}
+    for name in ("bregman_q_alpha", "bregman_l1"):
+        if name in last:
+            out[name] = _num(last[name])
     # the moments to point at, each at a recorded step (ibviewer/core/events.py)
     columns = {name: e.history[name] for name in e.history.keys()}  # views: the history can be large
     out["events"] = events(columns, e.cfg, e.status, e.step_count, e.problem.target)

@@ -38,7 +38,7 @@ from superqt import QCollapsible
 from superqt.utils import signals_blocked
 
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
-from ibviewer.core.config_fields import ConfigError, field_help
+from ibviewer.core.config_fields import LABEL_NOISE_KINDS, ConfigError, field_help
 from ibviewer.core.datafiles import FILE_SIZES
 from ibviewer.core.problems import empty_singular_values_text, ignored_problem_keys
 from ibviewer.gui.preset_words import preset_html, preset_plain
@@ -662,6 +662,8 @@ class ControlPanel(QScrollArea):
         self._field(form, "optimizer.batch_size", "batch size", bs)
         wd = FloatField("optimizer.weight_decay")
         self._field(form, "optimizer.weight_decay", "weight decay λ", wd)
+        noise = FloatField("optimizer.label_noise")
+        self._field(form, "optimizer.label_noise", "label noise σ", noise)
 
     # ------------------------------------------------------------------------------------------------ showing
     def set_dark(self, on: bool) -> None:
@@ -737,6 +739,7 @@ class ControlPanel(QScrollArea):
         shown["model.parametrization"] = len(PARAMETRIZATIONS.get(fam, ())) > 1
         shown["model.weight_norm"] = fam == "mlp" or cfg.parametrization == "pm_power"
         shown["model.init_std"] = fam != "mlp"
+        shown["optimizer.label_noise"] = cfg.problem.kind in LABEL_NOISE_KINDS
         for key, vis in shown.items():
             lab, widget = self.rows[key]
             lab.setVisible(vis)

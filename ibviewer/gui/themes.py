@@ -169,6 +169,8 @@ def caption_parts(cfg) -> list[str]:
     parts.append(f"η = {sci(o.lr)}")
     if o.weight_decay:
         parts.append(f"λ = {sci(o.weight_decay)}")
+    if o.label_noise:
+        parts.append(f"label noise σ = {sci(o.label_noise)}")
     return parts
 
 

@@ -19,6 +19,7 @@ SYMBOLS = {
     "optimizer.lr": "η",
     "optimizer.momentum": "β",
     "optimizer.weight_decay": "λ",
+    "optimizer.label_noise": "label noise σ",
     "optimizer.batch_size": "batch",
     "optimizer.name": "optimizer",
     "run.steps": "max steps",

@@ -2,7 +2,7 @@
 
 Four classes of key (:func:`classify`):
 
-``live``     optimizer settings (name, η, momentum, batch size, weight decay): the selected run is retuned
+``live``     optimizer settings (name, η, momentum, batch size, weight decay, label noise): the selected run is retuned
              where it stands, in the worker (:class:`~ibviewer.live.protocol.SetOptimizer`)
 ``reseed``   ``run.seed``: every run back to step 0, the selected one with the new seed
 ``limits``   ``run.steps`` / ``run.loss_tol``: the stop conditions of every run (runs train to the same
@@ -26,7 +26,7 @@ from ibviewer.live.runs import RunCollection, value_of
 
 #: optimizer settings that apply live (the rest of a config change rebuilds the run)
 LIVE_OPTIMIZER = ("optimizer.name", "optimizer.lr", "optimizer.momentum", "optimizer.batch_size",
-                  "optimizer.weight_decay")
+                  "optimizer.weight_decay", "optimizer.label_noise")
 #: the stop conditions every run shares
 LIMITS = ("run.steps", "run.loss_tol")
 

@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from ibviewer.core.mirror import records_bregman, records_bregman_l1
 from ibviewer.gui.panels.base import TimePanel
 from ibviewer.gui.panels.style import BLACK, STYLES, colour, pen
 
@@ -165,12 +166,19 @@ ERRORS = (
 )
 
 
+#: the Bregman divergence of Q_α from its minimiser to the iterate (absolute, not relative)
+BREGMAN_LABEL = "Bregman D_Qα(x_Qα, x) (absolute)"
+#: ... and of the potential of the run's depth from basis pursuit's solution
+BREGMAN_L1_LABEL = "Bregman D_Q(x_ℓ1, x) (absolute)"
+
+
 class ErrorsPanel(TimePanel):
     name = "errors"
     title = "Errors and distances"
     tooltip = ("Relative error ‖W − W*‖_F/‖W*‖_F to the ground truth and relative distance ‖W − W_ref‖/‖W_ref‖\n"
                "to each reference solution: min-ℓ2 (least norm), min-ℓ1 (basis pursuit), Q_α (Woodworth et al.),\n"
-               "min nuclear norm, max-margin direction; log scale")
+               "min nuclear norm, max-margin direction; for x = u^N − v^N from u = v = α also the Bregman\n"
+               "divergences of the mirror potential from Q_α's minimiser (N = 2; falls to 0) and from x_ℓ1; log scale")
     y_log = True
     y_label = "relative distance"
 
@@ -196,6 +204,11 @@ class ErrorsPanel(TimePanel):
                 # the ground truth's curve wide and underneath: a reference that equals it stays visible
                 wide = col == "rel_error"
                 self.curves[col] = self.add_curve(colour(i), label, width=3 if wide else 2, z=0 if wide else 1)
+        if "q_alpha" in refs and records_bregman(info.get("cfg") or {}):
+            # the mirror flow's Lyapunov function (docs/science.md, "Mirror geometry"): falls to 0 at the limit
+            self.curves["bregman_q_alpha"] = self.add_curve(colour(len(ERRORS)), BREGMAN_LABEL, width=2, z=1)
+        if "min_l1" in refs and records_bregman_l1(info.get("cfg") or {}):
+            self.curves["bregman_l1"] = self.add_curve(colour(len(ERRORS) + 1), BREGMAN_L1_LABEL, width=2, z=1)
 
     def unavailable_text(self):
         return "no ground truth or reference solution for this problem"
