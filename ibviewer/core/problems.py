@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer.core import ops
+from ibviewer.core import ops, rank_one
 from ibviewer.core.config import Config, ConfigError, ProblemConfig
 from ibviewer.core.sizing import check_memory
 
@@ -269,6 +269,9 @@ def make_problem(cfg: Config) -> Problem:
     if kind == "matrix_sensing":
         w = _ground_truth(p, rng)
         d, m = w.shape[0], p.measurements
+        if p.operator == "rank_one":
+            return Problem(kind, family, (d, d), rank_one.draw(w, m, p.noise, rng), m, target=w,
+                           info={"operator": "rank_one"})
         a = rng.standard_normal((m, d * d)) / np.sqrt(m)
         y = a @ w.ravel() + p.noise * rng.standard_normal(m)
         return Problem(kind, family, (d, d), {"A": a, "y": y}, m, target=w)
@@ -493,6 +496,12 @@ class LossHead:
         kind = self.kind
         scale = 1.0 if idx is None else self.n / len(idx)
         if kind == "matrix_sensing":
+            if "left" in d:  # rank-one measurements (ibviewer.core.rank_one)
+                L, Rt, y = (d["left"], d["right"], d["y"]) if idx is None else (d["left"][idx], d["right"][idx],
+                                                                                d["y"][idx])
+                r = rank_one.measure(L, Rt, P) - y
+                G = rank_one.adjoint(L, Rt, r * scale if scale != 1.0 else r)
+                return 0.5 * scale * float(r @ r), G
             if self.bands is not None and idx is None:
                 sq, g = self.bands(P.reshape(-1))
                 return 0.5 * sq, g.reshape(P.shape)
@@ -560,6 +569,9 @@ class LossHead:
         d, kind = self.d, self.kind
         R = P.shape[0]
         if kind == "matrix_sensing":
+            if "left" in d:
+                r = rank_one.measure(d["left"], d["right"], P) - d["y"]
+                return 0.5 * (r * r).sum(-1), rank_one.adjoint(d["left"], d["right"], r)
             A = d["A"]
             r = P.reshape(R, -1) @ A.T - d["y"]
             return 0.5 * (r * r).sum(-1), (r @ A).reshape(P.shape)

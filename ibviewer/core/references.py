@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog, minimize
 
+from ibviewer.core import rank_one
 from ibviewer.core.problems import Problem
 
 
@@ -105,6 +106,8 @@ def min_nuclear_norm(
 def affine_projector(problem: Problem):
     """Projection onto {X : A(X) = y} for sensing, completion and factorization problems."""
     kind, d = problem.kind, problem.data
+    if kind == "matrix_sensing" and "left" in d:
+        return rank_one.projector(d["left"], d["right"], d["y"])
     if kind == "matrix_sensing":
         a, y = d["A"], d["y"]
         pinv = np.linalg.pinv(a)
@@ -199,6 +202,10 @@ def _solve(problem: Problem) -> dict[str, np.ndarray]:
     if kind == "sparse_recovery":
         refs["min_l2"] = min_l2(d["A"], d["y"])
         refs["min_l1"] = min_l1(d["A"], d["y"])
+    elif kind == "matrix_sensing" and "left" in d:  # rank-one measurements: no dense operator is formed
+        refs["min_l2"] = rank_one.min_l2(d["left"], d["right"], d["y"])
+        if not rank_one.nuclear_skipped(*d["left"].shape):
+            refs["min_nuclear"] = min_nuclear_norm(rank_one.projector(d["left"], d["right"], d["y"]), problem.shape)
     elif kind in ("matrix_sensing", "matrix_completion", "razin_cohen"):
         project = affine_projector(problem)
         refs["min_l2"] = project(np.zeros(problem.shape))  # min-Frobenius interpolant
