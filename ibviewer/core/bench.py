@@ -141,6 +141,40 @@ def _alternate(a: Callable[[int], Any], b: Callable[[int], Any], block: int, rep
     return best_a, best_b
 
 
+def machine_fields() -> dict[str, Any]:
+    """What a row's figures depend on beyond the code, read now: the L2 cache (its size sets the blocks of the
+    large least-squares losses), the other caches, the BLAS libraries with their threads, and the block sizes
+    derived from the cache."""
+    from ibviewer.core import problems
+    from ibviewer.core.hardware import describe_caches, l2_cache
+    from ibviewer.core.provenance import blas_libraries
+
+    l2 = l2_cache()
+    return {
+        "l2_cache_bytes": l2["bytes"],
+        "l2_cache": f"level {l2['level']} {l2['type']}, {l2['bytes'] >> 10} KiB ({l2['source']})",
+        "caches": describe_caches(),
+        "blas": blas_libraries(),
+        "block_bytes": problems.BLOCK_BYTES,
+        "band_bytes": problems._TriangularLeastSquares.BAND_BYTES,
+    }
+
+
+def _fast_path_name(engine: Engine) -> str | None:
+    """The fast path's class, and for sensing whether the loss reads A through its triangular factor or in
+    row blocks."""
+    fast = engine.fast_path
+    if fast is None:
+        return None
+    name = type(fast).__name__
+    head = engine.head
+    if head.bands is not None:
+        name += " + triangular factor of A"
+    elif head.blocks is not None:
+        name += " + row blocks of A"
+    return name
+
+
 def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> dict[str, Any]:
     cfg = build_config(overrides=list(overrides) + [("run.steps", 0)])
     engine = Engine(cfg)
@@ -153,9 +187,10 @@ def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> di
         "engine_us_per_step": round(best_e * 1e6, 1),
         "plain_us_per_step": round(best_p * 1e6, 1),
         "backend": engine.backend,
-        "fast_path": type(engine.fast_path).__name__ if engine.fast_path is not None else None,
+        "fast_path": _fast_path_name(engine),
         "record_stride": engine.stride,
         "recorded_rows": engine.history.n,
+        **machine_fields(),
     }
 
 
@@ -179,6 +214,8 @@ def bench_compare(n_runs: int = 8, *, block: int = 300, repeats: int = 5) -> dic
         "cost_ratio": round(min(best_g, best_g2) / best_1, 2),
         "unstacked_us_per_step": round(best_u * 1e6, 1),
         "stacking_speedup": round(best_u / min(best_g, best_g2), 2),
+        "fast_path": "ProductGD (stacked)" if any(getattr(b, "fast", None) for b in group.batches) else None,
+        **machine_fields(),
     }
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ibviewer.core import ops, rank_one
 from ibviewer.core.config import Config, ConfigError, ProblemConfig
+from ibviewer.core.hardware import l2_bytes
 from ibviewer.core.sizing import check_memory
 
 
@@ -376,8 +377,9 @@ def _logistic(p: ProblemConfig, rng: np.random.Generator, family: str) -> Proble
 
 
 # ---------------------------------------------------------------------------------------------- losses
-#: size of a row block of a large measurement matrix (bytes): well inside a core's L2 cache (1-2 MB on current CPUs)
-BLOCK_BYTES = 1 << 20
+#: size of a row block of a large measurement matrix (bytes): half of this machine's L2 cache, read at run time
+#: (1 MiB on a core with 2 MiB; ibviewer.core.hardware states the fallback where the system does not say)
+BLOCK_BYTES = l2_bytes() // 2
 #: a measurement matrix is replaced by its triangular QR factor when that stores at most this share of its entries
 QR_SHARE = 0.8
 #: ... and when A is at most this large (the factorization costs a few seconds at 64 MB)
@@ -411,7 +413,9 @@ class _TriangularLeastSquares:
     the order (it is the same, bit for bit, whatever was called before).
     """
 
-    BAND_BYTES = 384 << 10
+    #: a band of R: 3/16 of the L2 cache (384 KiB of 2 MiB, where it was tuned), leaving room for x, the output
+    #: and the next band
+    BAND_BYTES = l2_bytes() * 3 // 16
 
     @classmethod
     def build(cls, A: np.ndarray, y: np.ndarray):
