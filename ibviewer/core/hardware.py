@@ -60,7 +60,8 @@ def l2_cache(root: Path = SYSFS_CACHE) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def l2_bytes() -> int:
-    """Bytes of this machine's L2 cache (read once per process; :data:`FALLBACK_L2_BYTES` where unknown)."""
+    """Bytes of the L2 cache of the CPU running this process (read once per process; :data:`FALLBACK_L2_BYTES`
+    where unknown)."""
     return int(l2_cache()["bytes"])
 
 

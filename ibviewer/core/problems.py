@@ -377,7 +377,7 @@ def _logistic(p: ProblemConfig, rng: np.random.Generator, family: str) -> Proble
 
 
 # ---------------------------------------------------------------------------------------------- losses
-#: size of a row block of a large measurement matrix (bytes): half of this machine's L2 cache, read at run time
+#: size of a row block of a large measurement matrix (bytes): half of the running CPU's L2 cache, read at run time
 #: (1 MiB on a core with 2 MiB; ibviewer.core.hardware states the fallback where the system does not say)
 BLOCK_BYTES = l2_bytes() // 2
 #: a measurement matrix is replaced by its triangular QR factor when that stores at most this share of its entries
