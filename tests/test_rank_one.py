@@ -77,10 +77,19 @@ def test_references_match_the_dense_ones():
 
 
 def test_large_sizes_skip_the_nuclear_reference_and_say_so():
-    e = Engine(sensing(d=rank_one.NUCLEAR_MAX_D + 1, m=40, **{"run.steps": 1}))
+    e = Engine(sensing(d=20, m=rank_one.NUCLEAR_MAX_MEASUREMENTS + 1, **{"run.steps": 1}))
     assert "min_l2" in e.refs and "min_nuclear" not in e.refs
     notes = e.summary().get("notes", [])
-    assert any("min-nuclear-norm reference is skipped" in n for n in notes), notes
+    assert any("min-nuclear-norm reference is skipped for rank-one sensing above problem.measurements = 2000" in n
+               for n in notes), notes
+
+
+def test_completion_above_the_size_limit_skips_the_nuclear_reference_and_says_so():
+    cfg = build_config(overrides=[("problem.kind", "matrix_completion"), ("problem.d", R.NUCLEAR_MAX_D + 1),
+                                  ("problem.measurements", 3000), ("run.steps", 1)])
+    e = Engine(cfg)
+    assert "min_l2" in e.refs and "min_nuclear" not in e.refs
+    assert any("skipped above problem.d = 100" in n for n in e.summary().get("notes", []))
 
 
 def test_the_triangular_factor_and_row_blocks_do_not_apply():

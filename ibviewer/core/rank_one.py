@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 #: the min-nuclear-norm reference of rank-one sensing is computed up to this many measurements (its m x m Gram
-#: matrix: 32 MB in float64) and this matrix size (20,000 ADMM iterations each take an SVD of a d x d matrix)
+#: matrix: 32 MB in float64); the size limit of every matrix kind applies too (ibviewer.core.references)
 NUCLEAR_MAX_MEASUREMENTS = 2000
-NUCLEAR_MAX_D = 100
 
 
 def draw(w: np.ndarray, m: int, noise: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -76,11 +75,6 @@ def min_l2(left: np.ndarray, right: np.ndarray, y: np.ndarray) -> np.ndarray:
     d = left.shape[1]
     x = lsqr(_linear_operator(left, right), y, atol=1e-14, btol=1e-14, iter_lim=20 * len(y))[0]
     return x.reshape(d, d)
-
-
-def nuclear_skipped(m: int, d: int) -> bool:
-    """Whether the min-nuclear-norm reference of rank-one sensing is skipped at this size."""
-    return m > NUCLEAR_MAX_MEASUREMENTS or d > NUCLEAR_MAX_D
 
 
 def projector(left: np.ndarray, right: np.ndarray, y: np.ndarray):

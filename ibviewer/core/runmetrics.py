@@ -223,15 +223,14 @@ def derived_settings(e: Engine) -> list[str]:
             said = ", ".join(f"problem.{k} = {v}" for k, v in differ.items())
             notes.append(f"the data file sets {said}; the config's " + ", ".join(
                 f"problem.{k} = {getattr(p, k)}" for k in differ) + " is not used")
-    if p.kind == "matrix_sensing" and p.operator == "rank_one":
-        from ibviewer.core import rank_one
+    if p.kind == "matrix_sensing" and p.operator == "rank_one" and p.source:
+        notes.append("problem.operator = rank_one is not used: the data file's dense operator A is")
+    if p.kind in _RANKED and not p.source:
+        from ibviewer.core.references import nuclear_skip_reason
 
-        if p.source:
-            notes.append("problem.operator = rank_one is not used: the data file's dense operator A is")
-        elif rank_one.nuclear_skipped(p.measurements, p.d):
-            notes.append(f"the min-nuclear-norm reference is skipped for rank-one sensing above "
-                         f"problem.d = {rank_one.NUCLEAR_MAX_D} or problem.measurements = "
-                         f"{rank_one.NUCLEAR_MAX_MEASUREMENTS} (its ADMM would cost minutes); min-l2 is computed")
+        skipped = nuclear_skip_reason(p.kind, p.d, p.measurements, p.operator)
+        if skipped:
+            notes.append(skipped)
     if o.name != "gd" and o.batch_size >= e.problem.n_data:
         notes.append(f"optimizer.batch_size = {o.batch_size} is at least the {e.problem.n_data} data units of "
                      "the problem: every step uses the full batch")
