@@ -127,3 +127,13 @@ def test_depth_two_from_small_init_recovers_the_matrix():
     # the min-Frobenius interpolant fits the measurements too, and is far from the truth
     ml2 = e.refs["min_l2"]
     assert np.linalg.norm(ml2 - t) / np.linalg.norm(t) > 0.3
+
+
+def test_the_min_l2_reference_is_skipped_above_its_stated_work_and_the_summary_says_so():
+    d = 1000
+    m = rank_one.MIN_L2_MAX_WORK // (d * d) + 1  # 1,001 measurements: 16 MB of data
+    e = Engine(sensing(d=d, m=m, **{"run.steps": 1, "model.depth": 2, "run.dtype": "float32"}))
+    assert e.refs == {}
+    notes = " ".join(e.summary().get("notes", []))
+    assert "min-l2 reference is skipped for rank-one sensing" in notes
+    assert "min-nuclear-norm reference is skipped" in notes

@@ -21,6 +21,9 @@ import numpy as np
 #: the min-nuclear-norm reference of rank-one sensing is computed up to this many measurements (its m x m Gram
 #: matrix: 32 MB in float64); the size limit of every matrix kind applies too (ibviewer.core.references)
 NUCLEAR_MAX_MEASUREMENTS = 2000
+#: the min-l2 reference (LSQR, each iteration two m x d x d products) is computed up to m d^2 = this many
+#: multiply-adds per product (d = 200 with m = 25,000; d = 1,000 with m = 2,000): a few seconds to a minute
+MIN_L2_MAX_WORK = 10**9
 
 
 def draw(w: np.ndarray, m: int, noise: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -35,7 +38,10 @@ def draw(w: np.ndarray, m: int, noise: float, rng: np.random.Generator) -> dict[
 
 def measure(left, right, P):
     """<a_i b_i^T, P> for every i: row sums of (left P) * right; P may be a stack (R, d, d) -> (R, m)."""
-    return ((left @ P) * right).sum(-1)
+    lp = left @ P
+    if isinstance(lp, np.ndarray):  # without the m x d temporary of the product: twice as fast
+        return np.einsum("...ij,ij->...i", lp, right)
+    return (lp * right).sum(-1)
 
 
 def adjoint(left, right, r):

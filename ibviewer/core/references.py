@@ -161,6 +161,14 @@ def max_margin(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 NUCLEAR_MAX_D = 100
 
 
+def min_l2_skip_reason(kind: str, d: int, m: int, operator: str = "dense") -> str | None:
+    """Why the min-l2 reference of this problem is not computed (one line for the summary's notes), or None."""
+    if kind == "matrix_sensing" and operator == "rank_one" and m * d * d > rank_one.MIN_L2_MAX_WORK:
+        return (f"the min-l2 reference is skipped for rank-one sensing above problem.measurements x problem.d² = "
+                f"{rank_one.MIN_L2_MAX_WORK:.0e} (each LSQR iteration applies the operator twice)")
+    return None
+
+
 def nuclear_skip_reason(kind: str, d: int, m: int, operator: str = "dense") -> str | None:
     """Why the min-nuclear-norm reference of this problem is not computed (one line for the summary's notes),
     or None when it is."""
@@ -169,7 +177,8 @@ def nuclear_skip_reason(kind: str, d: int, m: int, operator: str = "dense") -> s
     if d > NUCLEAR_MAX_D:
         return (f"the min-nuclear-norm reference is skipped above problem.d = {NUCLEAR_MAX_D} (its ADMM takes up "
                 "to 20,000 SVDs of a d x d matrix); min-l2 is computed")
-    if kind == "matrix_sensing" and operator == "rank_one" and m > rank_one.NUCLEAR_MAX_MEASUREMENTS:
+    if kind == "matrix_sensing" and operator == "rank_one" and (m > rank_one.NUCLEAR_MAX_MEASUREMENTS
+                                                                 or min_l2_skip_reason(kind, d, m, operator)):
         return (f"the min-nuclear-norm reference is skipped for rank-one sensing above problem.measurements = "
                 f"{rank_one.NUCLEAR_MAX_MEASUREMENTS} (its projection solves with the m x m Gram matrix); "
                 "min-l2 is computed")
@@ -223,7 +232,8 @@ def _solve(problem: Problem) -> dict[str, np.ndarray]:
         refs["min_l2"] = min_l2(d["A"], d["y"])
         refs["min_l1"] = min_l1(d["A"], d["y"])
     elif kind == "matrix_sensing" and "left" in d:  # rank-one measurements: no dense operator is formed
-        refs["min_l2"] = rank_one.min_l2(d["left"], d["right"], d["y"])
+        if not min_l2_skip_reason(kind, problem.shape[0], problem.n_data, "rank_one"):
+            refs["min_l2"] = rank_one.min_l2(d["left"], d["right"], d["y"])
         if not nuclear_skip_reason(kind, problem.shape[0], problem.n_data, "rank_one"):
             refs["min_nuclear"] = min_nuclear_norm(rank_one.projector(d["left"], d["right"], d["y"]), problem.shape)
     elif kind in ("matrix_sensing", "matrix_completion", "razin_cohen"):
