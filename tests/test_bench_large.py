@@ -38,6 +38,7 @@ def test_a_large_row_has_its_fields(name):
     assert row["peak_rss_mb"] >= row["engine_peak_rss_mb"] > 10
     assert row["l2_cache_bytes"] > 0 and any(lib.get("user_api") == "blas" for lib in row["blas"])
     assert row["fast_path"] == "ProductGD"
+    assert row["steps_per_block"] == 4 and 1 <= row["record_stride"] <= 1000  # the app's stride, not the timing's
     assert ("ratio_dense" in row) == (name == "sensing_rank_one_small")
 
 
@@ -70,3 +71,19 @@ def test_usage_errors_exit_2_with_one_line(argv, says, capsys):
 def test_cuda_without_a_device_is_refused_in_one_line(capsys):
     assert main(["bench", "--large", "--device", "cuda"]) == 2
     assert "torch sees no CUDA device" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(resolve_device("auto") == "cuda", reason="a CUDA device is present: the script would run")
+def test_gpu_check_fails_in_one_line_without_cuda():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHON": sys.executable, "PYTHONPATH": str(root)}
+    done = subprocess.run(["bash", "benchmarks/gpu_check.sh"], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert done.stderr.startswith("gpu_check: torch sees no CUDA device")

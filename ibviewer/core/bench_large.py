@@ -89,7 +89,7 @@ def large_row(name: str, overrides, steps: int = 0, repeats: int = 2, device: st
 
     limit_threads()
     over = list(overrides) + [("run.steps", 0), ("run.dtype", "float32"), ("run.device", device)]
-    sync: Callable[[], None] = lambda: None  # noqa: E731
+    sync: Callable[[], None] = lambda: None
     if device == "cuda":
         import torch
 
@@ -123,7 +123,7 @@ def large_row(name: str, overrides, steps: int = 0, repeats: int = 2, device: st
         "ratio_steps_only": round(best_p / best_s, 2),
         "engine_status": engine.status,
         "engine_setup_s": round(setup, 2),
-        "record_stride": engine.stride,
+        "record_stride": stride,
         "steps_per_block": steps,
         "fast_path": _fast_path_name(engine),
         "engine_peak_rss_mb": round(engine_peak, 1),
