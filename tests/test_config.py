@@ -237,6 +237,7 @@ source = ""
 inputs = "gaussian"
 outputs = 0
 test_samples = 50
+operator = "dense"
 
 [model]
 depth = 3

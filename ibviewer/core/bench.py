@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ibviewer.core.bench_large import LARGE_ROWS, run_rows
 from ibviewer.core.config import build_config
 from ibviewer.core.engine import Engine
 
@@ -43,16 +44,20 @@ ROWS: dict[str, list[tuple[str, Any]]] = {
 }
 
 
-def plain_loop(engine: Engine) -> Callable[[int], None]:
+def plain_loop(engine: Engine, device: str = "cpu") -> Callable[[int], None]:
     """A torch-autograd training loop for the engine's problem and initial point, as a user would write it."""
     import torch
+
+    from ibviewer.core.ops import to_numpy
 
     torch.set_num_threads(1)
     cfg, prob = engine.cfg, engine.problem
     lr = cfg.optimizer.lr
     dt = torch.float64 if cfg.run.dtype == "float64" else torch.float32
-    params = [torch.tensor(np.asarray(p), dtype=dt, requires_grad=True) for p in engine.params]
-    data = {k: torch.as_tensor(v) for k, v in prob.data.items()}
+    params = [torch.tensor(np.asarray(to_numpy(p)), dtype=dt, device=device, requires_grad=True)
+              for p in engine.params]
+    data = {k: torch.as_tensor(v, device=device, dtype=dt if np.asarray(v).dtype.kind == "f" else None)
+            for k, v in prob.data.items()}
     kind, depth = prob.kind, cfg.model.depth
     if cfg.family == "mlp":
         return _plain_mlp_loop(engine, params, data, lr)
@@ -65,8 +70,12 @@ def plain_loop(engine: Engine) -> Callable[[int], None]:
         p = params[0]
         for w in params[1:]:
             p = w @ p
+        if kind == "matrix_sensing" and "left" in data:  # rank-one measurements, written with their structure
+            return 0.5 * ((((data["left"] @ p) * data["right"]).sum(1) - data["y"]) ** 2).sum()
         if kind == "matrix_sensing":
             return 0.5 * ((data["A"] @ p.reshape(-1) - data["y"]) ** 2).sum()
+        if kind == "matrix_factorization":
+            return 0.5 * ((p - data["M"]) ** 2).sum()
         if kind == "matrix_completion":
             return 0.5 * ((p[data["rows"], data["cols"]] - data["values"]) ** 2).sum()
         if kind == "linear_regression":
@@ -141,6 +150,40 @@ def _alternate(a: Callable[[int], Any], b: Callable[[int], Any], block: int, rep
     return best_a, best_b
 
 
+def machine_fields() -> dict[str, Any]:
+    """What a row's figures depend on beyond the code, read now: the L2 cache (its size sets the blocks of the
+    large least-squares losses), the other caches, the BLAS libraries with their threads, and the block sizes
+    derived from the cache."""
+    from ibviewer.core import problems
+    from ibviewer.core.hardware import describe_caches, l2_cache
+    from ibviewer.core.provenance import blas_libraries
+
+    l2 = l2_cache()
+    return {
+        "l2_cache_bytes": l2["bytes"],
+        "l2_cache": f"level {l2['level']} {l2['type']}, {l2['bytes'] >> 10} KiB ({l2['source']})",
+        "caches": describe_caches(),
+        "blas": blas_libraries(),
+        "block_bytes": problems.BLOCK_BYTES,
+        "band_bytes": problems._TriangularLeastSquares.BAND_BYTES,
+    }
+
+
+def _fast_path_name(engine: Engine) -> str | None:
+    """The fast path's class, and for sensing whether the loss reads A through its triangular factor or in
+    row blocks."""
+    fast = engine.fast_path
+    if fast is None:
+        return None
+    name = type(fast).__name__
+    head = engine.head
+    if head.bands is not None:
+        name += " + triangular factor of A"
+    elif head.blocks is not None:
+        name += " + row blocks of A"
+    return name
+
+
 def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> dict[str, Any]:
     cfg = build_config(overrides=list(overrides) + [("run.steps", 0)])
     engine = Engine(cfg)
@@ -153,9 +196,10 @@ def bench_row(name: str, overrides, *, block: int = 500, repeats: int = 5) -> di
         "engine_us_per_step": round(best_e * 1e6, 1),
         "plain_us_per_step": round(best_p * 1e6, 1),
         "backend": engine.backend,
-        "fast_path": type(engine.fast_path).__name__ if engine.fast_path is not None else None,
+        "fast_path": _fast_path_name(engine),
         "record_stride": engine.stride,
         "recorded_rows": engine.history.n,
+        **machine_fields(),
     }
 
 
@@ -179,6 +223,8 @@ def bench_compare(n_runs: int = 8, *, block: int = 300, repeats: int = 5) -> dic
         "cost_ratio": round(min(best_g, best_g2) / best_1, 2),
         "unstacked_us_per_step": round(best_u * 1e6, 1),
         "stacking_speedup": round(best_u / min(best_g, best_g2), 2),
+        "fast_path": "ProductGD (stacked)" if any(getattr(b, "fast", None) for b in group.batches) else None,
+        **machine_fields(),
     }
 
 
@@ -186,18 +232,40 @@ def main(argv: list[str] | None = None) -> int:
     from ibviewer.core.cli_args import ArgumentParser, UsageError, report_error
 
     ap = ArgumentParser(prog="ibviewer bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default=",".join(list(ROWS) + ["compare8"]),
-                    help=f"comma-separated rows among {', '.join(ROWS)}, compare8 (8 runs batched vs 1)")
-    ap.add_argument("--block", type=int, default=500, help="steps per timed block")
-    ap.add_argument("--repeats", type=int, default=5, help="timed blocks of each side")
+    ap.add_argument("--rows", default="",
+                    help=f"comma-separated rows among {', '.join(ROWS)}, compare8 (8 runs batched vs 1); all by "
+                         "default")
+    ap.add_argument("--block", type=int, default=0, help="steps per timed block (default 500; --large: one record stride, 25)")
+    ap.add_argument("--repeats", type=int, default=0, help="timed blocks of each side (default 5; --large: 2)")
+    ap.add_argument("--large", action="store_true",
+                    help=f"the large rows instead ({', '.join(LARGE_ROWS)}), float32, each in a process of its own")
+    ap.add_argument("--device", default="cpu", help="with --large: cpu or cuda")
     try:
         args = ap.parse_args(argv)
-        names = [r.strip() for r in args.rows.split(",") if r.strip()]
-        unknown = [r for r in names if r not in ROWS and r != "compare8"]
+        allowed = list(LARGE_ROWS) if args.large else list(ROWS) + ["compare8"]
+        names = [r.strip() for r in args.rows.split(",") if r.strip()] if args.rows else allowed
+        unknown = [r for r in names if r not in allowed]
         if unknown:
-            raise UsageError(f"unknown row {unknown[0]!r}; rows are: {', '.join(ROWS)}, compare8")
+            raise UsageError(f"unknown row {unknown[0]!r}; rows{' with --large' if args.large else ''} are: "
+                             f"{', '.join(allowed)}")
+        if args.device not in ("cpu", "cuda"):
+            raise UsageError(f"--device {args.device!r} is not allowed; use cpu or cuda")
+        if args.device == "cuda" and not args.large:
+            raise UsageError("--device cuda needs --large")
+        if args.block < 0 or args.repeats < 0:
+            raise UsageError("--block and --repeats must be whole numbers >= 1")
+        if args.device == "cuda":
+            from ibviewer.core.backend import resolve_device
+
+            if resolve_device("auto") != "cuda":
+                raise UsageError("--device cuda: torch sees no CUDA device")
     except UsageError as exc:
         return report_error("ibviewer bench", exc)
+    if args.large:
+        for row in run_rows(names, args.block, args.repeats or 2, args.device):
+            print(json.dumps(row), flush=True)
+        return 0
+    args.block, args.repeats = args.block or 500, args.repeats or 5
     for name in names:
         if name == "compare8":
             row = bench_compare(8, block=args.block, repeats=args.repeats)

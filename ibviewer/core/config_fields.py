@@ -60,6 +60,8 @@ BACKENDS = ("auto", "numpy", "torch")
 FACTORIZATION_TARGETS = ("spectrum", "lowrank_noise", "file")
 REGRESSION_INPUTS = ("gaussian", "whitened")
 X_AXES = ("step", "log_step", "time")
+#: measurement operators of matrix sensing (ibviewer.core.rank_one)
+SENSING_OPERATORS = ("dense", "rank_one")
 
 
 class ConfigError(ValueError):
@@ -180,6 +182,9 @@ class ProblemConfig(Table):
         "gaussian", "Regression inputs: Gaussian, or whitened so that X Xᵀ/n = I")
     outputs: Whole = key(0, "Output dimension of the teacher W_t (linear regression)", ge=0, zero="d")
     test_samples: Whole = key(1000, "Number of held-out samples for the test loss (MLPs)", ge=1)
+    operator: Literal[SENSING_OPERATORS] = key(
+        "dense", "Sensing measurements: dense Gaussian matrices A_i (m·d² numbers), or rank-one A_i = a_i b_iᵀ "
+        "(2·m·d numbers, applied as matrix products; the size for large d)")
 
 
 class ModelConfig(Table):

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer.core import ops
+from ibviewer.core import ops, rank_one
 from ibviewer.core.config import Config, ConfigError, ProblemConfig
+from ibviewer.core.hardware import l2_bytes
 from ibviewer.core.sizing import check_memory
 
 
@@ -288,6 +289,9 @@ def make_problem(cfg: Config) -> Problem:
     if kind == "matrix_sensing":
         w = _ground_truth(p, rng)
         d, m = w.shape[0], p.measurements
+        if p.operator == "rank_one":
+            return Problem(kind, family, (d, d), rank_one.draw(w, m, p.noise, rng), m, target=w,
+                           info={"operator": "rank_one"})
         a = rng.standard_normal((m, d * d)) / np.sqrt(m)
         y = a @ w.ravel() + p.noise * rng.standard_normal(m)
         return Problem(kind, family, (d, d), {"A": a, "y": y}, m, target=w)
@@ -392,8 +396,9 @@ def _logistic(p: ProblemConfig, rng: np.random.Generator, family: str) -> Proble
 
 
 # ---------------------------------------------------------------------------------------------- losses
-#: size of a row block of a large measurement matrix (bytes): well inside a core's L2 cache (1-2 MB on current CPUs)
-BLOCK_BYTES = 1 << 20
+#: size of a row block of a large measurement matrix (bytes): half of the running CPU's L2 cache, read at run time
+#: (1 MiB on a core with 2 MiB; ibviewer.core.hardware states the fallback where the system does not say)
+BLOCK_BYTES = l2_bytes() // 2
 #: a measurement matrix is replaced by its triangular QR factor when that stores at most this share of its entries
 QR_SHARE = 0.8
 #: ... and when A is at most this large (the factorization costs a few seconds at 64 MB)
@@ -427,7 +432,9 @@ class _TriangularLeastSquares:
     the order (it is the same, bit for bit, whatever was called before).
     """
 
-    BAND_BYTES = 384 << 10
+    #: a band of R: 3/16 of the L2 cache (384 KiB of 2 MiB, where it was tuned), leaving room for x, the output
+    #: and the next band
+    BAND_BYTES = l2_bytes() * 3 // 16
 
     @classmethod
     def build(cls, A: np.ndarray, y: np.ndarray):
@@ -512,6 +519,12 @@ class LossHead:
         kind = self.kind
         scale = 1.0 if idx is None else self.n / len(idx)
         if kind == "matrix_sensing":
+            if "left" in d:  # rank-one measurements (ibviewer.core.rank_one)
+                L, Rt, y = (d["left"], d["right"], d["y"]) if idx is None else (d["left"][idx], d["right"][idx],
+                                                                                d["y"][idx])
+                r = rank_one.measure(L, Rt, P) - y
+                G = rank_one.adjoint(L, Rt, r * scale if scale != 1.0 else r)
+                return 0.5 * scale * float(r @ r), G
             if self.bands is not None and idx is None:
                 sq, g = self.bands(P.reshape(-1))
                 return 0.5 * sq, g.reshape(P.shape)
@@ -579,6 +592,9 @@ class LossHead:
         d, kind = self.d, self.kind
         R = P.shape[0]
         if kind == "matrix_sensing":
+            if "left" in d:
+                r = rank_one.measure(d["left"], d["right"], P) - d["y"]
+                return 0.5 * (r * r).sum(-1), rank_one.adjoint(d["left"], d["right"], r)
             A = d["A"]
             r = P.reshape(R, -1) @ A.T - d["y"]
             return 0.5 * (r * r).sum(-1), (r @ A).reshape(P.shape)

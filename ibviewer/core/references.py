@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linprog, minimize
 
+from ibviewer.core import rank_one
 from ibviewer.core.problems import Problem
 
 
@@ -105,6 +106,8 @@ def min_nuclear_norm(
 def affine_projector(problem: Problem):
     """Projection onto {X : A(X) = y} for sensing, completion and factorization problems."""
     kind, d = problem.kind, problem.data
+    if kind == "matrix_sensing" and "left" in d:
+        return rank_one.projector(d["left"], d["right"], d["y"])
     if kind == "matrix_sensing":
         a, y = d["A"], d["y"]
         pinv = np.linalg.pinv(a)
@@ -153,6 +156,35 @@ def max_margin(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ per problem
+#: the min-nuclear-norm reference is computed up to this matrix size: its ADMM takes up to 20,000 SVDs of the
+#: d x d iterate (minutes at d = 100, hours at d = 1,000)
+NUCLEAR_MAX_D = 100
+
+
+def min_l2_skip_reason(kind: str, d: int, m: int, operator: str = "dense") -> str | None:
+    """Why the min-l2 reference of this problem is not computed (one line for the summary's notes), or None."""
+    if kind == "matrix_sensing" and operator == "rank_one" and m * d * d > rank_one.MIN_L2_MAX_WORK:
+        return (f"the min-l2 reference is skipped for rank-one sensing above problem.measurements x problem.d² = "
+                f"{rank_one.MIN_L2_MAX_WORK:.0e} (each LSQR iteration applies the operator twice)")
+    return None
+
+
+def nuclear_skip_reason(kind: str, d: int, m: int, operator: str = "dense") -> str | None:
+    """Why the min-nuclear-norm reference of this problem is not computed (one line for the summary's notes),
+    or None when it is."""
+    if kind not in ("matrix_sensing", "matrix_completion"):
+        return None
+    if d > NUCLEAR_MAX_D:
+        return (f"the min-nuclear-norm reference is skipped above problem.d = {NUCLEAR_MAX_D} (its ADMM takes up "
+                "to 20,000 SVDs of a d x d matrix); min-l2 is computed")
+    if kind == "matrix_sensing" and operator == "rank_one" and (m > rank_one.NUCLEAR_MAX_MEASUREMENTS
+                                                                 or min_l2_skip_reason(kind, d, m, operator)):
+        return (f"the min-nuclear-norm reference is skipped for rank-one sensing above problem.measurements = "
+                f"{rank_one.NUCLEAR_MAX_MEASUREMENTS} (its projection solves with the m x m Gram matrix); "
+                "min-l2 is computed")
+    return None
+
+
 _CACHE: dict[tuple, dict[str, np.ndarray]] = {}
 
 
@@ -199,11 +231,17 @@ def _solve(problem: Problem) -> dict[str, np.ndarray]:
     if kind == "sparse_recovery":
         refs["min_l2"] = min_l2(d["A"], d["y"])
         refs["min_l1"] = min_l1(d["A"], d["y"])
+    elif kind == "matrix_sensing" and "left" in d:  # rank-one measurements: no dense operator is formed
+        if not min_l2_skip_reason(kind, problem.shape[0], problem.n_data, "rank_one"):
+            refs["min_l2"] = rank_one.min_l2(d["left"], d["right"], d["y"])
+        if not nuclear_skip_reason(kind, problem.shape[0], problem.n_data, "rank_one"):
+            refs["min_nuclear"] = min_nuclear_norm(rank_one.projector(d["left"], d["right"], d["y"]), problem.shape)
     elif kind in ("matrix_sensing", "matrix_completion", "razin_cohen"):
         project = affine_projector(problem)
         refs["min_l2"] = project(np.zeros(problem.shape))  # min-Frobenius interpolant
         # Razin-Cohen: ||[[x, 1], [1, 0]]||_* = sqrt(x^2 + 4) is minimal at x = 0, while GD sends x to infinity
-        refs["min_nuclear"] = min_nuclear_norm(project, problem.shape)
+        if not nuclear_skip_reason(kind, problem.shape[0], problem.n_data):
+            refs["min_nuclear"] = min_nuclear_norm(project, problem.shape)
     elif kind == "linear_regression":
         refs["min_l2"] = d["Y"] @ np.linalg.pinv(d["X"])
     elif kind == "logistic_separable":

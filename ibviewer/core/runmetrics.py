@@ -240,6 +240,15 @@ def derived_settings(e: Engine) -> list[str]:
             said = ", ".join(f"problem.{k} = {v}" for k, v in differ.items())
             notes.append(f"the data file sets {said}; the config's " + ", ".join(
                 f"problem.{k} = {getattr(p, k)}" for k in differ) + " is not used")
+    if p.kind == "matrix_sensing" and p.operator == "rank_one" and p.source:
+        notes.append("problem.operator = rank_one is not used: the data file's dense operator A is")
+    if p.kind in _RANKED and not p.source:
+        from ibviewer.core.references import min_l2_skip_reason, nuclear_skip_reason
+
+        for why in (min_l2_skip_reason, nuclear_skip_reason):
+            skipped = why(p.kind, p.d, p.measurements, p.operator)
+            if skipped:
+                notes.append(skipped)
     if o.name != "gd" and o.batch_size >= e.problem.n_data:
         notes.append(f"optimizer.batch_size = {o.batch_size} is at least the {e.problem.n_data} data units of "
                      "the problem: every step uses the full batch")

@@ -60,6 +60,12 @@ def _problem_arrays(cfg: "Config") -> list[tuple[float, str, str]]:
     kind = p.kind
     if p.source:  # the file's own size decides; reading it is checked when it is read
         return []
+    if kind == "matrix_sensing" and p.operator == "rank_one":
+        from ibviewer.core.rank_one import operator_bytes
+
+        return [(operator_bytes(p.measurements, p.d, _F), f"the {p.measurements} rank-one measurements a_i b_iᵀ "
+                 f"of a {p.d} x {p.d} matrix (two {p.measurements} x {p.d} arrays and the products of a step)",
+                 "problem.d or problem.measurements")]
     if kind == "matrix_sensing":
         return [(p.measurements * p.d * p.d * _F, f"the {p.measurements} x {p.d}² sensing matrices",
                  "problem.d or problem.measurements")]

@@ -38,7 +38,7 @@ from superqt import QCollapsible
 from superqt.utils import signals_blocked
 
 from ibviewer.core.config import INITS, OPTIMIZERS, PARAMETRIZATIONS, PROBLEM_KINDS, Config, preset_info, preset_names
-from ibviewer.core.config_fields import LABEL_NOISE_KINDS, ConfigError, field_help
+from ibviewer.core.config_fields import LABEL_NOISE_KINDS, ConfigError, choices, field_help
 from ibviewer.core.datafiles import FILE_SIZES
 from ibviewer.core.problems import empty_singular_values_text, ignored_problem_keys
 from ibviewer.gui.preset_words import preset_html, preset_plain
@@ -65,7 +65,7 @@ KIND_LABELS = {
 
 #: which problem fields each kind uses
 KIND_FIELDS = {
-    "matrix_sensing": ("d", "rank", "singular_values", "measurements", "noise", "seed"),
+    "matrix_sensing": ("d", "rank", "singular_values", "measurements", "operator", "noise", "seed"),
     "matrix_completion": ("d", "rank", "singular_values", "measurements", "noise", "seed"),
     "matrix_factorization": ("d", "rank", "target", "singular_values", "noise", "seed"),
     "razin_cohen": ("seed",),
@@ -613,6 +613,11 @@ class ControlPanel(QScrollArea):
         for t in ("gaussian", "whitened"):
             inputs.addItem(t, t)
         self._field(form, "problem.inputs", "inputs", inputs)
+        operator = _combo()
+        operator.setObjectName("problem.operator")
+        for t in choices("problem.operator"):
+            operator.addItem(t, t)
+        self._field(form, "problem.operator", "operator", operator)
         noise = FloatField("problem.noise")
         self._field(form, "problem.noise", "noise σ", noise)
         seed = _spin("problem.seed", 0, 2**31 - 1)

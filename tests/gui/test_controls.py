@@ -36,3 +36,17 @@ def test_the_wheel_over_a_focused_field_changes_it(qtbot, window):
     qtbot.waitUntil(depth.hasFocus, timeout=2000)
     _wheel(depth, up=True)
     assert depth.value() == start + 1  # the field takes the wheel once the user chose it
+
+
+def test_the_operator_field_shows_for_sensing_and_sets_rank_one(qtbot, window):
+    controls = window.controls
+    combo = controls.widgets["problem.operator"]
+    assert window.cfg.problem.kind == "matrix_sensing"  # the default preset
+    assert combo.isVisibleTo(controls)
+    assert [combo.itemData(i) for i in range(combo.count())] == ["dense", "rank_one"]
+    edits = []
+    controls.edited.connect(lambda k, v: edits.append((k, v)))
+    combo.setCurrentIndex(combo.findData("rank_one"))  # what a click on the item does, then its signal
+    combo.activated.emit(combo.currentIndex())
+    assert edits == [("problem.operator", "rank_one")]
+    qtbot.waitUntil(lambda: window.cfg.problem.operator == "rank_one", timeout=5000)
