@@ -10,6 +10,7 @@ session), until the answer arrived; the slowest of these times is the figure the
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
 )
+from pytestqt.exceptions import TimeoutError
 
 from ibviewer.core.config import preset_names
 
@@ -49,10 +51,18 @@ TEXTS = ("0", "1", "2", "3", "7", "0.5", "0.01", "1e-3", "2e-2", "-5", "-0.1", "
          "nan", "inf", "-inf", "99999999999999999999", "1,2", "12, 6, 3", "3, 1", "0x10", "½", "1e-300", "10^-2",
          "5e5", "1.5", "64", "8, 4", "--1", "1e", ".")
 
+#: text for the problem's sizes: a spin box keeps the digits of "1e400" (1400) and the first seven nines, and a
+#: matrix sensing problem of d = 1,400 or 9,999,999 measurements is a legal problem of gigabytes, built for
+#: minutes on a small CI host (the memory check refuses only what exceeds the memory available)
+SIZE_TEXTS = tuple(t for t in TEXTS if t not in ("1e400", "99999999999999999999", "5e5"))
+
 #: keys the window's shortcuts answer
 SHORTCUTS = ((Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier), (Qt.Key.Key_Right, Qt.KeyboardModifier.NoModifier),
              (Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier), (Qt.Key.Key_R, Qt.KeyboardModifier.NoModifier),
              (Qt.Key.Key_A, Qt.KeyboardModifier.NoModifier))
+
+#: presets whose runs take seconds to build (references of a 100 x 100 completion, the digits data): CI time
+SLOW_PRESETS = ("arora_completion_100", "mlp_digits", "completion_depth_low_rank")
 
 #: runs a comparison may hold before the monkey prefers removing one
 MAX_RUNS = 4
@@ -72,8 +82,15 @@ def parse_int(text: str) -> int | None:
 
 
 def parse_number(text: str) -> float | None:
+    """``text`` as a finite number, in the notations the app documents too (1e-3, 10^-3, 2×10^-3)."""
+    t = text.strip()
+    for power in ("×10^", "*10^"):
+        if power in t:
+            t = t.replace(power, "e")
+    if t.startswith("10^"):
+        t = "1e" + t[3:]
     try:
-        v = float(text.strip())
+        v = float(t)
     except ValueError:
         return None
     return v if math.isfinite(v) else None
@@ -107,7 +124,8 @@ class Monkey:
         self.errors: list[str] = []  # every error line the status bar showed, in order
         self.edits: list[tuple[str, object]] = []  # every edit the controls reported
         self.saved: list[Path] = []
-        self.presets = preset_names()
+        self.log: list[str] = []  # the actions so far, with what they typed or chose
+        self.presets = [p for p in preset_names() if p not in SLOW_PRESETS]
         self.names = list(WEIGHTS)
         self.weights = [WEIGHTS[n] for n in self.names]
         original = win.status.show_error
@@ -118,11 +136,14 @@ class Monkey:
 
         win.status.show_error = recording_show_error
         win.controls.edited.connect(lambda k, v: self.edits.append((k, v)))
+        self.deaths: list[str] = []
+        win.controller.died.connect(self.deaths.append)
 
     # ------------------------------------------------------------------------------------------------ driving
     def act(self) -> str:
         """One random action, then until the app is idle (and the worker answered, where it must)."""
         name = self.rng.choices(self.names, self.weights)[0]
+        self.log.append(name)
         t0 = time.perf_counter()
         answer = getattr(self, "do_" + name)()
         self.idle()
@@ -130,7 +151,10 @@ class Monkey:
         if t_idle > self.tally.slowest[0]:
             self.tally.slowest = (t_idle, name)
         if answer is not None:
-            self.qtbot.waitUntil(answer, timeout=TIMEOUT_MS)
+            try:
+                self.qtbot.waitUntil(answer, timeout=TIMEOUT_MS)
+            except TimeoutError:
+                raise AssertionError(f"{name}: no answer from the worker; {self.describe()}") from None
             t_answer = time.perf_counter() - t0
             if t_answer > self.tally.slowest_answer[0]:
                 self.tally.slowest_answer = (t_answer, name)
@@ -138,6 +162,14 @@ class Monkey:
         self.tally.seconds[name] = self.tally.seconds.get(name, 0.0) + time.perf_counter() - t0
         self.check_consistent()
         return name
+
+    def describe(self) -> str:
+        """The app's state in one line, for a failure's message."""
+        w, s = self.win, self.win.last_snap
+        snap = {k: s.get(k) for k in ("gen", "step", "pending", "playing", "status")} if s else None
+        return (f"preset {w.preset}, gen {w.gen}, ready {w.worker_ready}, dead {w.worker_dead}, playing {w.playing}, "
+                f"edit pending {w.controller.config_pending()}, {len(w.runs)} runs, last snapshot {snap}, "
+                f"deaths {self.deaths}, last errors {self.errors[-2:]}; the last actions: {self.log[-25:]}")
 
     def idle(self) -> None:
         """Until a zero-time timer posted now has fired: the events queued before it were handled."""
@@ -151,7 +183,13 @@ class Monkey:
         earlier edit was waiting for its debounce: it may be sent meanwhile, as a new generation)."""
         w = self.win
         gen = None if w.controller.config_pending() else w.gen
-        return (gen, w.selected_id, tuple((r.id, r.name, repr(r.cfg.to_dict())) for r in w.runs))
+        return (gen, w.selected_id, tuple((r.id, r.name, json.dumps(r.cfg.to_dict(), sort_keys=True)) for r in w.runs))
+
+    def new_errors(self, n_err: int) -> list[str]:
+        """Error lines since ``n_err`` that answer the action itself: not the worker's late refusal of an earlier
+        edit, nor a compared run that diverged meanwhile."""
+        return [e for e in self.errors[n_err:] if "previous settings were restored" not in e
+                and not e.startswith("run '")]
 
     def unchanged_since(self, before: tuple, n_err: int) -> bool:
         """The state is ``before`` (the generation only compared when known on both sides), or the worker refused
@@ -164,10 +202,22 @@ class Monkey:
         return after == before
 
     def what_changed(self, before: tuple) -> str:
+        """The difference between ``before`` and now, in a few words (the config keys that changed)."""
         after = self.state()
-        if before[0] != after[0] or before[1] != after[1]:
-            return f"generation/selection {before[:2]} -> {after[:2]}; errors {self.errors[-2:]}"
-        return f"runs {before[2]} -> {after[2]}; errors {self.errors[-2:]}"
+        if before[:2] != after[:2]:
+            return f"generation/selection {before[:2]} -> {after[:2]}"
+        old = {rid: (name, cfg) for rid, name, cfg in before[2]}
+        new = {rid: (name, cfg) for rid, name, cfg in after[2]}
+        if old.keys() != new.keys():
+            return f"runs {sorted(old)} -> {sorted(new)}"
+        changes = []
+        for rid, (n0, c0) in old.items():
+            n1, c1 = new[rid]
+            if n0 != n1:
+                changes.append(f"run {rid} renamed {n0!r} -> {n1!r}")
+            a, b = json.loads(c0), json.loads(c1)
+            changes += [f"run {rid} {t}.{k}: {a[t][k]!r} -> {b[t][k]!r}" for t in a for k in a[t] if a[t][k] != b[t][k]]
+        return "; ".join(changes)
 
     def check_consistent(self) -> None:
         """The run list shows the runs; a whole-number control without focus shows the selected run's value."""
@@ -267,6 +317,7 @@ class Monkey:
             return  # a new problem kind is do_combo_key's (rare) job
         w.setFocus()
         self.wheel(w, self.rng.random() < 0.5)
+        self.log[-1] += f" {w.objectName()}"
 
     def do_type_text(self):
         """Text typed into a field and Enter; a refused value is reported in one line and changes nothing."""
@@ -274,17 +325,19 @@ class Monkey:
         fields = [(k, w) for k, w in c.widgets.items() if w.isVisibleTo(c) and k.count(".") == 1
                   and (isinstance(w, (QLineEdit, QSpinBox)) or hasattr(w, "field"))]
         key, w = self.rng.choice(fields)
-        text = self.rng.choice(TEXTS)
+        text = self.rng.choice(SIZE_TEXTS if key.startswith("problem.") or key == "optimizer.batch_size" else TEXTS)
+        self.log[-1] += f" {text!r} into {key}"
         edit = w.field if hasattr(w, "field") else w
         before, n_err, n_edits = self.state(), len(self.errors), len(self.edits)
         edit.setFocus()
         line = edit.lineEdit() if isinstance(edit, QSpinBox) else edit
         line.selectAll()
+        QTest.keyClick(edit, Qt.Key.Key_Backspace)  # the old text goes, as when a person types over it
         QTest.keyClicks(edit, text)
         QTest.keyClick(edit, Qt.Key.Key_Return)
         self.win.controls.setFocus()  # focus leaves the field, as a click elsewhere would
         self.idle()
-        reported = len(self.errors) > n_err
+        reported = bool(self.new_errors(n_err))
         if reported:
             self.tally.rejected += 1
             if not self.unchanged_since(before, n_err):
@@ -315,6 +368,7 @@ class Monkey:
         w = self.rng.choice(fields)
         w.setFocus()
         QTest.keyClick(w, self.rng.choice((Qt.Key.Key_Down, Qt.Key.Key_Up)))
+        self.log[-1] += f" {w.objectName()}={w.currentData()}"
         self.win.controls.setFocus()
 
     def do_checkbox(self):
@@ -332,7 +386,8 @@ class Monkey:
 
     def do_preset(self):
         combo = self.win.controls.widgets["preset"]
-        i = self.rng.randrange(1, combo.count())
+        i = combo.findData(self.rng.choice(self.presets))
+        self.log[-1] += " " + combo.itemData(i)
         combo.setCurrentIndex(i)
         combo.activated.emit(i)  # what choosing it in the popup emits
         return self.settled_ready()
@@ -343,10 +398,11 @@ class Monkey:
             return self.do_remove_run()
         key, values = self.rng.choice(ADD_RUN)
         value = self.rng.choice(values)
+        self.log[-1] += f" {key}={value}"
         before, n_err = self.state(), len(self.errors)
         run = self.win.add_run(key, value)
         if run is None:
-            assert len(self.errors) > n_err, f"add run {key}={value!r} refused without a message"
+            assert self.new_errors(n_err), f"add run {key}={value!r} refused without a message"
             self.tally.rejected += 1
             assert self.unchanged_since(before, n_err), f"the refused run {key}={value!r} changed {self.what_changed(before)}"
             return None
@@ -355,16 +411,15 @@ class Monkey:
     def do_remove_run(self):
         runs = self.win.runs_list
         if runs.list.count() == 0:
-            return None
+            return
         runs.list.setCurrentRow(self.rng.randrange(runs.list.count()))
         before, n_err = self.state(), len(self.errors)
         if runs.btn_remove.isEnabled():
             runs.btn_remove.click()
         else:  # the last run: the controller refuses in one line
             assert not self.win.controller.remove_run(self.win.selected_id)
-            assert len(self.errors) > n_err and self.unchanged_since(before, n_err)
+            assert self.new_errors(n_err) and self.unchanged_since(before, n_err)
             self.tally.rejected += 1
-        return None
 
     def do_select_run(self):
         lst = self.win.runs_list.list
@@ -415,13 +470,14 @@ class Monkey:
         s = AnimationSettings(path=str(out), kind="frames", size=(96, 64), fps=5, seconds=2)
         n_err = len(self.errors)
         assert self.win.recording.export_animation(s, cancel_after=self.rng.randrange(0, 4)) is None
-        assert len(self.errors) == n_err and not out.exists(), "a cancelled export left files or an error"
+        assert not self.new_errors(n_err), f"a cancelled export said {self.new_errors(n_err)}"
+        assert not out.exists(), f"a cancelled export left {sorted(p.name for p in out.iterdir())}"
 
     def do_export_bad_folder(self):
         n_err = len(self.errors)
         path = self.folder / "no_such_folder" / "x.png"
         assert self.win.recording.export_image(str(path), size=(64, 48)) is None
-        assert len(self.errors) > n_err and not path.parent.exists()
+        assert self.new_errors(n_err) and not path.parent.exists()
         self.tally.rejected += 1
 
     # ------------------------------------------------------------------------------------------------ the window
@@ -458,7 +514,7 @@ class Monkey:
         self.saved.append(path)
 
         def answered():
-            return bool(got) or len(self.errors) > n_err
+            return bool(got) or bool(self.new_errors(n_err))
 
         return answered
 
@@ -470,12 +526,12 @@ class Monkey:
         got, n_err = [], len(self.errors)
         w.session_opened.connect(got.append)
         assert w.open_session(self.rng.choice(sorted(files)))
-        return lambda: (bool(got) and w.worker_ready and w.last_snap is not None) or len(self.errors) > n_err
+        return lambda: (bool(got) and w.worker_ready and w.last_snap is not None) or bool(self.new_errors(n_err))
 
     def do_open_missing_session(self):
         before, n_err = self.state(), len(self.errors)
         assert not self.win.open_session(self.folder / "missing.ibvs")
-        assert len(self.errors) == n_err + 1 and self.unchanged_since(before, n_err)
+        assert len(self.new_errors(n_err)) == 1 and self.unchanged_since(before, n_err)
         self.tally.rejected += 1
 
     def do_open_garbage_session(self):
@@ -489,7 +545,7 @@ class Monkey:
         self.tally.rejected += 1
 
         def answered():
-            if len(self.errors) > n_err:
+            if self.new_errors(n_err):
                 assert self.unchanged_since(before, n_err), "a garbage session file changed the runs"
                 return True
             return False

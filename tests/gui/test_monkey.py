@@ -9,6 +9,7 @@ others locally.
 import os
 import random
 import traceback
+import warnings
 from contextlib import contextmanager
 
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler
@@ -61,12 +62,17 @@ def test_two_thousand_random_actions(qtbot, tmp_path, capsys):
     monkey = Monkey(qtbot, win, tmp_path, random.Random(SEED))
     done: list[str] = []
     try:
-        with qtbot.capture_exceptions() as exceptions, qt_warnings() as warned:
+        with qtbot.capture_exceptions() as exceptions, qt_warnings() as warned, \
+                warnings.catch_warnings(record=True) as py_warned:
+            warnings.simplefilter("always")
             for i in range(ACTIONS):
                 name = monkey.act()
                 done.append(name)
-                assert not exceptions, f"action {i} ({name}) raised: {_text(exceptions)}"
-                assert not warned, f"action {i} ({name}) gave Qt warnings: {warned}"
+                assert not exceptions, f"action {i} ({monkey.log[-1]}) raised: {_text(exceptions)}"
+                assert not warned, f"action {i} ({monkey.log[-1]}) gave Qt warnings: {warned}"
+                numeric = [f"{w.filename}:{w.lineno}: {w.message}" for w in py_warned
+                           if issubclass(w.category, (RuntimeWarning, UserWarning))]
+                assert not numeric, f"action {i} ({monkey.log[-1]}) gave warnings: {numeric}"
             # the worker is alive and answers: a step is taken and its snapshot arrives
             win.pause()
             qtbot.waitUntil(monkey.settled_ready(), timeout=TIMEOUT_MS)
