@@ -130,3 +130,37 @@ def _open_one(qtbot, win, path, playing: bool, errors: list[str]) -> None:
         win.step_once()
         qtbot.waitUntil(lambda: win.last_snap["step"] == step + 1 and win.last_snap["pending"] == 0,
                         timeout=TIMEOUT_MS)
+
+
+def test_a_view_of_the_wrong_types_is_skipped_part_by_part(qtbot, tmp_path, app_session):
+    """The saved view is a convenience: each part of a type it cannot have is skipped, and the session opens
+    (a run entry that was not a table ended the open half-way, before it was announced)."""
+    import io
+    import json
+    import zipfile
+
+    win, original, errors = app_session
+    with zipfile.ZipFile(io.BytesIO(original)) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    doc = json.loads(files["session.json"])
+    doc["view"].update(runs=[None, {"visible": "no", "colour": [999, -1, "a"]}], speed=-5, x_mode=["step"],
+                       timeline=[], panels="none", layout="not base64!")
+    files["session.json"] = json.dumps(doc).encode()
+    path = tmp_path / "odd_view.ibvs"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    opened: list[str] = []
+
+    def on_opened(p: str) -> None:
+        opened.append(p)
+
+    win.session_opened.connect(on_opened)
+    with qtbot.capture_exceptions() as exceptions:
+        assert win.open_session(path)
+        qtbot.waitUntil(lambda: bool(opened) and win.worker_ready and win.last_snap is not None, timeout=TIMEOUT_MS)
+    win.session_opened.disconnect(on_opened)
+    assert not exceptions, exceptions[0][1]
+    assert [r.name for r in win.runs] == ["gd", "adam"] and all(r.visible for r in win.runs)
+    assert all(len(r.colour) == 3 and all(0 <= v <= 255 for v in r.colour) for r in win.runs)
+    assert win.speed != -5 and win.x_mode in ("step", "log_step", "time")
