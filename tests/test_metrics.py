@@ -54,6 +54,17 @@ def test_effective_ranks_match_numpy_and_scipy(seed):
     assert er["stable"] <= er["nuclear_over_operator"] + 1e-12
 
 
+@pytest.mark.parametrize("scale", [1e-300, 1e-170, 1e170, 1e300])
+def test_effective_ranks_at_the_ends_of_the_float_range(scale):
+    """Singular values of 1e-300 square to 0 (and 1e300 to inf): the ranks are scale invariant, with no warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        er = M.effective_ranks(scale * np.array([3.0, 1.0]))
+    assert er["stable"] == pytest.approx(10 / 9) and er["nuclear_over_operator"] == pytest.approx(4 / 3)
+
+
 def test_effective_ranks_of_zero_matrix():
     assert M.effective_ranks(np.zeros(4)) == {"entropy": 0.0, "nuclear_over_operator": 0.0, "stable": 0.0}
     assert M.effective_ranks(np.array([])) == {"entropy": 0.0, "nuclear_over_operator": 0.0, "stable": 0.0}

@@ -22,7 +22,7 @@ def effective_ranks(s: np.ndarray) -> dict[str, float]:
     return {
         "entropy": float(np.exp(h)),
         "nuclear_over_operator": float(total / top),
-        "stable": float((s * s).sum() / (top * top)),
+        "stable": float(((s / top) ** 2).sum()),  # s^2 / top^2 underflows to 0 / 0 for s near 1e-300
     }
 
 

@@ -312,7 +312,7 @@ class QtTimeline(QWidget):
         self.live = True
         self.row = -1  # the shown row when not live
         self.cursors: dict[str, Cursor] = {}
-        self._panels_id = None
+        self._panels: dict | None = None  # the panel set the cursors are on (held: an id could be reused)
         self._gen = None
         self._replay_rows: np.ndarray | None = None
         self._replay_i = 0
@@ -407,12 +407,12 @@ class QtTimeline(QWidget):
         respect a scrubbed view: state panels draw the product at the shown step, time plots draw as usual and
         then put their cursor at the shown step (in the current x axis)."""
         panels = self.window.panels
-        if self._panels_id == id(panels):
+        if self._panels is panels:
             return
         for c in self.cursors.values():
             c.remove()
         self.cursors = {}
-        self._panels_id = id(panels)
+        self._panels = panels
         for name, p in panels.items():
             if is_time_panel(p):
                 self.cursors[name] = Cursor(p)
@@ -503,6 +503,7 @@ class QtTimeline(QWidget):
         self.live = on
         if on:
             self.btn_replay.setChecked(False)
+            self._sync_panels()  # the panels may have been rebuilt since: their cursors went with them
             for c in self.cursors.values():
                 c.set(None)
             self._readout(None)

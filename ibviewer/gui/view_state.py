@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QObject, Slot
 
+from ibviewer.gui.controls import SPEEDS
 from ibviewer.gui.panels import saved_panel_states
 from ibviewer.live.markers import USER_KINDS
 from ibviewer.live.series import X_MODES
@@ -54,14 +55,26 @@ def view_state(window: MainWindow) -> dict[str, Any]:
     return view
 
 
+def _colour(c: Any) -> tuple[int, int, int] | None:
+    """A run's saved colour, if it is one (three whole numbers from 0 to 255)."""
+    if isinstance(c, list) and len(c) == 3 and all(type(v) is int and 0 <= v <= 255 for v in c):
+        return (c[0], c[1], c[2])
+    return None
+
+
 def restore_view(window: MainWindow, view: dict[str, Any]) -> None:
-    """The runs' looks, the dock arrangement, the x axis, the speed and the panels' choices of ``view``."""
+    """The runs' looks, the dock arrangement, the x axis, the speed and the panels' choices of ``view`` (each
+    part of a type it cannot have is skipped)."""
     runs = window.runs
-    for r, saved in zip(runs, view.get("runs") or []):
-        r.visible = bool(saved.get("visible", True))
-        c = saved.get("colour")
-        if isinstance(c, list) and len(c) == 3:
-            r.colour = tuple(int(v) for v in c)
+    saved_runs = view.get("runs")
+    for r, saved in zip(runs, saved_runs if isinstance(saved_runs, list) else []):
+        if not isinstance(saved, dict):
+            continue
+        if isinstance(saved.get("visible"), bool):
+            r.visible = saved["visible"]
+        c = _colour(saved.get("colour"))
+        if c is not None:
+            r.colour = c
         # the changes marked while it trained (event markers of the user's edits), as far as they are markers
         edits = saved.get("edits")
         if isinstance(edits, list):
@@ -77,7 +90,7 @@ def restore_view(window: MainWindow, view: dict[str, Any]) -> None:
             pass
     if view.get("x_mode") in X_MODES:
         window.set_x_mode(view["x_mode"])
-    if isinstance(view.get("speed"), int):
+    if type(view.get("speed")) is int and view["speed"] in SPEEDS:  # a speed the slider offers
         window.controls.set_speed(view["speed"])
         window.set_speed(view["speed"])
     panels = window.panels
@@ -91,7 +104,9 @@ def restore_view(window: MainWindow, view: dict[str, Any]) -> None:
 def restore_late(window: MainWindow, view: dict[str, Any]) -> None:
     """After the first snapshot of an opened session: the timeline where it was."""
     tl = _timeline(window)
-    t = view.get("timeline") or {}
+    t = view.get("timeline")
+    if not isinstance(t, dict):
+        return
     if tl is not None and not t.get("live", True) and t.get("step") is not None and window.mirror.n:
         try:
             tl.seek_step(int(t["step"]))

@@ -42,10 +42,13 @@ class LiveGroup(RunGroup):
         from ibviewer.core.config import config_from_dict
         from ibviewer.core.engine import Engine
         from ibviewer.core.problems import make_problem
+        from ibviewer.core.sizing import check_memory
 
         if not specs:
             raise ConfigError("a comparison needs at least one run")
         cfgs = [config_from_dict(c).validate() for _, _, c in specs]
+        for cfg in cfgs:  # a reused problem skips make_problem's check: a wider model must not reach numpy
+            check_memory(cfg)
         problem_table = cfgs[0].to_dict()["problem"]
         for (_, name, _), cfg in zip(specs[1:], cfgs[1:]):
             if cfg.to_dict()["problem"] != problem_table:

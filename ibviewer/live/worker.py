@@ -155,7 +155,7 @@ class Worker:
         except ConfigError as exc:
             self._refuse_runs(str(exc), gen)
             return False
-        except (ValueError, ArithmeticError, OSError, np_error()) as exc:  # bad data: say it in one line
+        except (ValueError, ArithmeticError, OSError, MemoryError, np_error()) as exc:  # bad data: one line
             text = str(exc).splitlines()[0] if str(exc) else ""
             self._refuse_runs(f"cannot build this run: {type(exc).__name__}: {text}", gen)
             return False

@@ -64,20 +64,39 @@ def test_closing_mid_run_is_clean_and_fast(qtbot, capfd, qtlog):
 
 
 def test_worker_death_is_reported_and_restart_works(qtbot):
-    win = MainWindow(build_config(preset=DEFAULT_PRESET), preset=DEFAULT_PRESET, speed=0)
+    """The worker killed while it trains (playing): the app stops playing, says so in the status bar with the way
+    out, keeps working without a worker, and Restart brings back a worker that plays."""
+    win = MainWindow(build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 0)]), preset=DEFAULT_PRESET,
+                     speed=0)
     win.show()
     try:
         qtbot.waitUntil(lambda: win.worker_ready, timeout=TIMEOUT_MS)
-        os.kill(win.client.pid, signal.SIGKILL)
+        win.play()
+        qtbot.waitUntil(lambda: win.last_snap is not None and win.last_snap["playing"] and win.last_snap["step"] > 200,
+                        timeout=TIMEOUT_MS)
+        pid = win.client.pid
+        os.kill(pid, signal.SIGKILL)
         qtbot.waitUntil(lambda: win.worker_dead, timeout=TIMEOUT_MS)
-        assert "stopped unexpectedly" in win.statusBar().currentMessage()
+        message = win.statusBar().currentMessage()
+        assert "stopped unexpectedly" in message and "Restart worker" in message
+        assert win.status.worker_label.text() == "worker stopped"
         assert win.status.restart_button.isVisibleTo(win)
-        win.play()  # no exception while the worker is gone
+        assert not win.playing and win.actions["play"].text() == "Play"
+        win.play()  # no exception while the worker is gone, and nothing pretends to play
+        win.step_once()
+        qtbot.wait(50)
+        assert not win.playing and win.worker_dead
         win.status.restart_button.click()
         qtbot.waitUntil(lambda: win.worker_ready and win.last_snap is not None, timeout=TIMEOUT_MS)
+        assert win.client.pid != pid and not _alive(pid)
         assert not win.status.restart_button.isVisibleTo(win)
+        assert win.status.worker_label.text() != "worker stopped"
         win.step_n(5)
-        qtbot.waitUntil(lambda: win.last_snap["step"] == 5, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: win.last_snap["step"] == 5 and win.last_snap["pending"] == 0, timeout=TIMEOUT_MS)
+        win.play()  # playable again: it trains on from there
+        qtbot.waitUntil(lambda: win.last_snap["playing"] and win.last_snap["step"] > 100, timeout=TIMEOUT_MS)
+        assert win.playing
+        win.pause()
     finally:
         win.close()
 

@@ -172,6 +172,20 @@ def test_refused_first_runs_are_not_kept():
     assert [(e.gen, e.kept) for e in gui.of(msg.ConfigError)] == [(0, False)] and not gui.of(msg.Ready)
 
 
+def test_a_model_too_large_on_the_same_problem_is_refused_before_allocation_and_the_runs_go_on():
+    """The problem is reused (only the model changed), so the problem's own memory check does not run: a width of
+    500,000 (7 TiB of factors) must still be refused in one line, never reach numpy and end the worker."""
+    wide = small_cfg(model__width=500_000)
+    gui = serve(Script(
+        (always, [msg.Runs((msg.RunSpec(0, "a", wide),), gen=1), msg.Step(2)]),
+        (lambda s: s.lead.step == 2, [msg.Quit()])))
+    (refused,) = gui.of(msg.ConfigError)
+    assert refused.gen == 1 and "model.width" in refused.text and "\n" not in refused.text
+    assert not gui.of(msg.Fatal)
+    last = gui.of(msg.Snapshot)[-1]
+    assert last.gen == 0 and [e.step for e in last.runs] == [2, 2]  # the runs of generation 0 went on
+
+
 def test_one_snapshot_in_flight_until_it_is_acknowledged():
     def react(gui, message):
         if isinstance(message, msg.Ready):
