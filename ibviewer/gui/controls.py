@@ -185,6 +185,8 @@ class ExponentSlider(QWidget):
 
     def _on_field(self) -> None:
         text = self.field.text()
+        if text.strip() == fmt(self._value):
+            return  # the value as shown (rounded to 3 digits): nothing was typed
         try:
             v = parse_float(text)
         except ValueError:
@@ -236,11 +238,17 @@ class FloatField(_Field):
 
     def _on_edit(self) -> None:
         text = self.text()
+        if text.strip() == fmt(self._value):
+            return  # the value as shown (rounded to 3 digits): nothing was typed
         try:
             v = parse_float(text)
         except ValueError:
             self.setText(fmt(self._value))
             self.invalid.emit(f"{self.key}: {text!r} is not a number")
+            return
+        if not math.isfinite(v):
+            self.setText(fmt(self._value))
+            self.invalid.emit(f"{self.key} = {text.strip()} is not allowed; it must be a finite number")
             return
         if v != self._value:
             self._value = v
@@ -320,6 +328,8 @@ class WholeNumberField(QSpinBox):
         self.check = check
         self._last = max(self.lo, 0) if self.lo <= 0 <= self.hi else self.lo
         self.setObjectName(key)
+        self._refused: str | None = None
+        self.editingFinished.connect(self._report_refused)
         self.setRange(-self.LIMIT, self.LIMIT)
         self.setValue(self._last)
         self.setKeyboardTracking(False)
@@ -343,13 +353,28 @@ class WholeNumberField(QSpinBox):
         State = QValidator.State
         if self.special and t and self.special.startswith(t):
             return (State.Acceptable if t == self.special else State.Intermediate, text, pos)
-        if t in ("", "-", "+"):
-            return (State.Intermediate, text, pos)
         try:
             v = int(t)
         except ValueError:
-            return (State.Invalid, text, pos)
-        return (State.Acceptable if abs(v) <= self.LIMIT else State.Invalid, text, pos)
+            # any text can be typed; what is no whole number is reported when editing ends (see fixup)
+            return (State.Intermediate, text, pos)
+        return (State.Acceptable if abs(v) <= self.LIMIT else State.Intermediate, text, pos)
+
+    def fixup(self, text: str) -> str:
+        # Qt asks to repair text that is no value before it shows the old value again: remember what was typed
+        # (an empty field too), and report it once editing ends
+        t = text.strip()
+        if t != self.textFromValue(self.value()):
+            self._refused = t
+        return text
+
+    def _report_refused(self) -> None:
+        t, self._refused = self._refused, None
+        if t == "":
+            self.invalid.emit(f"{self.label}: the field was left empty; it keeps {self.text()}")
+        elif t is not None:
+            self.invalid.emit(f"{self.label}: {t!r} is not a whole number; type digits, e.g. {self.lo + 1}"
+                              + (f", or 0 for {self.special}" if self.special else ""))
 
     # ---------------------------------------------------------------- arrows
     def stepBy(self, steps: int) -> None:
@@ -488,6 +513,8 @@ class ControlPanel(QScrollArea):
     def _connect_field(self, key: str, w: QWidget) -> None:
         if isinstance(w, QSpinBox):
             w.valueChanged.connect(lambda v, k=key: self.edited.emit(k, int(v)))
+            if isinstance(w, WholeNumberField):
+                w.invalid.connect(self.invalid)
         elif isinstance(w, QComboBox):
             w.activated.connect(lambda _i, k=key, c=w: self.edited.emit(k, c.currentData()))
         elif isinstance(w, QCheckBox):

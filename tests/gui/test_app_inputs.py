@@ -142,3 +142,32 @@ def test_a_refused_number_is_quoted_as_typed(qtbot, window):
     _type(qtbot, field, "fast")
     said = _errors_since(window, n)
     assert "'fast'" in said[-1] and window.cfg.optimizer.momentum == before
+
+
+def test_text_that_is_no_whole_number_is_reported_not_repaired(qtbot, window):
+    field = window.controls.widgets["model.depth"]
+    before = window.cfg.model.depth
+    for typed in ("1.5", "3, 1", "abc"):
+        n = len(window.status.messages)
+        _type(qtbot, field, typed)
+        said = _errors_since(window, n)
+        assert said and repr(typed) in said[-1] and "whole number" in said[-1], typed
+        assert window.cfg.model.depth == before and field.value() == before
+
+
+def test_the_shown_rounded_value_commits_nothing_after_a_refused_entry(qtbot, window):
+    window.controller.edit("optimizer.lr", 0.07827)
+    field = window.controls.widgets["optimizer.lr"].field
+    window.controls.set_config(window.cfg, window.preset)
+    assert field.text() == "0.0783"  # shown to 3 digits
+    _type(qtbot, field, "-1e9")  # refused; the field shows 0.0783 again
+    field.setFocus()
+    qtbot.keyClick(field, Qt.Key.Key_Return)  # editing ends again on the rounded text
+    assert window.cfg.optimizer.lr == 0.07827
+
+
+def test_an_overflowing_number_is_quoted_as_typed(qtbot, window):
+    n = len(window.status.messages)
+    _type(qtbot, window.controls.widgets["optimizer.momentum"], "1e400")
+    said = _errors_since(window, n)
+    assert said and "1e400" in said[-1] and "finite" in said[-1]

@@ -27,8 +27,8 @@ ACTIONS = int(os.environ.get("IBVIEWER_MONKEY_ACTIONS", "2000"))
 #: its value to 3 significant digits commits that rounded value when focus leaves it after a refused entry (lr
 #: 0.07827 became 0.0783 after "-1e9" was refused).  Until then the monkey lists these instead of failing; set
 #: both True once the Controls panel reports invalid input and a refused entry restores the exact value.
-INVALID_TEXT_IS_REPORTED = False
-REFUSED_TEXT_CHANGES_NOTHING = False
+INVALID_TEXT_IS_REPORTED = True
+REFUSED_TEXT_CHANGES_NOTHING = True
 WARNINGS = (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
 #: what the offscreen platform says it cannot do for a window (raise it, pass on size hints): the test platform's
 #: limits, not the app's warnings
