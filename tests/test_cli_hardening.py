@@ -172,6 +172,21 @@ def test_the_app_takes_a_data_files_sizes_into_the_config(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ overflow
+def test_a_divergence_from_huge_data_names_the_data_and_one_from_a_large_step_does_not():
+    from ibviewer.core.engine import Engine
+
+    big = build_config()
+    big.problem.singular_values = [1e20, 1e19]
+    e = Engine(big.validate())
+    e.step(100)
+    assert e.status == "diverged" and "rescale the data" in e.message and "e+19" in e.message
+    fast = build_config()
+    fast.optimizer.lr = 5.0
+    e = Engine(fast.validate())
+    e.step(100)
+    assert e.status == "diverged" and "lower optimizer.lr (now 5)" in e.message and "rescale" not in e.message
+
+
 def test_data_whose_squares_overflow_is_refused_when_read(tmp_path, capsys):
     src = tmp_path / "m.npz"
     np.savez(src, A=np.full((4, 8), 1e300), y=np.ones(4))  # linprog and the loss would both fail on it

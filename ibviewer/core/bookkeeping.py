@@ -32,6 +32,8 @@ def exit_code(statuses: list[str], interrupted: bool) -> int:
 
 #: an initialization scale above this is named beside the learning rate when a run diverges (the presets use <= 1)
 LARGE_INIT = 10.0
+#: data entries above this are named beside the learning rate when a run diverges (the presets' are below 100)
+LARGE_DATA = 1e6
 
 
 class Bookkeeping:
@@ -142,6 +144,17 @@ class Bookkeeping:
             key, value = ("model.init_std", m.init_std) if m.init_std > m.init_scale else ("model.init_scale",
                                                                                           m.init_scale)
             self.message += f" or {key} (now {value:g}: a large initialization lowers the stable step size)"
+        largest = self._largest_data()
+        if largest > LARGE_DATA:  # the curvature grows with the data's scale: the data is the cause
+            where = f"problem.source = {self.cfg.problem.source!r}" if self.cfg.problem.source else "the data"
+            self.message += (f", or rescale {where}: its entries reach {largest:.3g}, which lowers the stable step "
+                             "size as much")
+
+    def _largest_data(self) -> float:
+        """The largest absolute entry of the problem's floating-point data (0 without any)."""
+        with np.errstate(all="ignore"):
+            return max((float(np.max(np.abs(v))) for v in self.problem.data.values()
+                        if np.issubdtype(np.asarray(v).dtype, np.floating) and np.size(v)), default=0.0)
 
     def _start_overflow(self, loss: float) -> str:
         """Why the run cannot start: its data or its initialization overflow the floating-point type."""
