@@ -30,7 +30,7 @@ from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer.core.preset_text import look_for_caption
-from ibviewer.core.recording import FrameWriter, RecordingError
+from ibviewer.core.recording import FrameWriter, RecordingError, parse_size  # noqa: F401 - parse_size re-exported
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.themes import (
     Theme,
@@ -83,16 +83,6 @@ def grid_shape(n: int, width: int, height: int, aspect: float = 1.45) -> tuple[i
         if err < best_err:
             best, best_err = (cols, rows), err
     return best
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in str(text).lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise RecordingError(f"size {text!r} is not allowed; write WIDTHxHEIGHT, e.g. 1920x1080") from None
-    if w < 16 or h < 16 or w > 7680 or h > 4320:
-        raise RecordingError(f"size {text!r} is not allowed; width and height must be 16 to 7680 x 4320")
-    return w, h
 
 
 def even_size(w: int, h: int) -> tuple[int, int]:
@@ -419,8 +409,12 @@ class ExportLayout(QWidget):
         try:
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
             painter.drawImage(0, 0, self._bg)
-            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+            clear = self.theme.is_transparent  # the cached picture's plot insides must not show through
             for view, dst, src in self.dynamic_regions:
+                if clear:
+                    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+                    painter.fillRect(dst, Qt.GlobalColor.transparent)
+                painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
                 view.render(painter, dst, src, Qt.AspectRatioMode.IgnoreAspectRatio)
             if self.caption is not None:
                 self.lbl_step.render(painter, self._step_pos, QRegion(), QWidget.RenderFlag.DrawChildren)

@@ -37,7 +37,7 @@ DARK_PALETTE = [
 @dataclass(frozen=True)
 class Theme:
     name: str
-    background: tuple[int, int, int]
+    background: tuple[int, ...]  # (r, g, b), or (r, g, b, 0) for a transparent background
     foreground: tuple[int, int, int]
     muted: tuple[int, int, int]  # secondary text (axis ticks, empty-panel notes)
     grey: tuple[int, int, int]  # the "other singular values" curves
@@ -55,6 +55,15 @@ class Theme:
     legend_px: float = 19
     caption_px: float = 26
     counter_px: float = 34
+
+    @property
+    def is_transparent(self) -> bool:
+        return len(self.background) == 4 and self.background[3] == 0
+
+    def transparent(self) -> Theme:
+        """The same look on a transparent background (alpha 0), for a clip laid over a slide: text and curves
+        keep their colours, so the light theme's suits a light slide and the dark theme's a dark one."""
+        return replace(self, background=(*self.background[:3], 0))
 
     def scaled(self, scale: float) -> Theme:
         """The same look with fonts and lines times ``scale`` (an export at 2x the size: scale 2)."""
@@ -109,6 +118,8 @@ def _rgb(c) -> tuple[int, int, int]:
 
 
 def _css(rgb) -> str:
+    if len(rgb) == 4:
+        return f"rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {rgb[3]})"
     r, g, b = rgb
     return f"#{r:02x}{g:02x}{b:02x}"
 
