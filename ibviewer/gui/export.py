@@ -30,7 +30,13 @@ from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer.core.preset_text import look_for_caption
-from ibviewer.core.recording import FrameWriter, RecordingError, parse_size  # noqa: F401 - parse_size re-exported
+from ibviewer.core.recording import (  # noqa: F401 - parse_size re-exported
+    FrameWriter,
+    RecordingError,
+    first_visible_step,
+    frame_schedule,
+    parse_size,
+)
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.themes import (
     Theme,
@@ -498,6 +504,19 @@ def panel_state(panel) -> dict:
 # ====================================================================================================== animation
 class Cancelled(Exception):
     pass
+
+
+def animation_rows(layout: ExportLayout, frames: int, kind: str, total_steps: int | None = None) -> np.ndarray:
+    """The history row of :attr:`ExportLayout.clock` shown by each frame: the steps of
+    :func:`~ibviewer.core.recording.frame_schedule`, the log schedule starting where the history first changes
+    visibly (:func:`~ibviewer.core.recording.first_visible_step`), then the row recorded at or before each."""
+    clock = layout.clock
+    total = clock.last_step if total_steps is None else int(total_steps)
+    first = first_visible_step(clock.steps, clock.cols) if kind == "log" else None
+    steps = frame_schedule(total, frames, kind, first_change=first)
+    if clock.n == 0:
+        return np.zeros(frames, dtype=np.int64)
+    return np.clip(np.searchsorted(clock.steps, steps, side="right") - 1, 0, clock.n - 1)
 
 
 def render_animation(layout: ExportLayout, rows: Sequence[int], writer: FrameWriter, *,

@@ -52,6 +52,7 @@ from ibviewer.core.recording import (
 from ibviewer.gui.export import (
     Cancelled,
     ExportLayout,
+    animation_rows,
     available_panels,
     default_panels,
     export_history,
@@ -153,7 +154,7 @@ def run_animation_export(window, settings: AnimationSettings, *, timeline: QtTim
                           caption=settings.caption, reveal="grow", panel_state=window_panel_state(window),
                           compare=compare)
     try:
-        rows = layout.clock.schedule_rows(settings.frames, settings.schedule)
+        rows = animation_rows(layout, settings.frames, settings.schedule)
         with FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality,
                          alpha=settings.transparent) as writer:
             render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it

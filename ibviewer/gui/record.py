@@ -260,7 +260,7 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     ``args`` ask; returns the output path."""
     from ibviewer.core.recording import FrameWriter, RecordingError
     from ibviewer.gui.app import create_app
-    from ibviewer.gui.export import ExportLayout, render_animation
+    from ibviewer.gui.export import ExportLayout, animation_rows, render_animation
     from ibviewer.gui.themes import get_theme
     from ibviewer.gui.timeline import RunSource
     from ibviewer.live.runs import RUN_COLOURS
@@ -286,7 +286,7 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
                           reveal="grow", title=args.title, compare=compare, panel_state=state)
     try:
         total = max(e.step_count for _, e in runs)
-        rows = layout.clock.schedule_rows(args.n_frames, args.schedule, total_steps=total)
+        rows = animation_rows(layout, args.n_frames, args.schedule, total_steps=total)
         with FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality,
                          alpha=getattr(args, "transparent", False)) as writer:
             render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
