@@ -27,6 +27,10 @@ SIZE_PRESETS = {"720p": (1280, 720), "1080p": (1920, 1080), "1440p": (2560, 1440
 #: aspect ratios a size can be fitted to (width : height)
 ASPECTS = {"16:9": (16, 9), "4:3": (4, 3), "1:1": (1, 1)}
 MAX_SIZE = (7680, 4320)
+#: the outputs that store colour at half resolution (4:2:0): thin coloured lines need to be drawn wider
+CHROMA_420 = ("mp4", "webm")
+#: the narrowest coloured line in those (pixels): see :attr:`ibviewer.gui.themes.Theme.min_colour_px`
+MIN_COLOUR_PX = 3
 #: x264 presets by quality name: fast enough to keep up with rendering (medium managed 26 frames/s on a 2-core CPU)
 QUALITY = {"draft": ("ultrafast", 28), "normal": ("veryfast", 20), "high": ("veryfast", 16)}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QV
 
 from ibviewer.core.preset_text import look_for_caption
 from ibviewer.core.recording import (  # noqa: F401 - parse_size re-exported
+    CHROMA_420,
+    MIN_COLOUR_PX,
     FrameWriter,
     RecordingError,
     first_visible_step,
@@ -504,6 +506,19 @@ def panel_state(panel) -> dict:
 # ====================================================================================================== animation
 class Cancelled(Exception):
     pass
+
+
+def animation_theme(name: str, height: int, kind: str, *, font_scale: float = 1.0,
+                    transparent: bool = False) -> Theme:
+    """The theme of an animation ``height`` pixels high written as ``kind``: fonts and lines sized for the
+    frame height, a transparent background if asked, and coloured lines at least
+    :data:`~ibviewer.core.recording.MIN_COLOUR_PX` wide where the video halves colour resolution (MP4, WebM)."""
+    theme = get_theme(name).scaled(font_scale * max(0.4, height / 1080))
+    if transparent:
+        theme = theme.transparent()
+    if kind in CHROMA_420:
+        theme = replace(theme, min_colour_px=MIN_COLOUR_PX)
+    return theme
 
 
 def animation_rows(layout: ExportLayout, frames: int, kind: str, total_steps: int | None = None) -> np.ndarray:

@@ -53,6 +53,7 @@ from ibviewer.gui.export import (
     Cancelled,
     ExportLayout,
     animation_rows,
+    animation_theme,
     available_panels,
     default_panels,
     export_history,
@@ -61,7 +62,7 @@ from ibviewer.gui.export import (
     parse_size,
     render_animation,
 )
-from ibviewer.gui.themes import THEMES, get_theme, plain_symbols
+from ibviewer.gui.themes import THEMES, plain_symbols
 from ibviewer.gui.timeline import QtTimeline, RunSource, StateStore
 
 SIZES = (*SIZE_PRESETS, "1080x1080")
@@ -147,9 +148,8 @@ def run_animation_export(window, settings: AnimationSettings, *, timeline: QtTim
     if source.n == 0:
         raise RecordingError("nothing recorded yet: play or step the run first")
     w, h = settings.size
-    theme = get_theme(settings.theme).scaled(settings.font_scale * max(0.4, h / 1080))
-    if settings.transparent:
-        theme = theme.transparent()
+    theme = animation_theme(settings.theme, h, settings.kind, font_scale=settings.font_scale,
+                            transparent=settings.transparent)
     layout = ExportLayout(source, settings.panels or None, (w, h), theme, x_mode=settings.x_mode,
                           caption=settings.caption, reveal="grow", panel_state=window_panel_state(window),
                           compare=compare)

@@ -260,8 +260,7 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     ``args`` ask; returns the output path."""
     from ibviewer.core.recording import FrameWriter, RecordingError
     from ibviewer.gui.app import create_app
-    from ibviewer.gui.export import ExportLayout, animation_rows, render_animation
-    from ibviewer.gui.themes import get_theme
+    from ibviewer.gui.export import ExportLayout, animation_rows, animation_theme, render_animation
     from ibviewer.gui.timeline import RunSource
     from ibviewer.live.runs import RUN_COLOURS
 
@@ -275,10 +274,8 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
         compare = [(s, n, RUN_COLOURS[i % len(RUN_COLOURS)]) for i, (s, (n, _)) in enumerate(zip(sources, runs))]
         source.name = name
     w, h = args.size_px
-    scale = args.font_scale * max(0.4, h / 1080)
-    theme = get_theme(args.theme).scaled(scale)
-    if getattr(args, "transparent", False):
-        theme = theme.transparent()
+    theme = animation_theme(args.theme, h, args.kind, font_scale=args.font_scale,
+                            transparent=getattr(args, "transparent", False))
     from ibviewer.gui.export import available_panels
 
     state = {name: {"theory": True} for name in available_panels(source.cfg)} if args.theory else None
