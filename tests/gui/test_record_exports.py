@@ -103,3 +103,55 @@ def test_the_export_dialog_offers_presets_aspect_and_transparency(qtbot, window,
     with pytest.raises(RecordingError, match="720p"):
         dlg.settings()
     dlg.close()
+
+
+def spans_the_frame(rgb: np.ndarray, background) -> bool:
+    """Something is drawn in each quarter of the frame (one panel fills it; a grid would too, so callers also
+    check that there is only one panel's title)."""
+    h, w = rgb.shape[:2]
+    drawn = np.abs(rgb[..., :3].astype(int) - np.array(background)).max(-1) > 40
+    quarters = [drawn[: h // 2, : w // 2], drawn[: h // 2, w // 2:], drawn[h // 2:, : w // 2], drawn[h // 2:, w // 2:]]
+    return all(q.mean() > 0.002 for q in quarters)
+
+
+def test_record_one_panel_alone_at_a_square_size(qapp, tmp_path):
+    folder = tmp_path / "frames"
+    assert record_main(["--frames", str(folder), "--panels", "singular_values", "--size", "720p", "--aspect", "1:1",
+                        "--fps", "2", "--seconds", "1", "--steps", "400", "-q", "--no-caption"]) == 0
+    with Image.open(folder / "frame_000001.png") as im:
+        assert im.size == (720, 720)
+        assert spans_the_frame(np.asarray(im), (255, 255, 255))
+
+
+def test_the_app_exports_one_panel_alone(qtbot, window, tmp_path):
+    from ibviewer.gui.export import ExportLayout
+    from ibviewer.gui.export_ui import AnimationSettings, window_sources
+    from ibviewer.gui.themes import get_theme
+
+    from .conftest import TIMEOUT_MS, settle
+
+    if window.mirror.n < 30:
+        window.play()
+        qtbot.waitUntil(lambda: window.mirror.n >= 30, timeout=TIMEOUT_MS)
+        window.pause()
+        settle(qtbot, window)
+    rec = window.recording
+    png = rec.export_image(str(tmp_path / "loss.png"), panel="loss", size=(1080, 1080))
+    assert png is not None
+    with Image.open(png) as im:
+        assert im.size == (1080, 1080)
+        assert spans_the_frame(np.asarray(im.convert("RGB")), (255, 255, 255))
+    out = rec.export_animation(AnimationSettings(path=str(tmp_path / "loss.mp4"), size=(360, 640), fps=4,
+                                                 seconds=1, panels=["loss"]))
+    assert out is not None
+    import imageio_ffmpeg
+
+    gen = imageio_ffmpeg.read_frames(str(out))
+    assert next(gen)["size"] == (360, 640) and sum(1 for _ in gen) == 4
+    # the layout of one panel holds that panel only
+    source, _ = window_sources(window, None)
+    lay = ExportLayout(source, ["loss"], (640, 360), get_theme("light"))
+    try:
+        assert list(lay.panels) == ["loss"]
+    finally:
+        lay.close_layout()
