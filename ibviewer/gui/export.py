@@ -521,14 +521,15 @@ def animation_theme(name: str, height: int, kind: str, *, font_scale: float = 1.
     return theme
 
 
-def animation_rows(layout: ExportLayout, frames: int, kind: str, total_steps: int | None = None) -> np.ndarray:
+def animation_rows(layout: ExportLayout, frames: int, kind: str, total_steps: int | None = None,
+                   start: int = 0) -> np.ndarray:
     """The history row of :attr:`ExportLayout.clock` shown by each frame: the steps of
     :func:`~ibviewer.core.recording.frame_schedule`, the log schedule starting where the history first changes
     visibly (:func:`~ibviewer.core.recording.first_visible_step`), then the row recorded at or before each."""
     clock = layout.clock
     total = clock.last_step if total_steps is None else int(total_steps)
     first = first_visible_step(clock.steps, clock.cols) if kind == "log" else None
-    steps = frame_schedule(total, frames, kind, first_change=first)
+    steps = frame_schedule(total, frames, kind, start=min(int(start), total), first_change=first)
     if clock.n == 0:
         return np.zeros(frames, dtype=np.int64)
     return np.clip(np.searchsorted(clock.steps, steps, side="right") - 1, 0, clock.n - 1)

@@ -7,6 +7,7 @@
                     [--steps N] [--schedule linear|log] [--panels NAME,...] [--theme light|dark]
                     [--quality draft|normal|high] [--x-axis step|log_step|time] [--font-scale F] [--no-caption]
                     [--theory] [--compare KEY=V1,V2 ...] [--single] [--run NAME]
+    ibviewer record --talk FILE --out DIR [--format mp4|gif|webm] [--size ...] [--fps ...] [--seconds ...] ...
 
 The run is trained in this process (no worker), then ``fps x seconds`` frames are rendered from its history on a
 fixed schedule of steps (``linear``, or ``log``: after a small initialization the dynamics happen on a log time
@@ -18,6 +19,7 @@ Works with no display (offscreen).
 ``--size`` is WIDTHxHEIGHT or a preset (720p, 1080p, 1440p, 4k = 3840x2160); ``--aspect`` fits it to 16:9, 4:3
 or 1:1 by keeping the height and setting the width (1080p at 4:3 is 1440x1080).  ``--transparent`` draws on a
 transparent background for laying over slides: VP9 WebM with alpha, ProRes 4444 MOV, or RGBA PNG frames.
+``--talk`` renders every scene of a talk to a clip of its own in a folder (:mod:`ibviewer.gui.record_talk`).
 
 Exit codes: 2 with one line on stderr for bad input, or for an output that cannot be written (a full disk, an
 encoder that fails, a read-only destination; the previous file is left as it was); otherwise the rule of
@@ -73,6 +75,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="only the preset's own run (not the runs it compares), or only --run of a session")
     p.add_argument("--run", metavar="NAME", help="the run of a session whose W and setting are shown "
                    "(default: the first); with --single, the only one drawn")
+    p.add_argument("--talk", metavar="FILE", help="render every scene of a talk (.toml) to a clip of its own in "
+                   "the folder --out DIR (01-<scene>.mp4, ...)")
+    p.add_argument("--format", default="mp4", help="with --talk: mp4 (default), gif or webm")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
     return p
 
@@ -96,7 +101,7 @@ def parse(argv: list[str]):
     )
 
     args = make_parser().parse_args(argv)
-    if not args.out and not args.frames:
+    if not args.out and not args.frames and not args.talk:
         raise UsageError("give --out FILE.mp4, --out FILE.gif, --out FILE.webm, --out FILE.mov or --frames DIR")
     _choice("--schedule", args.schedule, ("linear", "log"))
     _choice("--theme", args.theme, ("light", "dark"))
@@ -125,6 +130,13 @@ def parse(argv: list[str]):
         raise UsageError("--run chooses a run of a --session")
     if args.compare and (args.session or args.single):
         raise UsageError("--compare makes new runs; it does not go with --session or --single")
+    if args.talk:
+        from ibviewer.gui.record_talk import check_talk_args
+
+        check_talk_args(args, vars(make_parser().parse_args([])))
+        return args
+    elif args.format != "mp4":
+        raise UsageError("--format chooses the clips of --talk; for one recording the --out suffix says it")
     args.panel_names = [s.strip() for s in args.panels.split(",") if s.strip()] if args.panels else None
     if args.panels is not None and not args.panel_names:
         raise UsageError("--panels is empty; give panel names separated by commas")
@@ -267,6 +279,7 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     create_app()
     sources = [RunSource.from_engine(e, n) for n, e in runs]
     source = sources[selected]
+    source.annotations = tuple(getattr(args, "annotations", ())) or source.annotations
     if source.n == 0:
         raise RecordingError("the run recorded no history: nothing to render")
     compare = None
@@ -283,7 +296,8 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
                           reveal="grow", title=args.title, compare=compare, panel_state=state)
     try:
         total = max(e.step_count for _, e in runs)
-        rows = animation_rows(layout, args.n_frames, args.schedule, total_steps=total)
+        rows = animation_rows(layout, args.n_frames, args.schedule, total_steps=total,
+                              start=getattr(args, "first_step", 0))
         with FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality,
                          alpha=getattr(args, "transparent", False)) as writer:
             render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
@@ -322,6 +336,10 @@ def _main(argv: list[str], interrupts) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     t0 = time.perf_counter()
+    if args.talk:
+        from ibviewer.gui.record_talk import main_talk
+
+        return main_talk(args, interrupts)
     try:
         runs, selected, name = load_runs(args)
     except (UsageError, RecordingError, ConfigError, SessionError) as exc:
