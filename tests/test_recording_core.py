@@ -244,3 +244,41 @@ def test_ctrl_c_while_the_video_is_finished_leaves_nothing_and_a_second_one_is_i
             w.close()
     assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["v.mp4"]
     assert not encoders()
+
+
+def test_the_log_schedule_spends_little_of_a_clip_before_the_first_visible_change():
+    """The default preset over 10,000 steps: a plain log spacing spent 40 % of the frames on steps 1-36, where
+    nothing moves; started at the history's first visible change it spends at most 15 % before it."""
+    from ibviewer.core.config import DEFAULT_PRESET, build_config
+    from ibviewer.core.engine import Engine
+    from ibviewer.core.recording import first_visible_step
+
+    e = Engine(build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 10_000)]))
+    e.run()
+    h = e.history
+    cols = {k: h[k][: h.n] for k in ("step", "loss", "sv")}
+    first = first_visible_step(cols["step"], cols)
+    # independent check: the largest singular value and the loss are still within 2 % of their log range there
+    row = int(np.searchsorted(cols["step"], first)) - 1
+    for x in (np.log10(cols["loss"]), np.log10(cols["sv"].max(axis=1))):
+        assert abs(x[row] - x[0]) <= 0.02 * (x.max() - x.min())
+    assert 10 <= first <= 500
+    old = frame_schedule(10_000, 300, "log")
+    new = frame_schedule(10_000, 300, "log", first_change=first)
+    assert (old < first).mean() > 0.3  # the problem as it was
+    assert (new < first).mean() <= 0.15
+    assert new[0] == 0 and new[-1] == 10_000 and np.all(np.diff(new) >= 0)
+    tail = new[new >= first]
+    ratios = (tail[1:] + 1) / (tail[:-1] + 1)
+    assert ratios.max() / ratios.min() < 1.5  # still a log spacing after the change
+
+
+def test_first_visible_step_of_flat_or_tiny_histories():
+    from ibviewer.core.recording import first_visible_step
+
+    steps = np.arange(5)
+    assert first_visible_step(steps, {"loss": np.ones(5)}) is None  # nothing moves
+    assert first_visible_step(steps[:1], {"loss": np.ones(1)}) is None
+    assert first_visible_step(steps, {"loss": np.array([1.0, 1.0, 0.5, 0.1, np.inf])}) == 2  # diverged at the end
+    # without first_change the log schedule is the plain one
+    np.testing.assert_array_equal(frame_schedule(1000, 5, "log"), frame_schedule(1000, 5, "log", first_change=None))

@@ -19,6 +19,7 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
+
 class EncoderError(RuntimeError):
     """The encoder failed, or its output is not a whole video: one line saying why."""
 
@@ -30,9 +31,19 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+#: VP9's constant quality (0 best .. 63) by x264 crf: about the same look
+_VP9_CRF = {28: 42, 20: 32, 16: 26}
+#: the GIF filter: one palette for the whole clip from the pixels that change (``stats_mode=diff``: the curves,
+#: not the flat background), applied without error diffusion (``dither=none``).  Diffusion dithering sprinkles
+#: noise over a dark background that differs from frame to frame, so every frame was stored whole (a dark GIF
+#: 8x the size of the light one, see docs/benchmarks.md); flat colours compress frame to frame.
+GIF_FILTER = "[0:v]split[a][b];[a]palettegen=stats_mode=diff:max_colors=128[p];[b][p]paletteuse=dither=none:diff_mode=rectangle"
+
+
 def encoder_command(path: str | Path, kind: str, size: tuple[int, int], fps: float, preset: str, crf: int,
                     exe: str | None = None) -> list[str]:
-    """The ffmpeg command that reads raw BGRA frames on stdin and writes ``path`` (H.264 MP4 or palette GIF)."""
+    """The ffmpeg command that reads raw BGRA frames on stdin and writes ``path``: H.264 MP4 (yuv420p), a
+    palette GIF, VP9 WebM with an alpha channel (yuva420p) or ProRes 4444 MOV with alpha (yuva444p10le)."""
     w, h = size
     rate = str(Fraction(fps).limit_denominator())
     cmd = [exe or ffmpeg_exe(), "-y", "-hide_banner", "-f", "rawvideo", "-vcodec",
@@ -41,8 +52,13 @@ def encoder_command(path: str | Path, kind: str, size: tuple[int, int], fps: flo
         cmd += ["-vcodec", "libx264", "-pix_fmt", "yuv420p", "-preset", preset, "-crf", str(crf),
                 "-movflags", "+faststart", "-f", "mp4"]
     elif kind == "gif":
-        cmd += ["-filter_complex", "[0:v]split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse",
-                "-loop", "0", "-f", "gif"]
+        cmd += ["-filter_complex", GIF_FILTER, "-loop", "0", "-f", "gif"]
+    elif kind == "webm":
+        cmd += ["-vcodec", "libvpx-vp9", "-pix_fmt", "yuva420p", "-b:v", "0", "-crf", str(_VP9_CRF.get(crf, 32)),
+                "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1", "-auto-alt-ref", "0", "-f", "webm"]
+    elif kind == "mov":
+        cmd += ["-vcodec", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le", "-alpha_bits", "8",
+                "-vendor", "apl0", "-f", "mov"]
     else:
         raise ValueError(f"no encoder for {kind!r}")
     return cmd + ["-v", "error", str(path)]

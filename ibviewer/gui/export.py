@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,15 @@ from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ibviewer.core.preset_text import look_for_caption
-from ibviewer.core.recording import FrameWriter, RecordingError
+from ibviewer.core.recording import (  # noqa: F401 - parse_size re-exported
+    CHROMA_420,
+    MIN_COLOUR_PX,
+    FrameWriter,
+    RecordingError,
+    first_visible_step,
+    frame_schedule,
+    parse_size,
+)
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.themes import (
     Theme,
@@ -83,16 +91,6 @@ def grid_shape(n: int, width: int, height: int, aspect: float = 1.45) -> tuple[i
         if err < best_err:
             best, best_err = (cols, rows), err
     return best
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in str(text).lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise RecordingError(f"size {text!r} is not allowed; write WIDTHxHEIGHT, e.g. 1920x1080") from None
-    if w < 16 or h < 16 or w > 7680 or h > 4320:
-        raise RecordingError(f"size {text!r} is not allowed; width and height must be 16 to 7680 x 4320")
-    return w, h
 
 
 def even_size(w: int, h: int) -> tuple[int, int]:
@@ -419,8 +417,12 @@ class ExportLayout(QWidget):
         try:
             painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
             painter.drawImage(0, 0, self._bg)
-            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+            clear = self.theme.is_transparent  # the cached picture's plot insides must not show through
             for view, dst, src in self.dynamic_regions:
+                if clear:
+                    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+                    painter.fillRect(dst, Qt.GlobalColor.transparent)
+                painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
                 view.render(painter, dst, src, Qt.AspectRatioMode.IgnoreAspectRatio)
             if self.caption is not None:
                 self.lbl_step.render(painter, self._step_pos, QRegion(), QWidget.RenderFlag.DrawChildren)
@@ -504,6 +506,33 @@ def panel_state(panel) -> dict:
 # ====================================================================================================== animation
 class Cancelled(Exception):
     pass
+
+
+def animation_theme(name: str, height: int, kind: str, *, font_scale: float = 1.0,
+                    transparent: bool = False) -> Theme:
+    """The theme of an animation ``height`` pixels high written as ``kind``: fonts and lines sized for the
+    frame height, a transparent background if asked, and coloured lines at least
+    :data:`~ibviewer.core.recording.MIN_COLOUR_PX` wide where the video halves colour resolution (MP4, WebM)."""
+    theme = get_theme(name).scaled(font_scale * max(0.4, height / 1080))
+    if transparent:
+        theme = theme.transparent()
+    if kind in CHROMA_420:
+        theme = replace(theme, min_colour_px=MIN_COLOUR_PX)
+    return theme
+
+
+def animation_rows(layout: ExportLayout, frames: int, kind: str, total_steps: int | None = None,
+                   start: int = 0) -> np.ndarray:
+    """The history row of :attr:`ExportLayout.clock` shown by each frame: the steps of
+    :func:`~ibviewer.core.recording.frame_schedule`, the log schedule starting where the history first changes
+    visibly (:func:`~ibviewer.core.recording.first_visible_step`), then the row recorded at or before each."""
+    clock = layout.clock
+    total = clock.last_step if total_steps is None else int(total_steps)
+    first = first_visible_step(clock.steps, clock.cols) if kind == "log" else None
+    steps = frame_schedule(total, frames, kind, start=min(int(start), total), first_change=first)
+    if clock.n == 0:
+        return np.zeros(frames, dtype=np.int64)
+    return np.clip(np.searchsorted(clock.steps, steps, side="right") - 1, 0, clock.n - 1)
 
 
 def render_animation(layout: ExportLayout, rows: Sequence[int], writer: FrameWriter, *,

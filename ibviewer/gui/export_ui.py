@@ -40,10 +40,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ibviewer.core.recording import QUALITY, FrameWriter, RecordingError, output_kind
+from ibviewer.core.recording import (
+    ASPECTS,
+    QUALITY,
+    SIZE_PRESETS,
+    FrameWriter,
+    RecordingError,
+    fit_aspect,
+    output_kind,
+)
 from ibviewer.gui.export import (
     Cancelled,
     ExportLayout,
+    animation_rows,
+    animation_theme,
     available_panels,
     default_panels,
     export_history,
@@ -52,11 +62,14 @@ from ibviewer.gui.export import (
     parse_size,
     render_animation,
 )
-from ibviewer.gui.themes import THEMES, get_theme, plain_symbols
+from ibviewer.gui.themes import THEMES, plain_symbols
 from ibviewer.gui.timeline import QtTimeline, RunSource, StateStore
 
-SIZES = ("1920x1080", "1280x720", "3840x2160", "1080x1080", "2560x1440")
-FORMATS = (("MP4 video (H.264)", "mp4"), ("GIF animation", "gif"), ("PNG frames (a folder)", "frames"))
+SIZES = (*SIZE_PRESETS, "1080x1080")
+FORMATS = (("MP4 video (H.264)", "mp4"), ("GIF animation", "gif"), ("WebM video (VP9, keeps transparency)", "webm"),
+           ("MOV video (ProRes 4444, keeps transparency)", "mov"), ("PNG frames (a folder)", "frames"))
+#: formats whose files keep an alpha channel
+ALPHA_KINDS = ("webm", "mov", "frames")
 
 
 # ====================================================================================================== sources
@@ -120,6 +133,7 @@ class AnimationSettings:
     caption: bool = True
     font_scale: float = 1.0
     x_mode: str = "log_step"
+    transparent: bool = False
 
     @property
     def frames(self) -> int:
@@ -134,13 +148,15 @@ def run_animation_export(window, settings: AnimationSettings, *, timeline: QtTim
     if source.n == 0:
         raise RecordingError("nothing recorded yet: play or step the run first")
     w, h = settings.size
-    theme = get_theme(settings.theme).scaled(settings.font_scale * max(0.4, h / 1080))
+    theme = animation_theme(settings.theme, h, settings.kind, font_scale=settings.font_scale,
+                            transparent=settings.transparent)
     layout = ExportLayout(source, settings.panels or None, (w, h), theme, x_mode=settings.x_mode,
                           caption=settings.caption, reveal="grow", panel_state=window_panel_state(window),
                           compare=compare)
     try:
-        rows = layout.clock.schedule_rows(settings.frames, settings.schedule)
-        with FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality) as writer:
+        rows = animation_rows(layout, settings.frames, settings.schedule)
+        with FrameWriter(settings.path, (w, h), settings.fps, kind=settings.kind, quality=settings.quality,
+                         alpha=settings.transparent) as writer:
             render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
     finally:
         layout.close_layout()
@@ -154,7 +170,16 @@ def _size_combo(default: str) -> QComboBox:
     for s in SIZES:
         c.addItem(s)
     c.setCurrentText(default)
-    c.setToolTip("Width x height in pixels (type any size, e.g. 1600x900)")
+    c.setToolTip("Width x height in pixels or a preset: 720p, 1080p, 1440p, 4k (type any size, e.g. 1600x900)")
+    return c
+
+
+def _aspect_combo() -> QComboBox:
+    c = QComboBox()
+    c.addItem("as the size says", "")
+    for a in ASPECTS:
+        c.addItem(f"{a} (keep the height)", a)
+    c.setToolTip("Fit the size to an aspect ratio: the height is kept, the width set (1080p at 4:3 is 1440x1080)")
     return c
 
 
@@ -256,7 +281,9 @@ class AnimationDialog(QDialog):
         for text, key in FORMATS:
             self.format.addItem(text, key)
         self.format.currentIndexChanged.connect(self._on_format)
-        self.size = _size_combo("1920x1080")
+        self.size = _size_combo("1080p")
+        self.aspect = _aspect_combo()
+        self.transparent = QCheckBox("transparent background (WebM, MOV or PNG frames: to lay over slides)")
         self.fps = QDoubleSpinBox()
         self.fps.setRange(1, 120)
         self.fps.setValue(30)
@@ -285,10 +312,11 @@ class AnimationDialog(QDialog):
         self.caption.setChecked(True)
         name = (window.preset or window.cfg.problem.kind) + ".mp4"
         self.path = PathField(str(Path(_last_dir(window)) / name), self._pick)
-        for label, w in (("Format", self.format), ("Size", self.size), ("Frames per second", self.fps),
-                         ("Length", self.seconds), ("Schedule", self.schedule), ("x axis", self.x_axis),
-                         ("Panels", self.panels), ("Theme", self.theme), ("Font scale", self.font_scale),
-                         ("Quality", self.quality), ("", self.caption), ("Output", self.path)):
+        for label, w in (("Format", self.format), ("Size", self.size), ("Aspect", self.aspect),
+                         ("Frames per second", self.fps), ("Length", self.seconds), ("Schedule", self.schedule),
+                         ("x axis", self.x_axis), ("Panels", self.panels), ("Theme", self.theme),
+                         ("Font scale", self.font_scale), ("Quality", self.quality), ("", self.caption),
+                         ("", self.transparent), ("Output", self.path)):
             form.addRow(label, w)
         self.note = _lay_out_dialog(self, form)
         self.result_settings: AnimationSettings | None = None
@@ -309,7 +337,8 @@ class AnimationDialog(QDialog):
             if path:
                 path = str(Path(path) / "frames")
         else:
-            flt = "MP4 video (*.mp4)" if kind == "mp4" else "GIF animation (*.gif)"
+            flt = {"mp4": "MP4 video (*.mp4)", "gif": "GIF animation (*.gif)", "webm": "WebM video (*.webm)",
+                   "mov": "MOV video (*.mov)"}[kind]
             path, _ = QFileDialog.getSaveFileName(self, "Export animation", self.path.text(), flt)
         if path:
             self.path.edit.setText(path)
@@ -322,16 +351,20 @@ class AnimationDialog(QDialog):
             raise RecordingError("choose an output file")
         if kind != "frames" and output_kind(path) != kind:
             raise RecordingError(f"the output {path!r} must end in .{kind}")
-        w, h = parse_size(self.size.currentText())
+        w, h = fit_aspect(parse_size(self.size.currentText()), self.aspect.currentData())
         if w % 2 or h % 2:
             raise RecordingError("width and height must be even")
         panels = self.panels.chosen()
         if not panels:
             raise RecordingError("choose at least one panel")
+        transparent = self.transparent.isChecked()
+        if transparent and kind not in ALPHA_KINDS:
+            raise RecordingError("a transparent background needs WebM, MOV or PNG frames")
         return AnimationSettings(path=path, kind=kind, size=(w, h), fps=self.fps.value(), seconds=self.seconds.value(),
                                  schedule=self.schedule.currentData(), panels=panels, theme=self.theme.currentData(),
                                  quality=self.quality.currentData(), caption=self.caption.isChecked(),
-                                 font_scale=self.font_scale.value(), x_mode=self.x_axis.currentData())
+                                 font_scale=self.font_scale.value(), x_mode=self.x_axis.currentData(),
+                                 transparent=transparent)
 
     def _accept(self) -> None:
         try:
@@ -358,7 +391,8 @@ class ImageDialog(QDialog):
         self.format = QComboBox()
         self.format.addItem("PNG image", "png")
         self.format.addItem("SVG (vector, one panel)", "svg")
-        self.size = _size_combo("1920x1080")
+        self.size = _size_combo("1080p")
+        self.aspect = _aspect_combo()
         self.scale = _scale_spin(0.25, 8, 0.25, "Fonts and line widths x this (2 at twice the size: the same "
                                  "picture, sharper)")
         self.theme = _theme_combo()
@@ -369,8 +403,8 @@ class ImageDialog(QDialog):
         name = (window.preset or window.cfg.problem.kind) + ".png"
         self.path = PathField(str(Path(_last_dir(window)) / name), self._pick)
         self.format.currentIndexChanged.connect(self._on_format)
-        for label, w in (("Export", self.what), ("Format", self.format), ("Size", self.size), ("Scale", self.scale),
-                         ("Theme", self.theme), ("", self.caption), ("Shows", self.at), ("Output", self.path)):
+        for label, w in (("Export", self.what), ("Format", self.format), ("Size", self.size), ("Aspect", self.aspect),
+                         ("Scale", self.scale), ("Theme", self.theme), ("", self.caption), ("Shows", self.at), ("Output", self.path)):
             form.addRow(label, w)
         self.note = _lay_out_dialog(self, form)
         self.values: dict[str, Any] | None = None
@@ -388,7 +422,7 @@ class ImageDialog(QDialog):
 
     def _accept(self) -> None:
         try:
-            size = parse_size(self.size.currentText())
+            size = fit_aspect(parse_size(self.size.currentText()), self.aspect.currentData())
             panel = self.what.currentData()
             fmt = self.format.currentData()
             if fmt == "svg" and not panel:

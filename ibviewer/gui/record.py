@@ -2,10 +2,12 @@
 ``ibviewer bench record``: how fast frames are made.
 
     ibviewer record [--preset NAME | --config FILE | --session FILE] [--set key=value ...]
-                    (--out FILE.mp4 | --out FILE.gif | --frames DIR) [--size 1920x1080] [--fps 30] [--seconds S]
+                    (--out FILE.mp4|.gif|.webm|.mov | --frames DIR) [--size WxH|720p|1080p|1440p|4k]
+                    [--aspect 16:9|4:3|1:1] [--transparent] [--fps 30] [--seconds S]
                     [--steps N] [--schedule linear|log] [--panels NAME,...] [--theme light|dark]
                     [--quality draft|normal|high] [--x-axis step|log_step|time] [--font-scale F] [--no-caption]
                     [--theory] [--compare KEY=V1,V2 ...] [--single] [--run NAME]
+    ibviewer record --talk FILE --out DIR [--format mp4|gif|webm] [--size ...] [--fps ...] [--seconds ...] ...
 
 The run is trained in this process (no worker), then ``fps x seconds`` frames are rendered from its history on a
 fixed schedule of steps (``linear``, or ``log``: after a small initialization the dynamics happen on a log time
@@ -13,6 +15,11 @@ scale), so the video does not depend on how fast training ran.  Frames are strea
 never held in memory; the output is written under a temporary name beside it, read back (frame count, size,
 first and last frames decoded) and only then takes the place of an earlier file, so it is whole or absent.
 Works with no display (offscreen).
+
+``--size`` is WIDTHxHEIGHT or a preset (720p, 1080p, 1440p, 4k = 3840x2160); ``--aspect`` fits it to 16:9, 4:3
+or 1:1 by keeping the height and setting the width (1080p at 4:3 is 1440x1080).  ``--transparent`` draws on a
+transparent background for laying over slides: VP9 WebM with alpha, ProRes 4444 MOV, or RGBA PNG frames.
+``--talk`` renders every scene of a talk to a clip of its own in a folder (:mod:`ibviewer.gui.record_talk`).
 
 Exit codes: 2 with one line on stderr for bad input, or for an output that cannot be written (a full disk, an
 encoder that fails, a read-only destination; the previous file is left as it was); otherwise the rule of
@@ -41,9 +48,14 @@ def make_parser() -> argparse.ArgumentParser:
     p = command_parser(PROG, "Render an animation of a run's history (MP4, GIF or PNG frames).",
                        session="a saved session (.ibvs): render its history")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--out", metavar="FILE", help="output video: FILE.mp4 (H.264) or FILE.gif")
+    out.add_argument("--out", metavar="FILE", help="output video: FILE.mp4 (H.264), FILE.gif, FILE.webm (VP9 "
+                     "with alpha) or FILE.mov (ProRes 4444 with alpha)")
     out.add_argument("--frames", metavar="DIR", help="write numbered PNG frames into the folder DIR instead")
-    p.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH", help=f"frame size in pixels (default {DEFAULT_SIZE})")
+    p.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH",
+                   help=f"frame size: WIDTHxHEIGHT or 720p, 1080p, 1440p, 4k (default {DEFAULT_SIZE})")
+    p.add_argument("--aspect", metavar="W:H", help="fit the size to 16:9, 4:3 or 1:1 (the height is kept)")
+    p.add_argument("--transparent", action="store_true",
+                   help="transparent background, to lay over slides (needs .webm, .mov or --frames)")
     p.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     p.add_argument("--seconds", type=float, default=10.0, metavar="S", help="length of the animation (default 10)")
     p.add_argument("--steps", type=int, metavar="N", help="train to N steps (run.steps); a session trains on to N")
@@ -63,6 +75,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help="only the preset's own run (not the runs it compares), or only --run of a session")
     p.add_argument("--run", metavar="NAME", help="the run of a session whose W and setting are shown "
                    "(default: the first); with --single, the only one drawn")
+    p.add_argument("--talk", metavar="FILE", help="render every scene of a talk (.toml) to a clip of its own in "
+                   "the folder --out DIR (01-<scene>.mp4, ...)")
+    p.add_argument("--format", default="mp4", help="with --talk: mp4 (default), gif or webm")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or summary line")
     return p
 
@@ -75,19 +90,26 @@ def _choice(flag: str, value: str, allowed) -> str:
 
 def parse(argv: list[str]):
     """Arguments checked before any work: raises UsageError / RecordingError / ConfigError (one line)."""
-    from ibviewer.core.recording import QUALITY, RecordingError, check_output, output_kind
-    from ibviewer.gui.export import parse_size
+    from ibviewer.core.recording import (
+        ALPHA_FORMATS,
+        QUALITY,
+        RecordingError,
+        check_output,
+        fit_aspect,
+        output_kind,
+        parse_size,
+    )
 
     args = make_parser().parse_args(argv)
-    if not args.out and not args.frames:
-        raise UsageError("give --out FILE.mp4, --out FILE.gif or --frames DIR")
+    if not args.out and not args.frames and not args.talk:
+        raise UsageError("give --out FILE.mp4, --out FILE.gif, --out FILE.webm, --out FILE.mov or --frames DIR")
     _choice("--schedule", args.schedule, ("linear", "log"))
     _choice("--theme", args.theme, ("light", "dark"))
     _choice("--quality", args.quality, tuple(QUALITY))
     if args.x_axis is None:
         args.x_axis = "log_step" if args.schedule == "log" else "step"
     _choice("--x-axis", args.x_axis, X_MODES)
-    args.size_px = parse_size(args.size)
+    args.size_px = fit_aspect(parse_size(args.size), args.aspect)
     w, h = args.size_px
     if w % 2 or h % 2:
         raise UsageError(f"--size {args.size}: width and height must be even (H.264 with yuv420p)")
@@ -108,6 +130,13 @@ def parse(argv: list[str]):
         raise UsageError("--run chooses a run of a --session")
     if args.compare and (args.session or args.single):
         raise UsageError("--compare makes new runs; it does not go with --session or --single")
+    if args.talk:
+        from ibviewer.gui.record_talk import check_talk_args
+
+        check_talk_args(args, vars(make_parser().parse_args([])))
+        return args
+    elif args.format != "mp4":
+        raise UsageError("--format chooses the clips of --talk; for one recording the --out suffix says it")
     args.panel_names = [s.strip() for s in args.panels.split(",") if s.strip()] if args.panels else None
     if args.panels is not None and not args.panel_names:
         raise UsageError("--panels is empty; give panel names separated by commas")
@@ -128,6 +157,8 @@ def parse(argv: list[str]):
         args.target = check_output(args.out)
         if args.target.is_dir():
             raise RecordingError(f"--out {args.out!r} is a folder")
+    if args.transparent and args.kind not in ALPHA_FORMATS:
+        raise UsageError(f"--transparent needs --out FILE.webm, --out FILE.mov or --frames DIR, not .{args.kind}")
     return args
 
 
@@ -241,14 +272,14 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
     ``args`` ask; returns the output path."""
     from ibviewer.core.recording import FrameWriter, RecordingError
     from ibviewer.gui.app import create_app
-    from ibviewer.gui.export import ExportLayout, render_animation
-    from ibviewer.gui.themes import get_theme
+    from ibviewer.gui.export import ExportLayout, animation_rows, animation_theme, render_animation
     from ibviewer.gui.timeline import RunSource
     from ibviewer.live.runs import RUN_COLOURS
 
     create_app()
     sources = [RunSource.from_engine(e, n) for n, e in runs]
     source = sources[selected]
+    source.annotations = tuple(getattr(args, "annotations", ())) or source.annotations
     if source.n == 0:
         raise RecordingError("the run recorded no history: nothing to render")
     compare = None
@@ -256,8 +287,8 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
         compare = [(s, n, RUN_COLOURS[i % len(RUN_COLOURS)]) for i, (s, (n, _)) in enumerate(zip(sources, runs))]
         source.name = name
     w, h = args.size_px
-    scale = args.font_scale * max(0.4, h / 1080)
-    theme = get_theme(args.theme).scaled(scale)
+    theme = animation_theme(args.theme, h, args.kind, font_scale=args.font_scale,
+                            transparent=getattr(args, "transparent", False))
     from ibviewer.gui.export import available_panels
 
     state = {name: {"theory": True} for name in available_panels(source.cfg)} if args.theory else None
@@ -265,8 +296,10 @@ def record(args, runs, name: str, selected: int = 0, *, progress=None) -> Path:
                           reveal="grow", title=args.title, compare=compare, panel_state=state)
     try:
         total = max(e.step_count for _, e in runs)
-        rows = layout.clock.schedule_rows(args.n_frames, args.schedule, total_steps=total)
-        with FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality) as writer:
+        rows = animation_rows(layout, args.n_frames, args.schedule, total_steps=total,
+                              start=getattr(args, "first_step", 0))
+        with FrameWriter(args.target, (w, h), args.fps, kind=args.kind, quality=args.quality,
+                         alpha=getattr(args, "transparent", False)) as writer:
             render_animation(layout, rows, writer, progress=progress)  # closes the writer, or cancels it
         return writer.path
     finally:
@@ -303,6 +336,10 @@ def _main(argv: list[str], interrupts) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     t0 = time.perf_counter()
+    if args.talk:
+        from ibviewer.gui.record_talk import main_talk
+
+        return main_talk(args, interrupts)
     try:
         runs, selected, name = load_runs(args)
     except (UsageError, RecordingError, ConfigError, SessionError) as exc:
@@ -389,8 +426,7 @@ def bench_main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = make_bench_parser()
     from ibviewer.core.config import ConfigError
-    from ibviewer.core.recording import RecordingError
-    from ibviewer.gui.export import parse_size
+    from ibviewer.core.recording import RecordingError, parse_size
 
     try:
         args = p.parse_args(argv)

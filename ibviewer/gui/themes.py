@@ -37,7 +37,7 @@ DARK_PALETTE = [
 @dataclass(frozen=True)
 class Theme:
     name: str
-    background: tuple[int, int, int]
+    background: tuple[int, ...]  # (r, g, b), or (r, g, b, 0) for a transparent background
     foreground: tuple[int, int, int]
     muted: tuple[int, int, int]  # secondary text (axis ticks, empty-panel notes)
     grey: tuple[int, int, int]  # the "other singular values" curves
@@ -55,6 +55,20 @@ class Theme:
     legend_px: float = 19
     caption_px: float = 26
     counter_px: float = 34
+    #: the narrowest coloured line, in pixels (0: no floor).  Videos with 4:2:0 chroma (MP4, WebM) store colour
+    #: at half resolution: a 1-pixel dotted line keeps 19 % of its saturation and turns grey, a 3-pixel one
+    #: 75 % (docs/benchmarks.md), so their exports draw coloured dotted, dashed and straight reference lines
+    #: at least 3 pixels wide (solid curves are 3 pixels at 1080p already)
+    min_colour_px: int = 0
+
+    @property
+    def is_transparent(self) -> bool:
+        return len(self.background) == 4 and self.background[3] == 0
+
+    def transparent(self) -> Theme:
+        """The same look on a transparent background (alpha 0), for a clip laid over a slide: text and curves
+        keep their colours, so the light theme's suits a light slide and the dark theme's a dark one."""
+        return replace(self, background=(*self.background[:3], 0))
 
     def scaled(self, scale: float) -> Theme:
         """The same look with fonts and lines times ``scale`` (an export at 2x the size: scale 2)."""
@@ -66,6 +80,11 @@ class Theme:
     def width(self, w: float) -> int:
         # floor: a 1-pixel context line (the singular-value bulk) stays thin at 1.5x, the 2-pixel curves get 3
         return max(1, int(w * self.line_scale + 1e-6))
+
+    def colour_width(self, w: int, rgb) -> int:
+        """A line width ``w`` raised to :attr:`min_colour_px` when the line is coloured (not grey or black)."""
+        r, g, b = rgb[:3]
+        return max(w, self.min_colour_px) if max(r, g, b) - min(r, g, b) > 40 else w
 
     def colour(self, c) -> tuple[int, int, int]:
         """A panel colour mapped into this theme (black becomes the foreground, palette entries their variant)."""
@@ -109,6 +128,8 @@ def _rgb(c) -> tuple[int, int, int]:
 
 
 def _css(rgb) -> str:
+    if len(rgb) == 4:
+        return f"rgba({rgb[0]}, {rgb[1]}, {rgb[2]}, {rgb[3]})"
     r, g, b = rgb
     return f"#{r:02x}{g:02x}{b:02x}"
 
@@ -308,10 +329,14 @@ def _restyle_items(items, theme: Theme) -> None:
             t = theme.width(w)
             if w >= 3:  # a curve drawn wide underneath another (ground truth under a reference): keep it showing
                 t = max(t, theme.width(2) + 2)
-            set_curve_width(item, theme.colour(p.color()), t, p.style())
+            c = theme.colour(p.color())
+            if p.style() != Qt.PenStyle.SolidLine:  # dotted and dashed reference lines: a real pen, widened
+                t = theme.colour_width(t, c)
+            set_curve_width(item, c, t, p.style())
         elif isinstance(item, pg.InfiniteLine):
             p = pg.mkPen(item.pen)
-            q = pg.mkPen(theme.colour(p.color()), width=theme.width(max(1.0, p.widthF())))
+            c = theme.colour(p.color())
+            q = pg.mkPen(c, width=theme.colour_width(theme.width(max(1.0, p.widthF())), c))
             q.setStyle(p.style())
             q.setCosmetic(True)
             item.setPen(q)
