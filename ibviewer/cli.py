@@ -257,6 +257,10 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the process is the command (ibviewer … in a shell): it exits when the command returns
+        from ibviewer.core import interrupts
+
+        interrupts.EXITING_PROCESS = True
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         return cmd_gui(argv)  # `ibviewer`, `ibviewer --preset NAME --play`: the app

@@ -24,10 +24,14 @@ TARGET_KEY = {"matrix_sensing": "y", "sparse_recovery": "y", "matrix_completion"
               "razin_cohen": "values", "matrix_factorization": "M", "linear_regression": "Y"}
 
 
-@pytest.mark.parametrize("kind", sorted(TARGET_KEY))
+@pytest.mark.parametrize("kind", sorted(TARGET_KEY) + ["matrix_sensing:rank_one"])
 @pytest.mark.parametrize("batch", [False, True], ids=["full", "minibatch"])
 def test_noisy_loss_is_the_loss_of_the_shifted_targets(kind, batch):
-    problem = make_problem(build_config(overrides=[("problem.kind", kind)]))
+    overrides = [("problem.kind", kind.split(":")[0])]
+    if kind.endswith(":rank_one"):
+        overrides.append(("problem.operator", "rank_one"))
+    kind = kind.split(":")[0]
+    problem = make_problem(build_config(overrides=overrides))
     rng = np.random.default_rng(5)
     eps = rng.standard_normal(target_shape(problem))
     shifted = copy.copy(problem)

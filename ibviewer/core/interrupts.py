@@ -19,6 +19,10 @@ from collections.abc import Iterator
 
 #: the signals that end a command: Ctrl+C in a terminal, and what ``kill``, systemd or a batch scheduler send
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: set by the command line's entry point when the process ends with the command (``ibviewer …`` in a shell):
+#: once interrupted, later signals are ignored until it exits.  Left False where a command runs inside another
+#: program (a test calling ``main(argv)``), whose handlers are put back as they were.
+EXITING_PROCESS = False
 
 
 def _in_main_thread() -> bool:
@@ -102,6 +106,11 @@ def interrupt_once() -> Iterator[Interrupts]:
         return
     with _handlers(state.handler):
         yield state
+    if state.fired and EXITING_PROCESS:
+        # the command reports and the process exits: a signal sent again meanwhile must not kill it with the
+        # default action (it would end with -SIGTERM instead of 130, mid-report)
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

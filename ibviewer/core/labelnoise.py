@@ -71,6 +71,13 @@ def noisy_loss(head: LossHead, P, idx, eps):
     the targets, of the head's array kind); ``idx`` selects a minibatch as in :meth:`LossHead.__call__`."""
     d, kind = head.d, head.kind
     scale = 1.0 if idx is None else head.n / len(idx)
+    if kind == "matrix_sensing" and "left" in d:  # rank-one measurements (ibviewer.core.rank_one)
+        from ibviewer.core import rank_one
+
+        L, Rt, y, e = ((d["left"], d["right"], d["y"], eps) if idx is None
+                       else (d["left"][idx], d["right"][idx], d["y"][idx], eps[idx]))
+        r = rank_one.measure(L, Rt, P) - y - e
+        return 0.5 * scale * float(r @ r), rank_one.adjoint(L, Rt, r * scale if scale != 1.0 else r)
     if kind in ("matrix_sensing", "sparse_recovery"):
         A, y, e = (d["A"], d["y"], eps) if idx is None else (d["A"][idx], d["y"][idx], eps[idx])
         r = A @ P.reshape(-1) - y - e

@@ -39,6 +39,7 @@ from ibviewer.core.recording import (  # noqa: F401 - parse_size re-exported
     frame_schedule,
     parse_size,
 )
+from ibviewer.gui.gc_policy import collect_cycles_between_events
 from ibviewer.gui.panels import PANEL_CLASSES, HeatmapPanel, PlotPanel, panel_layout, setup_pyqtgraph
 from ibviewer.gui.themes import (
     Theme,
@@ -141,6 +142,7 @@ class ExportLayout(QWidget):
         :attr:`clock`, the run that trained longest."""
         super().__init__()
         setup_pyqtgraph()
+        collect_cycles_between_events()  # building panels with the automatic collector can hang (gc_policy)
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         # never mapped, yet "visible": it must not keep the app running once its last real window closed
         self.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)

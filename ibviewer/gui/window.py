@@ -38,20 +38,21 @@ from PySide6.QtWidgets import (
 
 from ibviewer.core.config import Config
 from ibviewer.gui import view_state
-from ibviewer.gui.annotations import AnnotationSet
-from ibviewer.gui.banner import DivergenceBanner
-from ibviewer.gui.presentation import Presentation
-from ibviewer.gui.side_width import SideWidth
 from ibviewer.gui.actions import build_actions, build_menus, build_toolbar, shortcuts_dialog
+from ibviewer.gui.annotations import AnnotationSet
 from ibviewer.gui.appearance import Appearance
+from ibviewer.gui.banner import DivergenceBanner
 from ibviewer.gui.controls import SPEEDS, ControlPanel
 from ibviewer.gui.docks import PanelDocks, buckets_for, layout_for
 from ibviewer.gui.export_ui import Recording
 from ibviewer.gui.files import WindowFiles
+from ibviewer.gui.gc_policy import collect_cycles_between_events
 from ibviewer.gui.panels import Panel, setup_pyqtgraph
+from ibviewer.gui.presentation import Presentation
 from ibviewer.gui.runs import AddRunDialog, QtRunList
 from ibviewer.gui.session_controller import SessionController
 from ibviewer.gui.settings import AppSettings
+from ibviewer.gui.side_width import SideWidth
 from ibviewer.gui.status import RunStatusBar
 from ibviewer.gui.x_axis import XAxisChooser
 from ibviewer.live.draw import DrawContext, RunFrame
@@ -79,21 +80,6 @@ def side_dock(window: QMainWindow, title: str, name: str, widget: QWidget) -> QD
     dock.setWidget(widget)
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
     return dock
-
-
-_COLLECTOR = None
-
-
-def collect_cycles_between_events() -> None:
-    """Python's cyclic garbage collector runs from a timer on the GUI thread, between events, instead of at any
-    allocation.  Run at an allocation, it could destroy a closed window or a panel's Qt objects inside a Qt call
-    that holds the signal mutex (a disconnect), and ``~QObject`` then waits on that mutex forever: the app hangs.
-    pyqtgraph's GarbageCollector disables the automatic collector and collects on a one-second timer."""
-    global _COLLECTOR
-    if _COLLECTOR is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
-
-        _COLLECTOR = GarbageCollector(interval=1.0)
 
 
 class MainWindow(QMainWindow):

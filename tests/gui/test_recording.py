@@ -282,3 +282,23 @@ def test_a_recording_draws_the_runs_events_from_their_step_on_and_says_what_to_l
         assert "Look for:" in layout.lbl_title.text()
     finally:
         layout.close()
+
+
+def test_an_export_layout_collects_cycles_between_events_not_inside_qt_calls(qapp):
+    """``ibviewer record`` builds panels without a window: the automatic collector must be off there too (a
+    collection while a panel's item was added to its view hung the command)."""
+    import gc
+
+    from ibviewer.core.config import build_config
+    from ibviewer.core.engine import Engine
+    from ibviewer.gui import gc_policy
+    from ibviewer.gui.export import ExportLayout
+    from ibviewer.gui.timeline import RunSource
+
+    e = Engine(build_config())
+    e.step(5)
+    layout = ExportLayout(RunSource.from_engine(e), ["loss"], (320, 180), "light")
+    try:
+        assert not gc.isenabled() and gc_policy._COLLECTOR is not None
+    finally:
+        layout.close()

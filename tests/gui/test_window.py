@@ -319,7 +319,7 @@ def test_reference_cycles_are_collected_on_the_gui_thread_between_events(window)
     inside a Qt call could destroy a Qt object while Qt holds its signal mutex, and hang the app)."""
     import gc
 
-    from ibviewer.gui import window as window_module
+    from ibviewer.gui import gc_policy
 
     assert not gc.isenabled()
-    assert window_module._COLLECTOR is not None and window_module._COLLECTOR.timer.isActive()
+    assert gc_policy._COLLECTOR is not None and gc_policy._COLLECTOR.timer.isActive()

@@ -180,10 +180,11 @@ def test_a_model_too_large_on_the_same_problem_is_refused_before_allocation_and_
         (always, [msg.Runs((msg.RunSpec(0, "a", wide),), gen=1), msg.Step(2)]),
         (lambda s: s.lead.step == 2, [msg.Quit()])))
     (refused,) = gui.of(msg.ConfigError)
-    assert refused.gen == 1 and "model.width" in refused.text and "\n" not in refused.text
+    assert refused.gen == 1 and refused.kept and "model.width" in refused.text and "\n" not in refused.text
     assert not gui.of(msg.Fatal)
     last = gui.of(msg.Snapshot)[-1]
-    assert last.gen == 0 and [e.step for e in last.runs] == [2, 2]  # the runs of generation 0 went on
+    # the runs the worker had went on, kept under the refused generation
+    assert last.gen == 1 and [e.step for e in last.runs] == [2, 2]
 
 
 def test_one_snapshot_in_flight_until_it_is_acknowledged():
