@@ -41,7 +41,7 @@ def _same_rows(a: list[dict], b: list[dict]) -> bool:
     return strip[: len(a)] == strip[len(a):]
 
 
-def run_bench(runs: int = 64, workers: int = 2, steps: int = 12000, d: int = 20) -> dict:
+def run_bench(runs: int = 64, workers: int = 2, steps: int = 25000, d: int = 22) -> dict:
     from ibviewer.core.sweep_results import read_rows
     from ibviewer.core.sweep_run import run_sweep
 
@@ -82,8 +82,8 @@ def main(argv: list[str]) -> int:
                                     "local dask cluster (start-up included); prints JSON.")
     ap.add_argument("--runs", type=int, default=64, help="runs in the grid, a multiple of 16 (default 64)")
     ap.add_argument("--workers", type=int, default=2, help="worker processes of the cluster (default 2)")
-    ap.add_argument("--steps", type=int, default=12000, help="steps of each run (default 12000)")
-    ap.add_argument("--d", type=int, default=20, help="matrix size (default 20)")
+    ap.add_argument("--steps", type=int, default=25000, help="steps of each run (default 25000)")
+    ap.add_argument("--d", type=int, default=22, help="matrix size (default 22)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     try:
         args = ap.parse_args(argv)
