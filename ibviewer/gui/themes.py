@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ibviewer.gui.panels import BLACK, GREY, PALETTE, HeatmapPanel, PlotPanel, ThickCurve
+from ibviewer.gui.panels.style import FONT_PT
 from ibviewer.live.series import plain_symbols, symbols  # noqa: F401 - part of this module's interface
 
 THEMES = ("light", "dark")
@@ -386,6 +387,11 @@ def apply_theme(panel, theme: Theme) -> None:
         panel.empty_text.setFont(_font(theme.px(theme.label_px)))
         panel.widget.setStyleSheet(f"background: {theme.css_bg};")
         render_legend(panel, theme)
+        dark = theme.name == "dark"
+        for layer in (getattr(panel, "markers", None), getattr(panel, "annotations", None)):
+            if layer is not None:  # event markers and annotations in the colours readable on the background
+                layer.set_dark(dark)
+                layer.set_font_scale(theme.px(theme.tick_px) / FONT_PT)
     elif isinstance(panel, HeatmapPanel):
         panel.glw.setBackground(theme.background)
         for t in (panel.title_w, panel.title_t):
