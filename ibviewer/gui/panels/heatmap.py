@@ -55,9 +55,10 @@ class HeatmapPanel(Panel):
         self.bar.axis.setTextPen(pg.mkPen(fg))
 
     def set_font_scale(self, scale: float) -> None:
-        """The titles and the colour bar's ticks at ``scale`` times their size."""
+        """The colour bar's ticks at ``scale`` times their size, the titles up to 1.15 times (they sit over images
+        whose width the panel, not the text, decides: larger, the two titles ran into each other)."""
         f = QFont()
-        f.setPointSizeF((FONT_PT + 1) * scale)
+        f.setPointSizeF((FONT_PT + 1) * min(scale, 1.15))
         for t in (self.title_w, self.title_t):
             t.setFont(f)
         tick = QFont()
