@@ -38,7 +38,8 @@ def _write_run(out: Path, engine, summary: dict) -> None:
 
     write_json(out / "summary.json", summary)
     hist = engine.history.as_dict()
-    write_npz(out / "history.npz", hist)
+    # wide columns (a matrix model's product past 64 x 64) at their own steps, "snapshot_step" (README)
+    write_npz(out / "history.npz", {**hist, **engine.history.snapshots.as_dict()})
     write_history_csv(out / "history.csv", hist)
 
 

@@ -27,6 +27,7 @@ from ibviewer.core.bookkeeping import (CONVERGED, DIVERGED, MAX_STEPS, READY, RU
                                        Bookkeeping)
 from ibviewer.core.config import LABEL_NOISE_KINDS, Config, ConfigError, set_key
 from ibviewer.core.fastpath import make_fast_path
+from ibviewer.core.sparse_completion import takes_sparse_gradient
 from ibviewer.core.checkpoint import LastGood
 from ibviewer.core.history import History
 from ibviewer.core.labelnoise import LabelNoise, noisy_loss, target_shape
@@ -67,7 +68,10 @@ class Engine(Bookkeeping):
         self.lib = Backend(self.cfg)
         self.device, self.backend, self.np_dtype = self.lib.device, self.lib.name, self.lib.np_dtype
         self.data = {k: self.lib.array(v) for k, v in self.problem.data.items()}
-        self.head = LossHead(self.problem, self.data)
+        observed = len(self.problem.data["rows"]) if "rows" in self.problem.data else 0
+        self.head = LossHead(self.problem, self.data, sparse_gradient=takes_sparse_gradient(
+            self.problem.kind, tuple(self.problem.shape), observed, self.cfg.model.depth, self.cfg.parametrization,
+            self.backend == "numpy"))
         self.refs = references(
             self.problem, alpha=self.cfg.model.init_scale, parametrization=self.cfg.parametrization,
             depth=self.cfg.model.depth,
@@ -105,7 +109,7 @@ class Engine(Bookkeeping):
         self.status = READY
         self.message = ""
         self._wall = 0.0
-        self.history = History(self.cfg.run.history_rows)
+        self.history = History(self.cfg.run.history_rows, snapshot_dtype=self.np_dtype)
         self.schedule = RecordSchedule(self.cfg)
         self.last_good = LastGood()
         self.loss0: float | None = None  # the first recorded loss: the divergence limit scales with it

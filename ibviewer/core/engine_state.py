@@ -21,6 +21,7 @@ import numpy as np
 from ibviewer.core.bookkeeping import STATUSES
 from ibviewer.core.config import ConfigError, config_from_dict
 from ibviewer.core.history import History
+from ibviewer.core.snapshots import is_wide
 from ibviewer.core.ops import to_numpy
 from ibviewer.core.schedule import RecordSchedule
 
@@ -57,7 +58,9 @@ def state_dict(e: Engine) -> dict[str, Any]:
         "schedule": e.schedule.state_dict(),
         "sampler": e.sampler.state_dict(),
         "history": {"columns": h.as_dict(), "capacity": h.capacity, "requested": h.requested,
-                    "thinned": h.thinned},
+                    "thinned": h.thinned,
+                    "snapshots": {"columns": h.snapshots.as_dict(), "stride": h.snapshots.stride,
+                                  "thinned": h.snapshots.thinned, "latest": dict(h.latest)}},
     }
 
 
@@ -163,20 +166,20 @@ def _checked(e: Engine, state: Any) -> dict[str, Any]:
             "step_count": step, "time": _real(state["time"], "time"),
             "wall": _real(state["wall_seconds"], "wall_seconds"), "status": state["status"],
             "message": state["message"], "loss0": loss0, "schedule": schedule,
-            "history": _history(state["history"], step, cfg.run.history_rows)}
+            "history": _history(state["history"], step, cfg.run.history_rows, np.dtype(cfg.run.dtype))}
 
 
-def _history(h: Any, step: int, rows: int) -> History:
+def _history(h: Any, step: int, rows: int, dtype: Any) -> History:
     """A new History holding the checked columns of ``h``."""
-    if not isinstance(h, dict) or set(h) != {"columns", "capacity", "requested", "thinned"}:
+    if not isinstance(h, dict) or set(h) - {"snapshots"} != {"columns", "capacity", "requested", "thinned"}:
         raise StateError("engine state: history must be a table with the keys columns, capacity, requested, "
-                         "thinned")
+                         "thinned (and snapshots)")
     cols = h["columns"]
     if not isinstance(cols, dict) or not all(isinstance(k, str) and isinstance(v, np.ndarray) and v.ndim >= 1
                                              for k, v in cols.items()):
         raise StateError("engine state: history.columns must be a table of arrays")
     capacity = _int(h["capacity"], "history.capacity", 1)
-    out = History(rows)
+    out = History(rows, snapshot_dtype=dtype)
     out.requested = _int(h["requested"], "history.requested", 1)
     out.thinned = _int(h["thinned"], "history.thinned")
     if not cols:
@@ -191,10 +194,52 @@ def _history(h: Any, step: int, rows: int) -> History:
     if n and (np.any(np.diff(steps) <= 0) or steps[0] < 0 or steps[-1] > step):
         raise StateError(f"engine state: history steps must increase and lie between 0 and step_count = {step}")
     out.capacity = capacity
+    # a state saved before wide columns were kept apart holds them in its rows: they become snapshots
+    wide = {k: v for k, v in cols.items() if n and is_wide(v[0])}
     for k, v in cols.items():
+        if k in wide:
+            continue
         shape = (capacity,) + v.shape[1:]
         col = np.zeros(shape, np.int64) if v.dtype.kind in "iub" else np.full(shape, np.nan)
         col[:n] = v
         out.columns[k] = col
     out.n = n
+    if wide:
+        out.wide = tuple(wide)
+        _snapshots(out, {"columns": {"snapshot_step": steps, **wide}, "stride": 1, "thinned": 0,
+                         "latest": {k: v[-1] for k, v in wide.items()}}, step)
+    elif "snapshots" in h:
+        _snapshots(out, h["snapshots"], step)
     return out
+
+
+def _snapshots(out: History, s: Any, step: int) -> None:
+    """Fill ``out.snapshots`` and ``out.latest`` from a saved table, checked."""
+    if not isinstance(s, dict) or set(s) != {"columns", "stride", "thinned", "latest"}:
+        raise StateError("engine state: history.snapshots must be a table with the keys columns, stride, thinned, "
+                         "latest")
+    cols, latest = s["columns"], s["latest"]
+    if not isinstance(cols, dict) or not isinstance(latest, dict) or not all(
+            isinstance(k, str) and isinstance(v, np.ndarray) and v.ndim >= 1
+            for k, v in [*cols.items(), *latest.items()]):
+        raise StateError("engine state: history.snapshots.columns and .latest must be tables of arrays")
+    stride = _int(s["stride"], "history.snapshots.stride", 1)
+    thinned = _int(s["thinned"], "history.snapshots.thinned")
+    if cols:
+        steps = cols.get("snapshot_step")
+        if steps is None or steps.dtype.kind not in "iu" or steps.ndim != 1 or len(cols) < 2:
+            raise StateError("engine state: history.snapshots.columns needs an integer 'snapshot_step' column "
+                             "and at least one snapshot column")
+        if {len(v) for v in cols.values()} != {len(steps)}:
+            raise StateError("engine state: history.snapshots columns must have one length")
+        if len(steps) and (np.any(np.diff(steps) <= 0) or steps[0] < 0 or steps[-1] > step):
+            raise StateError(f"engine state: snapshot steps must increase and lie between 0 and step_count = {step}")
+        if any(v.dtype.kind not in "fiu" for v in cols.values()):
+            raise StateError("engine state: history.snapshots columns must hold numbers")
+        out.wide = tuple(k for k in cols if k != "snapshot_step")
+        out.snapshots.load(cols, stride, thinned)
+    if latest and out.n:
+        if set(latest) != set(out.wide):
+            raise StateError("engine state: history.snapshots.latest must name the snapshot columns")
+        out.latest = {k: np.array(v, dtype=out.snapshots.dtype) for k, v in latest.items()}
+        out.latest_step = int(out["step"][-1])

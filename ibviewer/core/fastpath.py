@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import sparse
 
 
 def _stop(loss: float, limit: float, tol: float) -> bool:
@@ -88,6 +89,11 @@ class ProductGD:
                 np.copyto(gW[0], G)
             left = G
             for j in range(depth - 1, 0, -1):
+                if sparse.issparse(left):  # few observed entries (ibviewer.core.sparse_completion): CSR products
+                    gW[j][...] = left @ rights[j].T
+                    lefts[j - 1][...] = W[j].T @ left
+                    left = lefts[j - 1]
+                    continue
                 if stack:
                     np.copyto(rightsT[j], rights[j].mT)
                     mm(left, rightsT[j], out=gW[j])

@@ -20,6 +20,7 @@ import numpy as np
 
 from ibviewer.core import ops, rank_one
 from ibviewer.core.config import Config, ConfigError, ProblemConfig
+from ibviewer.core.sparse_completion import SparseObserved
 from ibviewer.core.hardware import l2_bytes
 from ibviewer.core.sizing import check_memory
 
@@ -485,11 +486,15 @@ class LossHead:
     estimate of the full gradient.
     """
 
-    def __init__(self, problem: Problem, data: dict[str, Any]):
+    def __init__(self, problem: Problem, data: dict[str, Any], sparse_gradient: bool = False):
         self.kind = problem.kind
         self.n = problem.n_data
         self.d = data
         self.M = self.mask = None
+        #: full-batch completion with few observed entries: a CSR gradient (ibviewer.core.sparse_completion)
+        self.sparse = None
+        if sparse_gradient:
+            self.sparse = SparseObserved(data["rows"], data["cols"], data["values"], problem.shape)
         if self.kind == "matrix_factorization":
             self.M = data["M"]
         self.blocks = self.bands = None
@@ -505,7 +510,7 @@ class LossHead:
             nb = -(-A.nbytes // BLOCK_BYTES)
             bs = -(-A.shape[0] // nb)
             self.blocks = [(A[i : i + bs], data["y"][i : i + bs]) for i in range(0, A.shape[0], bs)]
-        if "rows" in data and isinstance(data["values"], np.ndarray):
+        if "rows" in data and isinstance(data["values"], np.ndarray) and self.sparse is None:
             # full-batch completion as dense arrays: (P - M) * mask costs two calls instead of a gather and a scatter
             self.M = np.zeros(problem.shape, dtype=data["values"].dtype)
             self.mask = np.zeros(problem.shape, dtype=data["values"].dtype)
@@ -536,6 +541,8 @@ class LossHead:
             G = (r @ A).reshape(P.shape)  # r @ A re-reads A while it is still in cache
             return 0.5 * scale * float(r @ r), G * scale if scale != 1.0 else G
         if kind in ("matrix_completion", "razin_cohen"):
+            if idx is None and self.sparse is not None:
+                return self.sparse(P)
             if idx is None and self.mask is not None:
                 return self._masked(P, lambda G: float(np.vdot(G, G)))
             flat = self.flat if idx is None else self.flat[idx]

@@ -18,6 +18,7 @@ from ibviewer.core.events import events
 from ibviewer.core.mirror import DivergenceFrom, bregman_q_alpha, records_bregman, records_bregman_l1
 from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
+from ibviewer.core.top_spectrum import TopSpectrum, uses_top_spectrum
 
 if TYPE_CHECKING:
     from ibviewer.core.engine import Engine
@@ -52,6 +53,10 @@ class RunMetrics:
         if "min_l1" in engine.refs and records_bregman_l1(engine.cfg.to_dict()):
             m = engine.cfg.model
             self.bregman_l1 = DivergenceFrom(engine.refs["min_l1"], m.init_scale, m.depth)
+        shape = tuple(engine.problem.shape)
+        #: the top singular values of a large product, tracked from record to record (None: the full SVD)
+        self.top = TopSpectrum(shape) if (
+            not engine.is_mlp and uses_top_spectrum(shape)) else None
         self.weights0: list[np.ndarray] = []
         self.balance0: list[np.ndarray] = []
         self.has_balance = False
@@ -59,6 +64,8 @@ class RunMetrics:
     def start(self) -> None:
         """Keep the starting values the row compares with (the engine's parameters are at step 0)."""
         e = self.engine
+        if self.top is not None:
+            self.top.reset()
         self.has_balance = e.cfg.parametrization in ("product", "hadamard") and e.cfg.model.depth > 1
         if e.is_mlp:
             self.weights0 = [np.asarray(to_numpy(w), dtype=np.float64).copy() for w, _ in e.model.layers(e.params)]
@@ -90,9 +97,18 @@ class RunMetrics:
             row["balancedness"] = np.array([fro(b) for b in bal])
             row["balance_drift"] = np.array([fro(b - b0) for b, b0 in zip(bal, self.balance0)])
         if p.ndim == 2:
-            s = np.linalg.svd(p, compute_uv=False)
-            er = M.effective_ranks(s)
-            norms = M.matrix_norms(s, cfg.model.depth)
+            if self.top is not None:  # a large product: its top values (docs/science.md, "Metrics at large sizes")
+                s = self.top(p)
+                fro2 = float(np.vdot(p, p))
+                er = M.effective_ranks(s)
+                er["stable"] = fro2 / float(s[0]) ** 2 if s[0] > 0 else 0.0  # exact: ||W||_F^2 / sigma_1^2
+                norms = M.matrix_norms(s, cfg.model.depth)
+                norms["fro"] = math.sqrt(fro2)
+                row["sv_tail"] = math.sqrt(max(fro2 - float((s * s).sum()), 0.0))
+            else:
+                s = np.linalg.svd(p, compute_uv=False)
+                er = M.effective_ranks(s)
+                norms = M.matrix_norms(s, cfg.model.depth)
             row.update(
                 sv=s,
                 erank_entropy=er["entropy"],

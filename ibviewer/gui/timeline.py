@@ -29,6 +29,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ibviewer.core.recording import frame_schedule
+from ibviewer.core.snapshots import Snapshots
 from ibviewer.core.theory import rescale_divisor
 from ibviewer.gui.marker_slider import MarkerSlider
 from ibviewer.gui.panels import TimePanel, WNormPanel
@@ -129,7 +130,7 @@ class RunSource:
     """A run to draw: history columns, the panels' info, its config, and the product at each row."""
 
     def __init__(self, cols: dict[str, np.ndarray], n: int, info: dict[str, Any], cfg, *,
-                 states: StateStore | None = None, name: str | None = None, current=None, version: int = 0):
+                 states: StateStore | Snapshots | None = None, name: str | None = None, current=None, version: int = 0):
         self.cols = cols
         self.n = int(n)
         self.info = info
@@ -151,7 +152,9 @@ class RunSource:
         cols = {k: h[k] for k in h.columns}
         info = _problem_info(engine)
         current = None if engine.cfg.family == "mlp" else engine.product()
-        src = cls(cols, h.n, info, engine.cfg, name=name, current=current)
+        # a wide product is kept at the snapshots' own steps (ibviewer.core.snapshots): read it from there
+        states = h.snapshots if "state" in h.snapshots.columns and len(h.snapshots) else None
+        src = cls(cols, h.n, info, engine.cfg, states=states, name=name, current=current)
         from ibviewer.core.events import events
 
         src.markers = tuple(events(h.as_dict(), engine.cfg, engine.status, engine.step_count, engine.problem.target))

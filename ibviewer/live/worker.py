@@ -444,6 +444,8 @@ class Worker:
         """One run's part of a snapshot: its new history rows (all of them when "replace"), counters, product."""
         import numpy as np
 
+        from ibviewer.live.display import display_matrix
+
         h = e.history
         sent = self.sent.setdefault(rid, {"n": 0, "thinned": h.thinned, "replace": True})
         replace = sent["replace"] or h.thinned != sent["thinned"]
@@ -460,6 +462,8 @@ class Worker:
                 product = None
             if product is not None and not np.all(np.isfinite(product)):
                 product = None
+            if product is not None and np.ndim(product) == 2:
+                product = display_matrix(product)  # a large W as the heatmap draws it (ibviewer.live.display)
         tail = None
         idle = not self.playing and not self.pending
         if idle and e.status != "diverged" and (h.n == 0 or int(h["step"][-1]) != e.step_count):

@@ -220,3 +220,20 @@ def test_the_example_of_adding_a_panel_works():
     finally:
         unregister("wall_clock")
     assert "wall_clock" not in PANEL_CLASSES
+
+
+def test_the_heatmap_draws_a_large_w_as_a_block_mean_image_over_the_matrixs_own_extent():
+    from ibviewer.live.display import DISPLAY_SIDE
+
+    d = 1000
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((d, 1)) @ rng.standard_normal((1, d))
+    panel = PANEL_CLASSES["heatmap"]()
+    panel.set_info({**INFO, "shape": (d, d), "target": w})
+    panel.update(DrawContext(Frame(history_mirror({"step": np.arange(3.0)}), "step"), {"product": w, "step": 2}))
+    img = panel.img_w.image
+    assert max(img.shape) <= DISPLAY_SIDE
+    assert np.isclose(img[0, 0], w[:2, :2].mean(), rtol=1e-5)  # 1000 / 512: blocks of 2 x 2
+    r = panel.img_w.mapRectToParent(panel.img_w.boundingRect())
+    assert (round(r.width()), round(r.height())) == (d, d)  # placed over W's 1,000 x 1,000 entries
+    assert max(panel.img_t.image.shape) <= DISPLAY_SIDE

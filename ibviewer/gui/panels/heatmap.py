@@ -8,6 +8,7 @@ from PySide6.QtGui import QFont
 
 from ibviewer.gui.panels.base import Panel
 from ibviewer.gui.panels.style import BLACK, FONT_PT, style_axis
+from ibviewer.live.display import display_matrix
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import nice_ceil
 
@@ -43,6 +44,8 @@ class HeatmapPanel(Panel):
         self.level = 1.0
         self.has_target = False
         self.shape = (1, 1)
+        #: the matrix's own shape (the images are placed over it, whatever their resolution); None: the image's
+        self.extent: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ looks (app settings)
     def set_dark(self, on: bool) -> None:
@@ -82,13 +85,14 @@ class HeatmapPanel(Panel):
         shape = tuple(info.get("shape", (1, 1)))
         if len(shape) != 2:
             shape = (1, max(shape) if shape else 1)
+        self.extent = (int(shape[0]), int(shape[1]))
         t = info.get("target")
         self.has_target = t is not None and np.ndim(t) == 2
         self.img_w.clear()
         if self.has_target:
             t = np.asarray(t, float)
             self.level = float(np.nanmax(np.abs(t))) or 1.0
-            self.img_t.setImage(t, autoLevels=False, levels=(-self.level, self.level))
+            self.img_t.setImage(display_matrix(t), autoLevels=False, levels=(-self.level, self.level))
             self.title_t.setText("ground truth W*")
         elif info.get("observed") is not None and len(info["observed"]) == 3:
             # no ground truth (Razin-Cohen): the observed entries, the others blank
@@ -121,6 +125,8 @@ class HeatmapPanel(Panel):
                 if self.img_t.image is not None:
                     self.img_t.setLevels((-self.level, self.level))
         first = self.img_w.image is None
-        self.img_w.setImage(p, autoLevels=False, levels=(-self.level, self.level))
-        if first or tuple(p.shape) != self.shape:
-            self._place(p.shape)  # an ImageItem's rect needs its image: place it once that is set
+        # a large W arrives as a block-mean image from the worker, or whole from a run's snapshots: drawn alike
+        self.img_w.setImage(display_matrix(p), autoLevels=False, levels=(-self.level, self.level))
+        extent = self.extent if self.extent is not None else tuple(np.shape(p))
+        if first or extent != self.shape:
+            self._place(extent)  # an ImageItem's rect needs its image: place it once that is set
