@@ -98,6 +98,11 @@ def problem_info(engine) -> dict[str, Any]:
         # the test loss of predicting without looking at the input: what a test loss is measured against
         "trivial_test_loss": trivial_test_loss(p),
     }
+    if len(p.shape) == 2 and not engine.is_mlp:
+        from ibviewer.core.top_spectrum import TOP_K, uses_top_spectrum
+
+        # how many singular values each row holds: all of them, or the top TOP_K of a large product
+        info["sv_count"] = min(TOP_K, min(p.shape)) if uses_top_spectrum(tuple(p.shape)) else min(p.shape)
     if "X" in p.data and p.kind == "logistic_separable":
         info["X"] = np.asarray(p.data["X"], float)
         info["labels"] = np.asarray(p.data["labels"], float)

@@ -237,3 +237,12 @@ def test_the_heatmap_draws_a_large_w_as_a_block_mean_image_over_the_matrixs_own_
     r = panel.img_w.mapRectToParent(panel.img_w.boundingRect())
     assert (round(r.width()), round(r.height())) == (d, d)  # placed over W's 1,000 x 1,000 entries
     assert max(panel.img_t.image.shape) <= DISPLAY_SIDE
+
+
+def test_the_spectrum_legend_says_when_a_large_products_rows_hold_its_top_values_only():
+    panel = PANEL_CLASSES["singular_values"]()
+    panel.set_info({**INFO, "shape": (1000, 1000), "target_sv": [4.0, 1.0], "sv_count": 64})
+    labels = [text for _, text in panel.legend_item.entries]
+    assert any(t.endswith("…σ64 (top 64 of 1,000)") for t in labels), labels
+    panel.set_info({**INFO, "shape": (30, 30), "target_sv": [4.0, 1.0], "sv_count": 30})
+    assert not any("top" in t for _, t in panel.legend_item.entries)

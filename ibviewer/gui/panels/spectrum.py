@@ -90,6 +90,8 @@ class SingularValuesPanel(TimePanel):
         info = self.info
         shape = info.get("shape", ())
         k = min(shape) if len(shape) == 2 else COLOURED_SV + 1
+        k = int(info.get("sv_count", k))  # a large product's rows hold its top values only
+        of = f" (top {k} of {min(shape):,})" if len(shape) == 2 and k < min(shape) else ""
         if self.legend_item is None:
             return
         self.legend_item.entries = []  # only the curves this product has
@@ -97,7 +99,7 @@ class SingularValuesPanel(TimePanel):
         for i, c in enumerate(self.lead[: min(k, n)]):
             self.legend_item.entries.append((c, f"σ{i + 1}"))
         if k > n:
-            self.legend_item.entries.append((self.rest, f"σ{n + 1}…σ{k}" if k > n + 1 else f"σ{k}"))
+            self.legend_item.entries.append((self.rest, (f"σ{n + 1}…σ{k}" if k > n + 1 else f"σ{k}") + of))
         if info.get("target_sv") is not None:
             self.legend_item.entries.append((self.target_sample, "targets"))
         if self.theory:
