@@ -16,7 +16,7 @@ import pytest
 from ibviewer.core.compare import RunGroup
 from ibviewer.core.config import ConfigError, build_config
 from ibviewer.core.engine import Engine
-from ibviewer.core.labelnoise import LabelNoise, noisy_loss, target_shape
+from ibviewer.core.labelnoise import LabelNoise, target_shape
 from ibviewer.core.problems import LossHead, make_problem
 
 SEEDS = [int(s) for s in os.environ.get("IBVIEWER_SCIENCE_SEEDS", "0,1").split(",")]
@@ -26,7 +26,7 @@ TARGET_KEY = {"matrix_sensing": "y", "sparse_recovery": "y", "matrix_completion"
 
 @pytest.mark.parametrize("kind", sorted(TARGET_KEY) + ["matrix_sensing:rank_one"])
 @pytest.mark.parametrize("batch", [False, True], ids=["full", "minibatch"])
-def test_noisy_loss_is_the_loss_of_the_shifted_targets(kind, batch):
+def test_a_shifted_loss_is_the_loss_of_the_shifted_targets(kind, batch):
     overrides = [("problem.kind", kind.split(":")[0])]
     if kind.endswith(":rank_one"):
         overrides.append(("problem.operator", "rank_one"))
@@ -42,7 +42,7 @@ def test_noisy_loss_is_the_loss_of_the_shifted_targets(kind, batch):
     if batch and kind != "matrix_factorization":  # factorization has no minibatches: its loss is the full one
         idx = np.sort(rng.choice(problem.n_data, size=max(1, problem.n_data // 3), replace=False))
     want_loss, want_grad = LossHead(shifted, shifted.data)(P, idx)
-    loss, grad = noisy_loss(LossHead(problem, problem.data), P, idx, eps)
+    loss, grad = LossHead(problem, problem.data)(P, idx, eps)
     assert loss == pytest.approx(want_loss, rel=1e-12)
     np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-12)
 

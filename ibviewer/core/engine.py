@@ -30,7 +30,7 @@ from ibviewer.core.fastpath import make_fast_path
 from ibviewer.core.sparse_completion import takes_sparse_gradient
 from ibviewer.core.checkpoint import LastGood
 from ibviewer.core.history import History
-from ibviewer.core.labelnoise import LabelNoise, noisy_loss, target_shape
+from ibviewer.core.labelnoise import LabelNoise, target_shape
 from ibviewer.core.models import make_model
 from ibviewer.core.ops import to_numpy
 from ibviewer.core.optim import Optimizer
@@ -258,7 +258,7 @@ class Engine(Bookkeeping):
                 P, cache = model.forward_and_cache(params)
                 if sigma:
                     eps = self.lib.array(sigma * self.label_noise.standard(self.step_count))
-                    loss, G = noisy_loss(head, P, idx, eps)
+                    loss, G = head(P, idx, eps)
                 else:
                     loss, G = head(P, idx)
                 grads = model.grads(params, G, cache)

@@ -12,18 +12,17 @@ generator state to keep.  It is drawn in blocks of steps (one generator per bloc
 block's number), which costs one draw per target per step like a running generator.  σ multiplies a standard
 normal draw, so changing σ between steps rescales the same draws.
 
-:func:`noisy_loss` is the loss of the problem's head (:class:`ibviewer.core.problems.LossHead`) with the targets
-shifted by ``ε``: the same formula, scaling and minibatch rescaling, for every squared loss (the kinds of
-:data:`ibviewer.core.config.LABEL_NOISE_KINDS`).  The engine uses it, and not a fast path, on every step of a run
-with ``σ > 0``; the recorded loss stays the clean full loss.
+The loss of such a step is the problem's head (:class:`ibviewer.core.problems.LossHead`) called with ``eps``: the
+same formula, scaling and minibatch rescaling with every target shifted by ``ε``, for every squared loss (the kinds
+of :data:`ibviewer.core.config.LABEL_NOISE_KINDS`).  The engine takes it, and not a fast path, on every step of a
+run with ``σ > 0``; the recorded loss stays the clean full loss.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ibviewer.core import ops
-from ibviewer.core.problems import LossHead, Problem
+from ibviewer.core.problems import Problem
 
 #: standard normal draws per block of steps (512 KB of float64): one generator is seeded per block
 BLOCK_ENTRIES = 1 << 16
@@ -64,43 +63,3 @@ class LabelNoise:
             self._draws = rng.standard_normal((self.block,) + self.shape)
             self._number = number
         return self._draws[row]
-
-
-def noisy_loss(head: LossHead, P, idx, eps):
-    """(loss, dL/dP) of ``head`` at ``P`` with every target ``t`` replaced by ``t + eps`` (``eps`` shaped like all
-    the targets, of the head's array kind); ``idx`` selects a minibatch as in :meth:`LossHead.__call__`."""
-    d, kind = head.d, head.kind
-    scale = 1.0 if idx is None else head.n / len(idx)
-    if kind == "matrix_sensing" and "left" in d:  # rank-one measurements (ibviewer.core.rank_one)
-        from ibviewer.core import rank_one
-
-        L, Rt, y, e = ((d["left"], d["right"], d["y"], eps) if idx is None
-                       else (d["left"][idx], d["right"][idx], d["y"][idx], eps[idx]))
-        r = rank_one.measure(L, Rt, P) - y - e
-        return 0.5 * scale * float(r @ r), rank_one.adjoint(L, Rt, r * scale if scale != 1.0 else r)
-    if kind in ("matrix_sensing", "sparse_recovery"):
-        A, y, e = (d["A"], d["y"], eps) if idx is None else (d["A"][idx], d["y"][idx], eps[idx])
-        r = A @ P.reshape(-1) - y - e
-        G = (r @ A).reshape(P.shape)
-        return 0.5 * scale * float(r @ r), G * scale
-    if kind in ("matrix_completion", "razin_cohen"):
-        flat = head.flat if idx is None else head.flat[idx]
-        vals, e = (d["values"], eps) if idx is None else (d["values"][idx], eps[idx])
-        r = P.reshape(-1)[flat] - vals - e
-        G = ops.zeros_like(P)
-        Gf = G.reshape(-1)
-        if kind == "razin_cohen":  # mean over the observed entries: (1/|Omega|) sum r^2
-            c = scale / head.n
-            Gf[flat] = (2.0 * c) * r
-            return c * float(r @ r), G
-        Gf[flat] = r * scale
-        return 0.5 * scale * float(r @ r), G
-    if kind == "matrix_factorization":
-        r = P - d["M"] - eps
-        return 0.5 * float((r * r).sum()), r
-    if kind == "linear_regression":
-        X, Y, e = (d["X"], d["Y"], eps) if idx is None else (d["X"][:, idx], d["Y"][:, idx], eps[:, idx])
-        nb = X.shape[1]
-        R = P @ X - Y - e
-        return float((R * R).sum()) / (2 * nb), (R @ X.T) / nb
-    raise ValueError(f"label noise is not defined for problem.kind = {kind!r}")

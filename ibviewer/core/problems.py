@@ -519,35 +519,43 @@ class LossHead:
         if "rows" in data:
             self.flat = data["rows"] * problem.shape[1] + data["cols"]  # row-major flat indices of Omega
 
-    def __call__(self, P, idx=None):
+    def __call__(self, P, idx=None, eps=None):
+        """(loss, dL/dP) at ``P``; ``idx`` a minibatch or None; ``eps`` (or None) shifts every target ``t`` to
+        ``t + eps`` (label noise, ``ibviewer.core.labelnoise``: shaped like all the targets, of the data's array
+        kind).  The shortcuts for clean full batches (the triangular factor, cache blocks, the dense mask, the
+        sparse gradient) hold the clean targets, so a shifted loss takes the plain path."""
         d = self.d
         kind = self.kind
         scale = 1.0 if idx is None else self.n / len(idx)
-        if kind == "matrix_sensing":
+        clean = eps is None and idx is None
+        # the shift of the batch's targets, for the kinds with one target per data unit
+        e = None if eps is None or kind in ("matrix_factorization", "linear_regression") else (
+            eps if idx is None else eps[idx])
+        if kind in ("matrix_sensing", "sparse_recovery"):
             if "left" in d:  # rank-one measurements (ibviewer.core.rank_one)
                 L, Rt, y = (d["left"], d["right"], d["y"]) if idx is None else (d["left"][idx], d["right"][idx],
                                                                                 d["y"][idx])
-                r = rank_one.measure(L, Rt, P) - y
+                r = rank_one.measure(L, Rt, P) - (y if e is None else y + e)
                 G = rank_one.adjoint(L, Rt, r * scale if scale != 1.0 else r)
                 return 0.5 * scale * float(r @ r), G
-            if self.bands is not None and idx is None:
+            if self.bands is not None and clean:
                 sq, g = self.bands(P.reshape(-1))
                 return 0.5 * sq, g.reshape(P.shape)
-            if self.blocks is not None and idx is None:
+            if self.blocks is not None and clean:
                 sq, g = _blocked_residual_grad(self.blocks, P.reshape(-1))
                 return 0.5 * sq, g.reshape(P.shape)
             A, y = (d["A"], d["y"]) if idx is None else (d["A"][idx], d["y"][idx])
-            r = A @ P.reshape(-1) - y
+            r = A @ P.reshape(-1) - (y if e is None else y + e)
             G = (r @ A).reshape(P.shape)  # r @ A re-reads A while it is still in cache
             return 0.5 * scale * float(r @ r), G * scale if scale != 1.0 else G
         if kind in ("matrix_completion", "razin_cohen"):
-            if idx is None and self.sparse is not None:
+            if clean and self.sparse is not None:
                 return self.sparse(P)
-            if idx is None and self.mask is not None:
+            if clean and self.mask is not None:
                 return self._masked(P, lambda G: float(np.vdot(G, G)))
             flat = self.flat if idx is None else self.flat[idx]
             vals = d["values"] if idx is None else d["values"][idx]
-            r = P.reshape(-1)[flat] - vals
+            r = P.reshape(-1)[flat] - (vals if e is None else vals + e)
             G = ops.zeros_like(P)
             Gf = G.reshape(-1)
             if kind == "razin_cohen":  # mean over the observed entries: (1/|Omega|) sum r^2
@@ -557,25 +565,18 @@ class LossHead:
             Gf[flat] = r * scale if scale != 1.0 else r
             return 0.5 * scale * float(r @ r), G
         if kind == "matrix_factorization":
-            r = P - self.M
+            r = P - self.M if eps is None else P - self.M - eps
             return 0.5 * float((r * r).sum()), r
-        if kind == "sparse_recovery":
-            if self.bands is not None and idx is None:
-                sq, g = self.bands(P)
-                return 0.5 * sq, g
-            if self.blocks is not None and idx is None:
-                sq, g = _blocked_residual_grad(self.blocks, P)
-                return 0.5 * sq, g
-            A, y = (d["A"], d["y"]) if idx is None else (d["A"][idx], d["y"][idx])
-            r = A @ P - y
-            G = r @ A
-            return 0.5 * scale * float(r @ r), G * scale if scale != 1.0 else G
         if kind == "linear_regression":
             X, Y = (d["X"], d["Y"]) if idx is None else (d["X"][:, idx], d["Y"][:, idx])
+            if eps is not None:
+                Y = Y + (eps if idx is None else eps[:, idx])
             nb = X.shape[1]
             R = P @ X - Y
             return float((R * R).sum()) / (2 * nb), (R @ X.T) / nb
         if kind == "logistic_separable":
+            if eps is not None:
+                raise ValueError("label noise is not defined for problem.kind = 'logistic_separable'")
             X, y = (d["X"], d["labels"]) if idx is None else (d["X"][idx], d["labels"][idx])
             z = y * (X @ P[0])
             loss = scale * float(ops.softplus_neg(z).sum())
