@@ -28,6 +28,35 @@ from ibviewer.core.config import ConfigError
 PROG = "ibviewer bench gui"
 
 
+
+class LatenessProbe:
+    """A precise 5 ms timer on the GUI thread that reports, at each tick, how many ms later than due it fired:
+    how long the thread was busy (drawing, merging) when a user's input would have waited."""
+
+    INTERVAL_MS = 5
+
+    def __init__(self, report):
+        from PySide6.QtCore import Qt, QTimer
+
+        self.report = report
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(self.INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        self.last = time.perf_counter()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.report(max(0.0, now - self.last - self.INTERVAL_MS / 1000) * 1000)
+        self.last = now
+
+    def start(self) -> None:
+        self.last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
 def make_parser() -> argparse.ArgumentParser:
     p = command_parser(PROG, __doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="seconds of training in the window (default 10)")
@@ -78,7 +107,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def gui_run(cfg, seconds: float, max_fps: float, runs=None) -> dict:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtGui import QGuiApplication
 
     from ibviewer.gui.app import create_app
@@ -105,17 +134,7 @@ def gui_run(cfg, seconds: float, max_fps: float, runs=None) -> dict:
         raise RuntimeError("the training worker did not start within 60 s")
 
     lateness: list[float] = []
-    probe = QTimer()
-    probe.setTimerType(Qt.TimerType.PreciseTimer)
-    probe.setInterval(5)
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        lateness.append(max(0.0, now - last[0] - 0.005) * 1000)
-        last[0] = now
-
-    probe.timeout.connect(tick)
+    probe = LatenessProbe(lateness.append)
     win.play()
     spin(10000, lambda: win.last_snap is not None and win.last_snap["playing"] and win.last_snap["step"] > 0)
     mark = {}
@@ -126,7 +145,6 @@ def gui_run(cfg, seconds: float, max_fps: float, runs=None) -> dict:
 
     mark = snap_mark()
     cpu0 = time.process_time()
-    last[0] = time.perf_counter()
     probe.start()
     # steps counted at snapshot arrival: note the time each drawn snapshot arrived
     arrivals = []

@@ -110,9 +110,10 @@ def _lateness(ticks: list[tuple[int, float]], handled: list[tuple[int, float]], 
 
 def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps: float,
                  timeout: float) -> dict[str, Any]:
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from ibviewer.gui.app import create_app
+    from ibviewer.gui.bench import LatenessProbe
     from ibviewer.gui.export_ui import Recording
     from ibviewer.gui.settings import AppSettings
     from ibviewer.gui.window import MainWindow
@@ -154,16 +155,11 @@ def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps
             products = 0 if timeline is None else sum(p.nbytes for p in timeline.states.items) / 2**20
             packed.extend((time.monotonic(), step[0], rss_mb(os.getpid()), rss_mb(worker_pid), mirrors, products))
 
-        probe = QTimer()
-        probe.setTimerType(Qt.TimerType.PreciseTimer)
-        probe.setInterval(5)
-        last = [time.perf_counter()]
-
-        def tick() -> None:
-            now = time.perf_counter()
+        def tick(late_ms: float) -> None:
             if kept(step[0]):
-                ticks.append((step[0], max(0.0, now - last[0] - 0.005) * 1000))
-            last[0] = now
+                ticks.append((step[0], late_ms))
+
+        probe = LatenessProbe(tick)
 
         def on_merged(snap: dict, replaced: bool) -> None:
             if replaced and snap["step"] > 0 and not full_at:
@@ -191,11 +187,9 @@ def gui_long_run(cfg, runs, preset: str | None, steps: int, points: int, max_fps
         sampler = QTimer()
         sampler.setInterval(250)
         sampler.timeout.connect(sample)
-        probe.timeout.connect(tick)
         sample()
         t0 = time.monotonic()
         win.play()
-        last[0] = time.perf_counter()
         probe.start()
         sampler.start()
 
