@@ -4,9 +4,10 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import sys
-from pathlib import Path
 
 import pytest
+
+from ibviewer.core.processes import child_processes
 
 #: a stand-in for ffmpeg that fails the way a full disk makes ffmpeg fail, or worse; other calls (reading a
 #: video back) go to the real ffmpeg
@@ -54,24 +55,6 @@ def fake_ffmpeg(tmp_path_factory, monkeypatch):
         return str(path)
 
     return make
-
-
-def child_processes(parent: int | None = None) -> list[tuple[int, str]]:
-    """(pid, command line) of the live (not zombie) children of ``parent`` (this process), read from /proc."""
-    parent = os.getpid() if parent is None else parent
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == parent and fields[0] != "Z":
-            out.append((int(entry.name), cmd))
-    return out
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from ibviewer.core.cli_args import UsageError, report_error
+from ibviewer.core.processes import child_processes
 
 PROG = "ibviewer bench close"
 SITUATIONS = ("training", "comparison", "export")
@@ -35,19 +36,8 @@ WARM_STEPS = 200
 
 
 def ffmpeg_children() -> list[int]:
-    """This process's ffmpeg children, read from /proc."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == os.getpid() and b"ffmpeg" in cmd:
-            out.append(int(entry.name))
-    return out
+    """This process's live ffmpeg children."""
+    return [pid for pid, cmd in child_processes() if "ffmpeg" in cmd]
 
 
 def child(situation: str, folder: str) -> int:
