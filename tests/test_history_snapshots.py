@@ -124,3 +124,19 @@ def test_vectors_stay_in_the_rows_whatever_their_length():
     h = History(100)
     h.append({"step": 0, "loss": 1.0, "state": np.zeros(WIDE_ELEMENTS * 4), "sv": np.zeros(5)})
     assert "state" in h.columns and not h.snapshots.columns
+
+
+def test_run_snapshot_mb_sets_the_snapshots_budget_and_a_bad_value_is_refused_in_one_line():
+    from ibviewer.core.config import ConfigError
+
+    c = build_config(overrides={"problem.kind": "matrix_factorization", "problem.d": 100, "run.snapshot_mb": 1})
+    c.run.steps = 0
+    e = Engine(c)
+    e.step(300)
+    s = e.history.snapshots
+    assert s.capacity == 2**20 // (100 * 100 * 8) == 13  # 1 MB of 80 kB float64 products
+    assert len(s) <= 13 and s.nbytes <= 2**20 + 13 * 8
+    assert e.history.capacity == 20000  # the rows keep theirs
+    with pytest.raises(ConfigError, match="run.snapshot_mb") as err:
+        build_config(overrides={"run.snapshot_mb": 0})
+    assert "\n" not in str(err.value)

@@ -109,7 +109,8 @@ class Engine(Bookkeeping):
         self.status = READY
         self.message = ""
         self._wall = 0.0
-        self.history = History(self.cfg.run.history_rows, snapshot_dtype=self.np_dtype)
+        self.history = History(self.cfg.run.history_rows, snapshot_budget=self.cfg.run.snapshot_mb * 2**20,
+                               snapshot_dtype=self.np_dtype)
         self.schedule = RecordSchedule(self.cfg)
         self.last_good = LastGood()
         self.loss0: float | None = None  # the first recorded loss: the divergence limit scales with it

@@ -166,10 +166,10 @@ def _checked(e: Engine, state: Any) -> dict[str, Any]:
             "step_count": step, "time": _real(state["time"], "time"),
             "wall": _real(state["wall_seconds"], "wall_seconds"), "status": state["status"],
             "message": state["message"], "loss0": loss0, "schedule": schedule,
-            "history": _history(state["history"], step, cfg.run.history_rows, np.dtype(cfg.run.dtype))}
+            "history": _history(state["history"], step, cfg)}
 
 
-def _history(h: Any, step: int, rows: int, dtype: Any) -> History:
+def _history(h: Any, step: int, cfg: Any) -> History:
     """A new History holding the checked columns of ``h``."""
     if not isinstance(h, dict) or set(h) - {"snapshots"} != {"columns", "capacity", "requested", "thinned"}:
         raise StateError("engine state: history must be a table with the keys columns, capacity, requested, "
@@ -179,7 +179,8 @@ def _history(h: Any, step: int, rows: int, dtype: Any) -> History:
                                              for k, v in cols.items()):
         raise StateError("engine state: history.columns must be a table of arrays")
     capacity = _int(h["capacity"], "history.capacity", 1)
-    out = History(rows, snapshot_dtype=dtype)
+    out = History(cfg.run.history_rows, snapshot_budget=cfg.run.snapshot_mb * 2**20,
+                  snapshot_dtype=np.dtype(cfg.run.dtype))
     out.requested = _int(h["requested"], "history.requested", 1)
     out.thinned = _int(h["thinned"], "history.thinned")
     if not cols:
