@@ -478,6 +478,9 @@ class ControlPanel(QScrollArea):
         f.setBold(True)
         col.toggleButton().setFont(f)
         inner = QWidget()
+        body = inner.font()  # the rows in the regular weight: a bold title must not carry over to them
+        body.setBold(False)
+        inner.setFont(body)
         form = QFormLayout(inner)
         form.setContentsMargins(4, 0, 2, 4)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
