@@ -50,3 +50,13 @@ def test_the_operator_field_shows_for_sensing_and_sets_rank_one(qtbot, window):
     combo.activated.emit(combo.currentIndex())
     assert edits == [("problem.operator", "rank_one")]
     qtbot.waitUntil(lambda: window.cfg.problem.operator == "rank_one", timeout=5000)
+
+
+def test_the_section_titles_are_bold_and_their_rows_and_the_description_are_not(window):
+    from superqt import QCollapsible
+
+    controls = window.controls
+    titles = [c.toggleButton() for c in controls.findChildren(QCollapsible)]
+    assert titles and all(t.font().bold() for t in titles)
+    assert not controls.description.font().bold()
+    assert not controls.widgets["model.depth"].font().bold()
