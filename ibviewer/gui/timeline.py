@@ -28,7 +28,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from ibviewer.core.recording import frame_schedule
+from ibviewer.core.recording import first_visible_step, frame_schedule
 from ibviewer.core.snapshots import Snapshots
 from ibviewer.core.theory import rescale_divisor
 from ibviewer.gui.marker_slider import MarkerSlider
@@ -223,9 +223,12 @@ class RunSource:
 
     def schedule_rows(self, frames: int, kind: str = "linear", total_steps: int | None = None) -> np.ndarray:
         """The history row shown by each of ``frames`` frames (steps spaced ``kind``, then the row recorded at or
-        before each step)."""
+        before each step).  A log schedule starts where the history first changes visibly, as exports do
+        (:func:`~ibviewer.core.recording.first_visible_step`): from step 1, a replay spent its first seconds on
+        decades where nothing moves."""
         total = self.last_step if total_steps is None else int(total_steps)
-        steps = frame_schedule(total, frames, kind)
+        first = first_visible_step(self.steps, self.cols) if kind == "log" and self.n else None
+        steps = frame_schedule(total, frames, kind, first_change=first)
         s = self.steps
         if len(s) == 0:
             return np.zeros(frames, dtype=np.int64)

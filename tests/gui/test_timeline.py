@@ -213,3 +213,19 @@ def test_scrubbing_compared_runs_shows_every_run_as_of_the_step(qtbot, window):
     tl.go_live()
     for r in window.runs:
         np.testing.assert_allclose(drawn(r), r.product)
+
+
+def test_a_log_replay_starts_where_the_history_first_moves_not_at_step_1():
+    from ibviewer.core.recording import first_visible_step
+
+    e = Engine(build_config(preset=DEFAULT_PRESET, overrides=[("run.steps", 3000)]))
+    e.run()
+    src = RunSource.from_engine(e)
+    first = first_visible_step(src.steps, src.cols)
+    assert first is not None and first > 20  # the preset's plateau: nothing moves over the first decades
+    rows = src.schedule_rows(100, "log")
+    shown = src.steps[rows]
+    assert np.all(np.diff(shown) >= 0) and shown[-1] == src.last_step
+    # a plain log spacing from step 1 spends a third of the frames before step 20; this one spends no more than
+    # the few frames frame_schedule leads in with
+    assert (shown < first).sum() <= 0.1 * len(shown)
