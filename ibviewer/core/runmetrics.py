@@ -18,6 +18,7 @@ from ibviewer.core.events import events
 from ibviewer.core.mirror import DivergenceFrom, bregman_q_alpha, records_bregman, records_bregman_l1
 from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
+from ibviewer.core.sparse_theory import sparse_theory
 
 if TYPE_CHECKING:
     from ibviewer.core.engine import Engine
@@ -52,6 +53,8 @@ class RunMetrics:
         if "min_l1" in engine.refs and records_bregman_l1(engine.cfg.to_dict()):
             m = engine.cfg.model
             self.bregman_l1 = DivergenceFrom(engine.refs["min_l1"], m.init_scale, m.depth)
+        # the saddle-to-saddle limit and the lasso path of a small-initialization diagonal network
+        self.theory = sparse_theory(engine.cfg, engine.problem)
         self.weights0: list[np.ndarray] = []
         self.balance0: list[np.ndarray] = []
         self.has_balance = False
@@ -128,6 +131,8 @@ class RunMetrics:
             row["bregman_q_alpha"] = bregman_q_alpha(e.refs["q_alpha"], p, cfg.model.init_scale)
         if self.bregman_l1 is not None:
             row["bregman_l1"] = self.bregman_l1(p)
+        if self.theory is not None:
+            row.update(self.theory.row(p, e.time))
         return row
 
     def _mlp_row(self, loss: float, grads) -> dict[str, Any]:
@@ -209,6 +214,11 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
     for name in ("bregman_q_alpha", "bregman_l1"):
         if name in last:
             out[name] = _num(last[name])
+    for name in ("saddle_gap", "lasso_gap"):
+        if name in last:
+            out[name] = _num(last[name])
+    if e.metrics.theory is not None:
+        out.update(e.metrics.theory.summary())
     # the moments to point at, each at a recorded step (ibviewer/core/events.py)
     columns = {name: e.history[name] for name in e.history.keys()}  # views: the history can be large
     out["events"] = events(columns, e.cfg, e.status, e.step_count, e.problem.target)
