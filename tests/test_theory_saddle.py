@@ -7,7 +7,7 @@ runs are the engine's.  Run ``PYTHONPATH=$PWD python tests/test_theory_saddle.py
 """
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -31,7 +31,7 @@ def config(seed, n, m, s, alpha):
         ("model.init_scale", alpha), ("optimizer.lr", LR), ("run.record_every", 1)])
 
 
-@lru_cache(maxsize=None)
+@cache
 def measure(seed, n, m, s):
     """Train each α to 1.5 times the last jump time and measure the distances of docs/science.md's table."""
     out = {}

@@ -132,7 +132,7 @@ def saddle_to_saddle(A: np.ndarray, y: np.ndarray, rate: float = 2.0, nonnegativ
     boundary (the hadamard model).  A gradient entry below ``tol`` times ‖Aᵀy‖∞ counts as zero.
     """
     A, y = np.asarray(A, float), np.asarray(y, float)
-    m, n = A.shape
+    n = A.shape[1]
     scale = max(float(np.abs(A.T @ y).max(initial=0.0)), 1e-300)
     x, psi = np.zeros(n), np.zeros(n)
     signs = np.zeros(n)  # ±1 where |ψ| = 1 (the active set), 0 inside
