@@ -46,7 +46,7 @@ def test_the_coordinates_panel_draws_the_limit_and_the_lasso_path(qtbot, window)
         assert len(lx) > 100 and lx.max() <= tau_end * (1 + 1e-12)
         np.testing.assert_allclose(ly, path.at(1 / (2 * lx))[:, i], atol=1e-12)
     legend = coords.legend_label.text()
-    assert "Pesme" in legend and "1/(2τ)" in legend
+    assert "limit" in legend and "1/(2τ)" in legend
     # on the step axis the same staircase sits at τ ln(1/α) / η steps
     window.set_x_mode("step")
     window.redraw()
@@ -57,7 +57,7 @@ def test_the_coordinates_panel_draws_the_limit_and_the_lasso_path(qtbot, window)
     window.redraw()
     x, _ = coords.saddle.limit[0].getData()
     assert x is None or len(x) == 0
-    assert "Pesme" not in coords.legend_label.text()
+    assert "1/(2τ)" not in coords.legend_label.text()
 
 
 def test_the_loss_panel_draws_the_limit_s_loss_and_jump_times(qtbot, window):
@@ -73,7 +73,7 @@ def test_the_loss_panel_draws_the_limit_s_loss_and_jump_times(qtbot, window):
     np.testing.assert_allclose(sorted(line.value() for line in loss.saddle.jumps), jumps, rtol=1e-12)
     _x, y = loss.saddle.loss.getData()
     np.testing.assert_allclose(10.0 ** y[::2], lim.losses[: len(jumps) + 1], rtol=1e-9)
-    assert "jump times" in loss.legend_label.text().replace("&nbsp;", " ")
+    assert "its jumps" in loss.legend_label.text().replace("&nbsp;", " ")
     loss.theory_box.setChecked(False)
     window.redraw()
     assert loss.saddle.jumps == []

@@ -100,7 +100,7 @@ class LossPanel(SimpleTimePanel):
         self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in old]
         self.saddle_keys = []
         if self.theory and self.info.get("sparse_theory"):
-            self.saddle_keys = [(self.saddle.loss, "loss of the " + LIMIT_TEXT),
+            self.saddle_keys = [(self.saddle.loss, LIMIT_TEXT),
                                 (self.saddle.jump_sample, JUMPS_TEXT)]
             self.legend_item.entries += self.saddle_keys
         if not self.comparing:
@@ -111,7 +111,7 @@ class LossPanel(SimpleTimePanel):
 
     def extra_legend_keys(self):
         if self.theory and self.info.get("sparse_theory") and self.x_mode == "rescaled":
-            return [(self.saddle.loss, "loss of the " + LIMIT_TEXT), (self.saddle.jump_sample, JUMPS_TEXT)]
+            return [(self.saddle.loss, LIMIT_TEXT), (self.saddle.jump_sample, JUMPS_TEXT)]
         return []
 
     def draw(self, frame):

@@ -20,9 +20,10 @@ LASSO_STYLE = Qt.PenStyle.DotLine
 JUMP_STYLE = Qt.PenStyle.DotLine
 #: darker than the grey of context lines, lighter than the curves: the jump lines stand apart from event markers
 JUMP_GREY = (95, 95, 95)
-LIMIT_TEXT = "α → 0 limit (Pesme & Flammarion)"
-LASSO_TEXT = "lasso path x_λ, λ = 1/({c:g}τ) (Berthier)"
-JUMPS_TEXT = "jump times of the α → 0 limit"
+#: legend texts, short: a wrapped legend takes the plot's height (the tooltips name the papers)
+LIMIT_TEXT = "α → 0 limit"
+LASSO_TEXT = "lasso x_λ, λ = 1/({c:g}τ)"
+JUMPS_TEXT = "its jumps"
 
 
 def lines_for(panel, frame, coords) -> SaddleLines | None:
