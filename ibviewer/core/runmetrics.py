@@ -18,6 +18,7 @@ from ibviewer.core.events import events
 from ibviewer.core.mirror import DivergenceFrom, bregman_q_alpha, records_bregman, records_bregman_l1
 from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
+from ibviewer.core.sparse_theory import sparse_theory
 from ibviewer.core.top_spectrum import TopSpectrum, uses_top_spectrum
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class RunMetrics:
         #: the top singular values of a large product, tracked from record to record (None: the full SVD)
         self.top = TopSpectrum(shape) if (
             not engine.is_mlp and uses_top_spectrum(shape)) else None
+        # the saddle-to-saddle limit and the lasso path of a small-initialization diagonal network
+        self.theory = sparse_theory(engine.cfg, engine.problem)
         self.weights0: list[np.ndarray] = []
         self.balance0: list[np.ndarray] = []
         self.has_balance = False
@@ -144,6 +147,8 @@ class RunMetrics:
             row["bregman_q_alpha"] = bregman_q_alpha(e.refs["q_alpha"], p, cfg.model.init_scale)
         if self.bregman_l1 is not None:
             row["bregman_l1"] = self.bregman_l1(p)
+        if self.theory is not None:
+            row.update(self.theory.row(p, e.time))
         return row
 
     def _mlp_row(self, loss: float, grads) -> dict[str, Any]:
@@ -225,6 +230,11 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
     for name in ("bregman_q_alpha", "bregman_l1"):
         if name in last:
             out[name] = _num(last[name])
+    for name in ("saddle_gap", "lasso_gap"):
+        if name in last:
+            out[name] = _num(last[name])
+    if e.metrics.theory is not None:
+        out.update(e.metrics.theory.summary())
     # the moments to point at, each at a recorded step (ibviewer/core/events.py)
     columns = {name: e.history[name] for name in e.history.keys()}  # views: the history can be large
     out["events"] = events(columns, e.cfg, e.status, e.step_count, e.problem.target)

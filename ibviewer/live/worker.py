@@ -97,6 +97,8 @@ def problem_info(engine) -> dict[str, Any]:
         "n_samples": p.n_data,
         # the test loss of predicting without looking at the input: what a test loss is measured against
         "trivial_test_loss": trivial_test_loss(p),
+        # the saddle-to-saddle limit and the lasso path (ibviewer/core/sparse_theory.py), where they apply
+        "sparse_theory": None if engine.metrics.theory is None else engine.metrics.theory.info(),
     }
     if len(p.shape) == 2 and not engine.is_mlp:
         from ibviewer.core.top_spectrum import TOP_K, uses_top_spectrum

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
 from ibviewer.gui.panels.base import SimpleTimePanel
+from ibviewer.gui.panels.saddle_overlay import JUMPS_TEXT, LIMIT_TEXT, SaddleOverlay, lines_for
 from ibviewer.gui.panels.style import colour, pen
 from ibviewer.live.ranges import floored, loss_floor
 
@@ -47,6 +48,13 @@ class LossPanel(SimpleTimePanel):
         self.floor_action.toggled.connect(self.set_floor)
         self.vb.menu.addSeparator()
         self.vb.menu.addAction(self.floor_action)
+        # a small-initialization diagonal network: the loss of its α → 0 limit and its jump times
+        self.add_theory_toggle("saddles", "The loss of the α → 0 limit (dashed; Pesme & Flammarion 2023) and its jump\n"
+                                          "times (dotted), in rescaled time τ = η·k / ln(1/α): runs of x = u² − v²\n"
+                                          "(or w ⊙ w) of depth 2 on sparse recovery from a small constant α")
+        self.theory_box.setVisible(False)
+        self.saddle = SaddleOverlay(self.plot)
+        self.saddle_keys: list = []
 
     # ------------------------------------------------------------------ the floor
     def set_floor(self, on: bool) -> None:
@@ -78,18 +86,53 @@ class LossPanel(SimpleTimePanel):
             curves += [(step, y) for name in self.FLOOR_COLUMNS if (y := f.col(name, log=True)) is not None]
         return loss_floor(curves, self.tol) if self.floor_on else None
 
+    # ------------------------------------------------------------------ the saddle-to-saddle limit
+    def on_theory(self, on):
+        if not on:
+            self.saddle.clear()
+        self._saddle_legend()
+        self._cmp_legend = None
+
+    def _saddle_legend(self) -> None:
+        if self.legend_item is None:
+            return
+        old = set(map(id, (e for e, _ in self.saddle_keys)))
+        self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in old]
+        self.saddle_keys = []
+        if self.theory and self.info.get("sparse_theory"):
+            self.saddle_keys = [(self.saddle.loss, LIMIT_TEXT),
+                                (self.saddle.jump_sample, JUMPS_TEXT)]
+            self.legend_item.entries += self.saddle_keys
+        if not self.comparing:
+            self.legend_item._render()
+
+    def draw_theory(self, frame):
+        return self.saddle.draw_loss(lines_for(self, frame, []))
+
+    def extra_legend_keys(self):
+        if self.theory and self.info.get("sparse_theory") and self.x_mode == "rescaled":
+            return [(self.saddle.loss, LIMIT_TEXT), (self.saddle.jump_sample, JUMPS_TEXT)]
+        return []
+
     def draw(self, frame):
         ys = super().draw(frame)
         self.floor = self._floor_of([frame])
-        # a single curve needs no legend
-        self.legend_label.setVisible(len(self.curves) > 1)
+        # a single curve needs no legend (the overlay's lines do)
+        self.legend_label.setVisible(len(self.curves) > 1 or bool(self.theory and self.saddle_keys))
         if self.trivial_line is not None and self.trivial_line.isVisible():
             ys = list(ys) + [np.asarray([self.trivial_line.value()])]  # the baseline stays in view
         return ys
 
     def draw_compare_extra(self, runs, ctx):
         self.floor = self._floor_of([f for _run, f in runs])
-        return super().draw_compare_extra(runs, ctx)
+        xs, ys = super().draw_compare_extra(runs, ctx)
+        # the limit is the same for every run on the rescaled axis (and only there)
+        sel = next((f for r, f in runs if r.id == ctx.selected_id), runs[0][1] if runs else None)
+        if self.theory and ctx.x_mode == "rescaled" and sel is not None:
+            ys = list(ys) + self.saddle.draw_loss(lines_for(self, sel, []))
+        else:
+            self.saddle.clear()
+        return xs, ys
 
     def apply_ranges(self, xb, yb):
         super().apply_ranges(xb, floored(yb, self.floor))
@@ -97,6 +140,9 @@ class LossPanel(SimpleTimePanel):
     # ------------------------------------------------------------------ the stopping tolerance
     def set_info(self, info):
         super().set_info(info)
+        self.theory_box.setVisible(bool(info.get("sparse_theory")))
+        self.saddle.clear()
+        self._saddle_legend()
         tol = self.setting("run.loss_tol", 0.0)
         self.set_tol(tol)
         self.set_trivial(info.get("trivial_test_loss"))

@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from ibviewer.gui.panels.base import PlotPanel, TimePanel
+from ibviewer.gui.panels.saddle_overlay import SaddleOverlay, lines_for
 from ibviewer.gui.panels.style import BLACK, GREY, colour, dashed, marks
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import RangeKeeper, finite_bounds, nan_joined
@@ -36,7 +37,12 @@ class CoordinatesPanel(TimePanel):
         self.support = np.zeros(0, dtype=int)
         self.add_theory_toggle("references", "Where the shown coordinates of the reference solutions lie, at the\n"
                                              "right end: ▲ the Q_α minimiser (Woodworth et al. 2020: the limit of\n"
-                                             "gradient flow from scale α), ✕ x_ℓ1 (basis pursuit), ■ x_ℓ2 (least norm)")
+                                             "gradient flow from scale α), ✕ x_ℓ1 (basis pursuit), ■ x_ℓ2 (least norm);\n"
+                                             "from a small α (x = u² − v² or w ⊙ w, depth 2): dashed, the α → 0 limit\n"
+                                             "(Pesme & Flammarion 2023), dotted, the lasso path at λ = 1/(cτ)\n"
+                                             "(Berthier 2025), τ the rescaled time (best on the rescaled axis)")
+        self.saddle = SaddleOverlay(self.plot)
+        self.saddle_keys: list = []  # the overlay's legend entries while shown
         self.ref_marks = {key: marks(sym, BLACK, filled=sym != "x") for key, sym, _ in VECTOR_REFS}
         for m in self.ref_marks.values():
             self.plot.addItem(m)
@@ -51,8 +57,10 @@ class CoordinatesPanel(TimePanel):
         for line in self.lines:
             self.plot.removeItem(line)
         self.lead, self.lines = [], []
+        self.saddle_keys: list = []
         sup = info.get("support")
         self.support = np.zeros(0, dtype=int) if sup is None else np.asarray(sup, dtype=int)
+        self.saddle.clear()
         target = info.get("target")
         for k, i in enumerate(self.support[:10]):
             self.lead.append(self.add_curve(colour(k), f"x_{i}", z=2))
@@ -68,9 +76,16 @@ class CoordinatesPanel(TimePanel):
             return
         marks = set(map(id, self.ref_marks.values()))
         self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in marks]
+        saddle = set(map(id, (e for e, _ in self.saddle_keys)))
+        self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in saddle]
+        self.saddle_keys = []
         if self.theory:
             refs = self.info.get("refs", {})
             self.legend_item.entries += [(self.ref_marks[k], text) for k, _, text in VECTOR_REFS if k in refs]
+            theory = self.info.get("sparse_theory")
+            if theory:
+                self.saddle_keys = SaddleOverlay.legend_keys(theory)
+                self.legend_item.entries += self.saddle_keys
         if not self.comparing:
             self.legend_item._render()
 
@@ -84,6 +99,8 @@ class CoordinatesPanel(TimePanel):
             m.setVisible(on)
             if not on:
                 m.setData([], [])
+        if not on:
+            self.saddle.clear()
         self._cmp_legend = None
         self._ref_legend()
 
@@ -121,7 +138,8 @@ class CoordinatesPanel(TimePanel):
         if not len(shown) or frame.n == 0:
             return []
         x_end = float(np.nanmax(frame.x))
-        return self._refs_at(self.info.get("refs", {}), shown, x_end)
+        ys = self._refs_at(self.info.get("refs", {}), shown, x_end)
+        return ys + self.saddle.draw_coordinates(lines_for(self, frame, shown), [colour(k) for k in range(len(shown))])
 
     def compare_series(self, nruns):
         k = self.COMPARE_COORDS if nruns <= 3 else 3
@@ -158,6 +176,13 @@ class CoordinatesPanel(TimePanel):
                 v = np.asarray(r, float).ravel()[shown[shown < np.size(r)]]
                 m.setData(np.full(len(v), x_end), v)
                 ys.append(v)
+        # the limit and the lasso path are the same for every run on the rescaled axis (and only there)
+        sel = next((f for r, f in runs if r.id == ctx.selected_id), runs[0][1] if runs else None)
+        if self.theory and ctx.x_mode == "rescaled" and sel is not None:
+            shown = self.support[: self.COMPARE_COORDS if len(runs) <= 3 else 3]
+            ys += self.saddle.draw_coordinates(lines_for(self, sel, shown), [BLACK] * len(shown))
+        else:
+            self.saddle.clear()
         return [], ys
 
     def extra_legend_keys(self):
@@ -167,6 +192,9 @@ class CoordinatesPanel(TimePanel):
         if self.theory:
             keys += [(self.ref_marks["q_alpha"], "Q_α minimiser (run colour)"), (self.ref_marks["min_l1"], "x_ℓ1"),
                      (self.ref_marks["min_l2"], "x_ℓ2")]
+            theory = self.info.get("sparse_theory")
+            if theory and self.x_mode == "rescaled":
+                keys += SaddleOverlay.legend_keys(theory)
         return keys
 
 
