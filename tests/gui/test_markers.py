@@ -82,3 +82,18 @@ def test_the_changes_marked_on_a_run_are_saved_with_the_session(qtbot, window, t
                     timeout=TIMEOUT_MS)
     edit = [m for m in window.controller.runs.selected.markers() if m["kind"] == "edit"]
     assert [(m["step"], m["label"]) for m in edit] == [(120, "η = 0.02")]
+
+
+def test_a_label_sits_on_a_translucent_box_of_the_plots_background_in_either_theme(qtbot):
+    import pyqtgraph as pg
+
+    from ibviewer.gui.panels.markers import MarkerLayer
+
+    plot = pg.PlotItem()
+    layer = MarkerLayer(plot)
+    layer.draw([{"step": 100, "kind": "learned", "label": "σ₁ learned"}], "step", (0.0, 200.0))
+    for dark, rgb in ((False, (255, 255, 255)), (True, (30, 32, 36))):
+        layer.set_dark(dark)
+        c = layer.lines[0].label.fill.color()
+        assert (c.red(), c.green(), c.blue()) == rgb
+        assert 0.5 < c.alphaF() < 0.9  # the label reads over the curves, which still show through

@@ -32,6 +32,9 @@ KIND_COLOURS = {
 LABELLED = ("learned", "active", "plateau_escaped", "diverged", "edit", "restart")
 #: a label's height on the plot, as a fraction of the plot's height (it runs down from there)
 LABEL_HEIGHT = 0.97
+#: the box behind a label (RGBA): the plot's background, light or dark, three-quarters opaque
+LABEL_BOX_LIGHT = (255, 255, 255, 190)
+LABEL_BOX_DARK = (30, 32, 36, 190)
 
 
 #: which of several close markers a shared label names first (a long label is cut at its end)
@@ -157,7 +160,9 @@ class MarkerLayer:
         label.format = text.replace("{", "{{").replace("}", "}}")
         label.valueChanged()
         label.setColor(self._colour(named or marker))
-        label.fill = pg.mkBrush(None)  # no box: a box over the curves would hide them
+        # a translucent box of the plot's background: the label reads where curves cross it, and they show
+        # through (an opaque box hid them; none let them run through the letters)
+        label.fill = pg.mkBrush(*(LABEL_BOX_DARK if self.dark else LABEL_BOX_LIGHT))
         label.setVisible(bool(text))
 
     def _clicked(self, line, _event=None) -> None:
