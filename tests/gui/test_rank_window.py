@@ -60,3 +60,26 @@ def test_the_incremental_learning_preset_compares_four_depths_with_their_activat
                     timeout=TIMEOUT_MS)
     assert sorted(r.cfg.model.depth for r in window.runs) == [1, 2, 3, 4]
     assert window.cfg.problem.singular_values == [12.0, 6.0, 4.0, 3.0] and window.cfg.problem.d == 50
+
+
+def test_an_export_shades_the_window_as_the_window_does(qapp):
+    from ibviewer.core.config import build_config
+    from ibviewer.core.engine import Engine
+    from ibviewer.gui.export import ExportLayout
+    from ibviewer.gui.timeline import RunSource
+
+    e = Engine(build_config(preset="factorization_rank_window"))
+    e.run()
+    steps = np.asarray(e.history["step"])
+    start, end = window_from(steps, np.asarray(e.history["dist_best_rank_r"]))
+    lay = ExportLayout(RunSource.from_engine(e, "run"), ["errors", "effective_rank"], (800, 400),
+                       panel_state={"errors": {"theory": True}, "effective_rank": {"theory": False}})
+    try:
+        lay.show_row(lay.clock.n - 1)
+        errors, erank = lay.panels["errors"], lay.panels["effective_rank"]
+        assert errors.band.shown and not erank.band.shown  # as the saved states say
+        np.testing.assert_allclose(errors.band.span(), np.log10([start, end]))
+        lay.show_row(int(np.searchsorted(steps, start)))  # before the least distance: its marker and band not yet
+        assert not errors.band.shown
+    finally:
+        lay.close_layout()
