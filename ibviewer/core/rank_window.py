@@ -78,13 +78,8 @@ def rise_start(erank: np.ndarray, tol: float = RISE_TOL) -> int | None:
     e = np.asarray(erank, float)
     if len(e) == 0 or not np.isfinite(e).all():
         return None
-    # from the end backwards: row a qualifies when e[a] <= min(e[a+1:]) + tol and row a+1 qualifies
-    # (the running maximum from a on is then e[a] or the running maximum from a+1 on)
-    start = len(e) - 1
-    low = e[-1]
-    for a in range(len(e) - 2, -1, -1):
-        if e[a] > low + tol:
-            break
-        start = a
-        low = min(low, e[a])
-    return start
+    # row a qualifies when it and every later row b has e[b] <= min(e[b+1:]) + tol (the running maximum from a
+    # on is then never more than tol above a later value): the rows after the last row that fails
+    later_min = np.append(np.minimum.accumulate(e[::-1])[::-1][1:], np.inf)
+    fails = np.flatnonzero(e > later_min + tol)
+    return int(fails[-1]) + 1 if fails.size else 0
