@@ -9,10 +9,13 @@ the steps the presets reach):
 * ``active`` -- a coordinate of a diagonal model's support reaches half of its target ("x₁₇ active");
 * ``plateau_escaped`` -- the loss leaves a plateau with a sharp drop ("plateau 2 escaped");
 * ``rank_step`` -- the rounded effective rank moves to a new value and stays there ("effective rank 3 → 2");
+* ``closest_rank_r`` -- a noisy low-rank factorization comes closest to the best rank-r approximation of its
+  target, with the window of steps around it (``start``, ``end``: ``ibviewer/core/rank_window.py``);
+* ``erank_rise`` -- from here on the effective rank is non-decreasing (the same runs);
 * ``diverged`` -- the run diverged ("diverged").
 
 Everything here is a pure function of the history's columns (``step``, ``time``, ``loss``, ``sv``,
-``erank_entropy``, ``state``), the config and the run's status: no engine is needed, so a saved history gives
+``erank_entropy``, ``state``, ``dist_best_rank_r``), the config and the run's status: no engine is needed, so a saved history gives
 the same events as the live run.
 """
 
@@ -21,6 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from ibviewer.core.rank_window import closest_window, numerical_rank, rise_start
 
 #: plateau: the loss stays within FLAT decades (a factor 10**0.1 = 1.26) over a trailing window of step
 #: PLATEAU_WINDOW decades (a factor 1.26 in steps) holding at least MIN_ROWS records
@@ -278,6 +283,40 @@ def rank_steps(columns: dict[str, np.ndarray], name: str = "erank_entropy") -> l
     return out
 
 
+# -------------------------------------------------------------------------------------------- rank windows
+def rank_window(columns: dict[str, np.ndarray], rank: int) -> list[dict[str, Any]]:
+    """``closest_rank_r`` and ``erank_rise`` events of a run that records ``dist_best_rank_r`` (a noisy
+    low-rank factorization; Chou, Gieshoff, Maly & Rauhut 2024).
+
+    ``closest_rank_r`` sits at the recorded step where the relative distance to the best rank-``rank``
+    approximation M_r of the target is smallest, once the distance has left the window around it again; it
+    carries the window (``start``, ``end``, with their times ``start_time``, ``end_time``: the steps within
+    :data:`~ibviewer.core.rank_window.WINDOW_FACTOR` of the minimum), the minimum ``distance`` and the last
+    row's ``final`` distance.  ``erank_rise`` sits at the first step from which on the entropy effective rank
+    is non-decreasing within :data:`~ibviewer.core.rank_window.RISE_TOL`, given only once the rank has fallen
+    and risen (its step is neither the first row nor the last).
+    """
+    steps, dist = columns.get("step"), columns.get("dist_best_rank_r")
+    if steps is None or dist is None or len(steps) == 0 or np.ndim(dist) != 1:
+        return []
+    out: list[dict[str, Any]] = []
+    w = closest_window(steps, dist)
+    if w is not None:
+        a, b = w["start_row"], w["end_row"]
+        extra = {k: v for k, v in (("start_time", _time_at(columns, a)), ("end_time", _time_at(columns, b)))
+                 if v is not None and np.isfinite(v)}
+        out.append(_event(w["step"], _time_at(columns, w["row"]), "closest_rank_r", f"closest to best rank-{rank}",
+                          start=w["start"], end=w["end"], distance=w["distance"], final=w["final"], rank=int(rank),
+                          **extra))
+    er = columns.get("erank_entropy")
+    if er is not None and np.ndim(er) == 1 and len(er) == len(steps):
+        i = rise_start(er)
+        if i is not None and 0 < i < len(er) - 1:
+            out.append(_event(steps[i], _time_at(columns, i), "erank_rise", "effective rank rises",
+                              erank=float(er[i])))
+    return out
+
+
 # -------------------------------------------------------------------------------------------- divergence
 def divergence(columns: dict[str, np.ndarray], status: str, status_step: int) -> list[dict[str, Any]]:
     """``diverged``: one event when the run's status is ``diverged``, at its last recorded step at or before
@@ -303,13 +342,15 @@ def _learning_only(activations: list[dict[str, Any]], columns: dict[str, np.ndar
     return [a for a, i in zip(activations, rows) if i < len(loss) and loss[i] <= loss[0]]
 
 
-_ORDER = {"diverged": 4, "plateau_escaped": 1, "learned": 2, "active": 2, "rank_step": 3}
+_ORDER = {"diverged": 4, "plateau_escaped": 1, "learned": 2, "active": 2, "rank_step": 3, "closest_rank_r": 3,
+          "erank_rise": 3}
 
 
 def events(history_columns: dict[str, np.ndarray], cfg, status: str, status_step: int,
            target: np.ndarray | None = None) -> list[dict[str, Any]]:
     """Every event of a run, sorted by step: activations (matrix or diagonal models), plateau escapes, steps of
-    the effective rank and divergence.
+    the effective rank, the window closest to the best rank-r approximation (noisy factorization) and
+    divergence.
 
     ``history_columns`` maps column names to the recorded rows (a :class:`~ibviewer.core.history.History`'s
     ``as_dict()``); ``cfg`` the run's :class:`~ibviewer.core.config.Config`; ``status``/``status_step`` the
@@ -328,5 +369,7 @@ def events(history_columns: dict[str, np.ndarray], cfg, status: str, status_step
         found = _learning_only(found, cols)
     found += plateau_escapes(cols)
     found += rank_steps(cols)
+    if "dist_best_rank_r" in cols and np.ndim(target) == 2:
+        found += rank_window(cols, numerical_rank(target))
     found += divergence(cols, status, status_step)
     return sorted(found, key=lambda e: (e["step"], _ORDER.get(e["kind"], 9), e.get("index", 0)))

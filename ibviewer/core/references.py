@@ -1,5 +1,6 @@
 """Reference solutions the iterates are compared with: min-l2 / min-Frobenius, min-l1 (basis pursuit),
-the Woodworth et al. Q_alpha minimiser, minimum nuclear norm and the max-margin direction.
+the Woodworth et al. Q_alpha minimiser, minimum nuclear norm, the max-margin direction and the best rank-r
+approximation of a noisy low-rank matrix that is factorized.
 
 Each is computed once per problem (and per alpha for Q_alpha) and cached.
 """
@@ -10,6 +11,7 @@ import numpy as np
 from scipy.optimize import linprog, minimize
 
 from ibviewer.core import rank_one
+from ibviewer.core.rank_window import BEST_RANK_MAX_D, best_rank_approximation, numerical_rank
 from ibviewer.core.problems import Problem
 
 
@@ -246,4 +248,10 @@ def _solve(problem: Problem) -> dict[str, np.ndarray]:
         refs["min_l2"] = d["Y"] @ np.linalg.pinv(d["X"])
     elif kind == "logistic_separable":
         refs["max_margin"] = max_margin(d["X"], d["labels"])[None, :]
+    elif kind == "matrix_factorization" and problem.observed is not None and problem.target is not None:
+        # a noisy low-rank target: the best rank-r approximation of the fitted matrix, r the clean one's rank
+        # (the iterate passes close to it before it fits the noise: ibviewer/core/rank_window.py)
+        r = numerical_rank(problem.target)
+        if 0 < r < min(problem.shape) and max(problem.shape) <= BEST_RANK_MAX_D:
+            refs["best_rank_r"] = best_rank_approximation(problem.observed, r)
     return refs

@@ -143,7 +143,7 @@ def test_an_old_session_view_gives_each_panel_its_choices():
         p.restore(states.get(n, {}))
     assert panels["singular_values"].state() == {"theory": True}
     assert panels["norms"].state() == {"theory": False}
-    assert panels["effective_rank"].state() == {"form": "stable"}
+    assert panels["effective_rank"].state() == {"theory": False, "form": "stable"}  # its box: the rank-r window
     assert panels["layer_sv"].state() == {"layer": 1}
     # the new form reads the same
     new = {"panels": {n: p.state() for n, p in panels.items()}}
@@ -168,10 +168,10 @@ def test_a_window_restores_a_session_view_saved_with_the_old_keys(qtbot, tmp_pat
         qtbot.waitUntil(lambda: win.worker_ready and win.runs and win.runs[0].entry is not None
                         and win.panels["singular_values"].theory, timeout=TIMEOUT_MS)
         assert win.panels["singular_values"].state() == {"theory": True}
-        assert win.panels["effective_rank"].state() == {"form": "stable"}
+        assert win.panels["effective_rank"].state() == {"theory": False, "form": "stable"}  # its box: the window
         assert win.panels["norms"].state() == {"theory": False}
         view = win.view_state()
-        assert "theory" not in view and view["panels"]["effective_rank"] == {"form": "stable"}
+        assert "theory" not in view and view["panels"]["effective_rank"] == {"theory": False, "form": "stable"}
         assert view["panels"]["singular_values"] == {"theory": True}
     finally:
         win.close()

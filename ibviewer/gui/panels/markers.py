@@ -23,13 +23,15 @@ KIND_COLOURS = {
     "active": ("#1a7f37", "#6ccf7f"),
     "plateau_escaped": ("#b35900", "#ffa64d"),
     "rank_step": ("#6f42c1", "#b99cf0"),
+    "closest_rank_r": ("#1a7f37", "#6ccf7f"),
+    "erank_rise": ("#6f42c1", "#b99cf0"),
     "diverged": ("#b00020", "#ff6b7f"),
     "edit": ("#0b5cad", "#6fb1ff"),
     "restart": ("#555555", "#bbbbbb"),
 }
 #: kinds whose markers carry a label (the steps of the effective rank are drawn as lines: the rank panel shows
 #: their values, and their labels would crowd the activations they accompany)
-LABELLED = ("learned", "active", "plateau_escaped", "diverged", "edit", "restart")
+LABELLED = ("learned", "active", "plateau_escaped", "diverged", "edit", "restart", "closest_rank_r", "erank_rise")
 #: a label's height on the plot, as a fraction of the plot's height (it runs down from there)
 LABEL_HEIGHT = 0.97
 #: the box behind a label (RGBA): the plot's background, light or dark, three-quarters opaque
@@ -38,7 +40,8 @@ LABEL_BOX_DARK = (30, 32, 36, 190)
 
 
 #: which of several close markers a shared label names first (a long label is cut at its end)
-PRIORITY = {"learned": 0, "active": 0, "diverged": 1, "restart": 2, "edit": 2, "plateau_escaped": 3}
+PRIORITY = {"learned": 0, "active": 0, "diverged": 1, "restart": 2, "edit": 2, "closest_rank_r": 3, "erank_rise": 4,
+            "plateau_escaped": 5}
 
 
 def by_priority(markers: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from ibviewer.core.mirror import records_bregman, records_bregman_l1
 from ibviewer.gui.panels.base import TimePanel
 from ibviewer.gui.panels.style import BLACK, STYLES, colour, pen
+from ibviewer.gui.panels.window_band import BAND_TIP, ShowsRankWindow, WindowBand
 
 class NormsPanel(TimePanel):
     name = "norms"
@@ -163,6 +164,7 @@ ERRORS = (
     ("dist_q_alpha", "to Q_α minimiser"),
     ("dist_min_nuclear", "to min nuclear norm"),
     ("dist_max_margin", "to max-margin direction"),
+    ("dist_best_rank_r", "to best rank-r approximation W_r"),
 )
 
 
@@ -172,7 +174,7 @@ BREGMAN_LABEL = "Bregman D_Qα(x_Qα, x) (absolute)"
 BREGMAN_L1_LABEL = "Bregman D_Q(x_ℓ1, x) (absolute)"
 
 
-class ErrorsPanel(TimePanel):
+class ErrorsPanel(ShowsRankWindow, TimePanel):
     name = "errors"
     title = "Errors and distances"
     tooltip = ("Relative error ‖W − W*‖_F/‖W*‖_F to the ground truth and relative distance ‖W − W_ref‖/‖W_ref‖\n"
@@ -185,9 +187,13 @@ class ErrorsPanel(TimePanel):
     def __init__(self, x_mode: str = "step"):
         super().__init__(x_mode)
         self.curves: dict[str, pg.PlotCurveItem] = {}
+        self.add_theory_toggle("window", BAND_TIP)
+        self.band = WindowBand(self.plot)
 
     def set_info(self, info):
         super().set_info(info)
+        if self.theory_box is not None:
+            self.theory_box.setVisible("best_rank_r" in info.get("refs", {}))
         for c in self.curves.values():
             self.plot.removeItem(c)
             if self.legend_item is not None:

@@ -15,6 +15,7 @@ from ibviewer.core import metrics as M
 from ibviewer.core.theory import SpectrumPrediction, initial_singular_values, spectrum_targets, time_to_x
 from ibviewer.gui.panels.base import TimePanel, cfg_get
 from ibviewer.gui.panels.style import BLACK, COLOURED_SV, GREY, LegendSample, colour, dashed, pen
+from ibviewer.gui.panels.window_band import BAND_TIP, ShowsRankWindow, WindowBand
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.ranges import EXTRA_SV, spectrum_bounds, target_rank
 from ibviewer.live.series import nan_joined
@@ -250,7 +251,7 @@ ERANK_FORMS = {
 }
 
 
-class EffectiveRankPanel(TimePanel):
+class EffectiveRankPanel(ShowsRankWindow, TimePanel):
     name = "effective_rank"
     title = "Effective rank"
     tooltip = ("Effective rank of the product (definition selectable) and the numerical rank\n"
@@ -276,6 +277,8 @@ class EffectiveRankPanel(TimePanel):
         self.combo.setToolTip("which effective rank to draw")
         self.combo.currentIndexChanged.connect(self._on_form)
         row.addWidget(self.combo, 1)
+        self.add_theory_toggle("window", BAND_TIP)
+        self.band = WindowBand(self.plot)
 
     def _on_form(self, _index: int) -> None:
         self.form = self.combo.currentData()
@@ -295,6 +298,8 @@ class EffectiveRankPanel(TimePanel):
 
     def set_info(self, info):
         super().set_info(info)
+        if self.theory_box is not None:
+            self.theory_box.setVisible("best_rank_r" in info.get("refs", {}))
         self._update_targets()
 
     def _update_targets(self) -> None:
