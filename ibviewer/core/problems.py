@@ -357,6 +357,11 @@ def make_problem(cfg: Config) -> Problem:
     if kind == "logistic_separable":
         return _logistic(p, rng, family)
 
+    if kind == "tensor_completion":
+        from ibviewer.core.tensor import make_tensor_problem
+
+        return make_tensor_problem(p, rng, family)
+
     if kind in ("teacher_student", "digits"):
         from ibviewer.core.nonlinear import make_digits, make_teacher_student
 
@@ -490,6 +495,12 @@ class LossHead:
         self.n = problem.n_data
         self.d = data
         self.M = self.mask = None
+        #: tensor completion's loss (ibviewer.core.tensor), to which this head hands every call
+        self.tensor = None
+        if self.kind == "tensor_completion":
+            from ibviewer.core.tensor import TensorCompletionLoss
+
+            self.tensor = TensorCompletionLoss(problem, data)
         if self.kind == "matrix_factorization":
             self.M = data["M"]
         self.blocks = self.bands = None
@@ -515,6 +526,8 @@ class LossHead:
             self.flat = data["rows"] * problem.shape[1] + data["cols"]  # row-major flat indices of Omega
 
     def __call__(self, P, idx=None):
+        if self.tensor is not None:
+            return self.tensor(P, idx)
         d = self.d
         kind = self.kind
         scale = 1.0 if idx is None else self.n / len(idx)
@@ -589,6 +602,8 @@ class LossHead:
 
     def batched(self, P):
         """Full-batch loss of a stack of R runs (products stacked along axis 0): (losses (R,), dL/dP)."""
+        if self.tensor is not None:
+            return self.tensor.batched(P)
         d, kind = self.d, self.kind
         R = P.shape[0]
         if kind == "matrix_sensing":

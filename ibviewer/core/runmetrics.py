@@ -18,6 +18,7 @@ from ibviewer.core.events import events
 from ibviewer.core.mirror import DivergenceFrom, bregman_q_alpha, records_bregman, records_bregman_l1
 from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
+from ibviewer.core.tensor import tensor_row, tensor_summary
 
 if TYPE_CHECKING:
     from ibviewer.core.engine import Engine
@@ -89,7 +90,10 @@ class RunMetrics:
             bal = M.balancedness(factors)
             row["balancedness"] = np.array([fro(b) for b in bal])
             row["balance_drift"] = np.array([fro(b - b0) for b, b0 in zip(bal, self.balance0)])
-        if p.ndim == 2:
+        if cfg.family == "tensor":
+            row.pop("state")  # d³ numbers a row: the component norms are what a CP model's history keeps
+            row.update(tensor_row(factors))
+        elif p.ndim == 2:
             s = np.linalg.svd(p, compute_uv=False)
             er = M.effective_ranks(s)
             norms = M.matrix_norms(s, cfg.model.depth)
@@ -188,6 +192,8 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["w"] = [_num(v) for v in np.asarray(last["state"])[0]]
         out["margin"] = _num(last["margin"])
         out["angle_deg"] = _num(last["angle_deg"])
+    if e.cfg.family == "tensor" and "component_norms" in last:
+        out.update(tensor_summary(last, e.cfg.problem))
     if e.is_mlp and "test_loss" in last:
         out["train_loss"] = out["final_loss"]
         out["test_loss"] = _num(last["test_loss"])
