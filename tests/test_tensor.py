@@ -196,3 +196,18 @@ def test_summary_json_holds_the_tensor_quantities(tmp_path):
     assert len(s["component_norms"]) == s["config"]["model"]["components"] == 10
     assert set(s["tensor_rank"]) == {"entropy", "count"} and "relative_error" in s
     assert s["target_tensor_rank"]["count"] == 3.0
+
+
+def test_a_session_continues_a_tensor_run_bit_for_bit(tmp_path):
+    from ibviewer.core.session import load_session, save_session
+
+    a = small_engine(("run.steps", 200), ("optimizer.name", "adam"), ("optimizer.lr", 0.01))
+    a.step(100)
+    path = save_session(tmp_path / "t.ibvs", [("tensor", a)])
+    (name, b), = load_session(path).runs
+    assert name == "tensor" and b.step_count == 100
+    a.run()
+    b.run()
+    for p, q in zip(a.params, b.params):
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(a.history["component_norms"], b.history["component_norms"])

@@ -62,6 +62,8 @@ def ignored_problem_keys(p: ProblemConfig) -> frozenset[str]:
 
 def empty_singular_values_text(p: ProblemConfig) -> str:
     """What an empty ``problem.singular_values`` stands for in this setting (shown in the empty field)."""
+    if p.kind == "tensor_completion":  # the component norms of T* (ibviewer.core.tensor.target_weights)
+        return f"{p.rank} × {p.d ** 1.5 / p.rank ** 0.5:.3g}"
     if p.kind == "matrix_factorization":
         if p.target == "spectrum":
             return f"10·2⁻ⁱ, i = 0…{p.d - 1}"

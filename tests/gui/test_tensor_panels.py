@@ -94,3 +94,11 @@ def test_a_window_trains_the_tensor_preset_and_draws_its_panels(qtbot, window):
     qtbot.waitUntil(lambda: len(drawn(panel)) >= 6, timeout=TIMEOUT_MS)
     rank = window.docks.panels["tensor_rank"]
     qtbot.waitUntil(lambda: rank.erank.yData is not None and len(rank.erank.yData) > 10, timeout=TIMEOUT_MS)
+    # the Controls show the number of components (the depth means nothing to a CP model) and edit it
+    controls = window.controls
+    assert controls.widgets["model.components"].isVisibleTo(controls)
+    assert not controls.widgets["model.depth"].isVisibleTo(controls)
+    assert [controls.widgets["model.init"].itemData(i) for i in range(controls.widgets["model.init"].count())] == [
+        "gaussian"]
+    controls.widgets["model.components"].setValue(6)
+    qtbot.waitUntil(lambda: window.cfg.model.components == 6 and window.worker_ready, timeout=TIMEOUT_MS)
