@@ -72,3 +72,22 @@ def test_at15_large_initialization_has_no_greedy_bias(problem_seed, run_seed):
     first = min(learned_steps(e).values())
     assert ranked_norms_at(e, first)[1] >= 0.2 * WEIGHTS[1]
     assert e.summary()["tensor_rank"]["entropy"] >= TRUE_ERANK + 1
+
+
+def test_at15_the_presets_look_for_lines_state_what_the_runs_reach():
+    """The numbers of the presets' ``look_for`` lines (seed 0, the presets' own settings) are those measured."""
+    from ibviewer.core.config import preset_info
+
+    small, large = train(), train(**{"model.init_scale": 1.0})
+    t = learned_steps(small)
+    s, big = small.summary(), large.summary()
+    words = [f"{t[1]}", f"{t[2]}", f"{t[3]:,}", f"{s['tensor_rank']['entropy']:.2f}", f"{big['tensor_rank']['entropy']:.2f}"]
+    assert [t[1], t[2], t[3]] == [393, 700, 2275]
+    line = preset_info("tensor_large_init")["look_for"]
+    for w in words + [f"{v:.1f}" for v in big["component_norms"][:5]] + [f"{big['relative_error']:.3f}"]:
+        assert w in line, (w, line)
+    first = preset_info("tensor_greedy_rank")["look_for"]
+    for w in words[:4] + [f"{int(s['tensor_rank']['count'])} components"]:
+        assert w in first, (w, first)
+    steps = sorted(learned_steps(large).values())
+    assert f"steps {steps[0]}-{steps[-1]}" in line
