@@ -211,3 +211,16 @@ def test_a_session_continues_a_tensor_run_bit_for_bit(tmp_path):
     for p, q in zip(a.params, b.params):
         np.testing.assert_array_equal(p, q)
     np.testing.assert_array_equal(a.history["component_norms"], b.history["component_norms"])
+
+
+def test_a_tensor_model_too_large_for_the_memory_is_refused_in_one_line():
+    from ibviewer.core.sizing import check_memory
+
+    cfg = build_config(overrides=[("problem.kind", "tensor_completion"), ("problem.d", 200),
+                                  ("model.components", 10000)])
+    # the d² x R Khatri-Rao products alone: 3 · 200² · 10⁴ · 8 bytes = 9.6 GB
+    with pytest.raises(ConfigError) as err:
+        check_memory(cfg, available=2**30)
+    text = str(err.value)
+    assert "model.components" in text and "\n" not in text
+    check_memory(build_config(preset="tensor_greedy_rank"), available=2**30)  # the preset fits easily

@@ -234,7 +234,8 @@ def derived_settings(e: Engine) -> list[str]:
     (full batch)."""
     cfg, notes = e.cfg, []
     p, o = cfg.problem, cfg.optimizer
-    ranked = p.kind in _RANKED or (p.kind == "matrix_factorization" and p.target == "lowrank_noise")
+    ranked = p.kind in (*_RANKED, "tensor_completion") or (p.kind == "matrix_factorization"
+                                                           and p.target == "lowrank_noise")
     if ranked and not p.source and p.singular_values and len(p.singular_values) != p.rank:
         notes.append(f"the ground truth has rank {len(p.singular_values)}, one per problem.singular_values; "
                      f"problem.rank = {p.rank} is not used")
