@@ -119,6 +119,10 @@ def _check_problem(cfg: Config) -> None:
         )
     if p.kind == "sparse_recovery" and p.sparsity > p.n:
         raise ConfigError(f"problem.sparsity = {p.sparsity} is not allowed; it must be <= problem.n = {p.n}")
+    if p.kind == "tensor_completion":
+        from ibviewer.core.tensor import check_tensor_problem
+
+        check_tensor_problem(p)
     if p.kind == "matrix_factorization" and p.target == "file" and not p.source:
         raise ConfigError("problem.source must name a .npy, .npz or .csv file when problem.target = 'file'")
 
@@ -146,6 +150,9 @@ def _check_model(cfg: Config) -> None:
             f"model.parametrization = {m.parametrization!r} is not allowed for problem.kind = "
             f"{cfg.problem.kind!r}; choose one of: {', '.join(allowed)}"
         )
+    if family == "tensor" and m.init != "gaussian":
+        raise ConfigError(f"model.init = {m.init!r} is not allowed for tensor factorization; it must be gaussian "
+                          "(scaled by model.init_scale or model.init_std)")
     if m.init == "zeros" and m.depth != 1:
         raise ConfigError("model.init = 'zeros' is only allowed with model.depth = 1 (deeper products stay at 0)")
     if family == "diagonal":
@@ -238,6 +245,7 @@ KIND_PRESET = {
     "razin_cohen": "razin_cohen_norms_diverge",
     "teacher_student": "mlp_interpolation_generalizes",
     "digits": "mlp_digits",
+    "tensor_completion": "tensor_greedy_rank",
 }
 
 

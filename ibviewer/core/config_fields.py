@@ -27,6 +27,7 @@ PROBLEM_KINDS = (
     "razin_cohen",
     "teacher_student",
     "digits",
+    "tensor_completion",
 )
 #: model family of each problem kind: which parametrizations apply
 FAMILY = {
@@ -39,6 +40,7 @@ FAMILY = {
     "sparse_recovery": "diagonal",
     "teacher_student": "mlp",
     "digits": "mlp",
+    "tensor_completion": "tensor",
 }
 PARAMETRIZATIONS = {
     "factorization": ("product",),
@@ -46,11 +48,12 @@ PARAMETRIZATIONS = {
     "classifier": ("product",),
     "diagonal": ("pm_power", "hadamard", "linear"),
     "mlp": ("mlp",),
+    "tensor": ("cp",),
 }
 #: problem kinds whose targets label noise (``optimizer.label_noise``) can perturb: the squared losses
 LABEL_NOISE_KINDS = ("matrix_sensing", "matrix_completion", "matrix_factorization", "sparse_recovery",
                      "linear_regression", "razin_cohen")
-ALL_PARAMETRIZATIONS = ("auto", "product", "pm_power", "hadamard", "linear", "mlp")
+ALL_PARAMETRIZATIONS = ("auto", "product", "pm_power", "hadamard", "linear", "mlp", "cp")
 ACTIVATIONS = ("relu", "tanh", "linear")
 INITS = ("gaussian", "identity", "orthogonal", "balanced", "zeros", "constant")
 OPTIMIZERS = ("gd", "sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
@@ -158,13 +161,13 @@ class ProblemConfig(Table):
     kind: Literal[PROBLEM_KINDS] = key(
         "matrix_sensing", "The training problem; each kind has its own defaults, those of its preset "
         "(changing it resets the run)")
-    d: Whole = key(20, "Matrix size d (the product is d×d), or the input dimension of regression/classification",
-                   ge=1)
+    d: Whole = key(20, "Matrix size d (the product is d×d), or the input dimension of regression/classification;"
+                       "\ntensor completion: the size of each of the three modes (d×d×d)", ge=1)
     n: Whole = key(100, "Length n of the sparse vector x ∈ ℝⁿ (sparse recovery)", ge=1)
     rank: Whole = key(2, "Rank r of the ground truth W* = U Vᵀ (U, V ∈ ℝ^{d×r}), used when no singular values "
-                         "are given; MLP teachers: hidden width", ge=1)
-    measurements: Whole = key(160, "Sensing: m matrices A_i with y_i = ⟨A_i, W*⟩; completion: m observed "
-                                   "entries;\nsparse recovery: m rows of A (m < n)", ge=1)
+                         "are given; MLP teachers: hidden width;\ntensor completion: the CP rank of T*", ge=1)
+    measurements: Whole = key(160, "Sensing: m matrices A_i with y_i = ⟨A_i, W*⟩; completion (matrix "
+                                   "or tensor): m observed entries;\nsparse recovery: m rows of A (m < n)", ge=1)
     sparsity: Whole = key(5, "Number s of nonzero entries of x* (sparse recovery)", ge=0)
     samples: Whole = key(50, "Number of training samples (regression, classification, MLPs)", ge=1)
     noise: Number = key(0.0, "Standard deviation of the Gaussian noise added to the observations", ge=0)
@@ -173,7 +176,8 @@ class ProblemConfig(Table):
         "spectrum", "Factorization target: Q diag(10·2^{−i}) Qᵀ (spectrum), U diag(s) Vᵀ plus noise "
         "(lowrank_noise) or a matrix from problem.source (file)")
     singular_values: PositiveNumbers = key(
-        [], "Singular values of the ground truth, e.g. 12, 6, 3 (empty: random U Vᵀ with ‖W*‖_F = d)",
+        [], "Singular values of the ground truth, e.g. 12, 6, 3 (empty: random U Vᵀ with ‖W*‖_F = d);\n"
+        "tensor completion: the norms of T*'s CP components (empty: problem.rank norms d^{3/2}/√r)",
         domain="a list of numbers > 0 (empty = random)")
     source: str = key("", "A .npy, .npz or .csv file holding the problem's data (e.g. the matrix to factorize "
                           "with problem.target = file); empty = generated",
@@ -205,7 +209,10 @@ class ModelConfig(Table):
                            le=1e6, zero="use α")
     parametrization: Literal[ALL_PARAMETRIZATIONS] = key(
         "auto", "Diagonal nets: x = u^{⊙N} − v^{⊙N} (pm_power), x = w_1 ⊙ ⋯ ⊙ w_N (hadamard) or plain x "
-        "(linear); auto: the first of the problem's family (product, pm_power, mlp)")
+        "(linear); tensor completion: cp; auto: the first of the problem's family (product, pm_power, mlp, cp)")
+    components: Whole = key(10, "Number R of components of a CP factorization T = Σ_r a_r ⊗ b_r ⊗ c_r (tensor "
+                                "completion; more than the true CP rank: the implicit bias picks how many are used)",
+                            ge=1, le=10000)
     activation: Literal[ACTIVATIONS] = key("relu", "MLP activation σ in W_N σ(⋯σ(W_1 x))")
     bias: Truth = key(True, "MLP layers with biases")
     weight_norm: Truth = key(False, "Weight normalization w = g·v/‖v‖ (MLPs; the pm_power diagonal model: "

@@ -363,12 +363,16 @@ def events(history_columns: dict[str, np.ndarray], cfg, status: str, status_step
     found: list[dict[str, Any]] = []
     if "sv" in cols and family != "classifier":
         found += learned_singular_values(cols, target if np.ndim(target) == 2 else None, cfg.run.rank_tol)
+    if family == "tensor":
+        from ibviewer.core.tensor import learned_components
+
+        found += learned_components(cols, cfg)
     if family == "diagonal":
         found += active_coordinates(cols, target if np.ndim(target) == 1 else None)
     if status == "diverged":
         found = _learning_only(found, cols)
     found += plateau_escapes(cols)
-    found += rank_steps(cols)
+    found += rank_steps(cols, "tensor_rank" if family == "tensor" else "erank_entropy")
     if "dist_best_rank_r" in cols and np.ndim(target) == 2:
         found += rank_window(cols, numerical_rank(target))
     found += divergence(cols, status, status_step)

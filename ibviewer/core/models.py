@@ -223,6 +223,10 @@ def make_model(cfg: Config, problem: Problem):
         return HadamardModel(cfg, problem)
     if kind == "linear":
         return LinearVectorModel(cfg, problem)
+    if kind == "cp":
+        from ibviewer.core.tensor import CPModel
+
+        return CPModel(cfg, problem)
     if kind == "mlp":
         from ibviewer.core.nonlinear import MLPModel
 

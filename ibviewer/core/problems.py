@@ -63,6 +63,8 @@ def ignored_problem_keys(p: ProblemConfig) -> frozenset[str]:
 
 def empty_singular_values_text(p: ProblemConfig) -> str:
     """What an empty ``problem.singular_values`` stands for in this setting (shown in the empty field)."""
+    if p.kind == "tensor_completion":  # the component norms of T* (ibviewer.core.tensor.target_weights)
+        return f"{p.rank} × {p.d ** 1.5 / p.rank ** 0.5:.3g}"
     if p.kind == "matrix_factorization":
         if p.target == "spectrum":
             return f"10·2⁻ⁱ, i = 0…{p.d - 1}"
@@ -358,6 +360,11 @@ def make_problem(cfg: Config) -> Problem:
     if kind == "logistic_separable":
         return _logistic(p, rng, family)
 
+    if kind == "tensor_completion":
+        from ibviewer.core.tensor import make_tensor_problem
+
+        return make_tensor_problem(p, rng, family)
+
     if kind in ("teacher_student", "digits"):
         from ibviewer.core.nonlinear import make_digits, make_teacher_student
 
@@ -495,6 +502,12 @@ class LossHead:
         self.sparse = None
         if sparse_gradient:
             self.sparse = SparseObserved(data["rows"], data["cols"], data["values"], problem.shape)
+        #: tensor completion's loss (ibviewer.core.tensor), to which this head hands every call
+        self.tensor = None
+        if self.kind == "tensor_completion":
+            from ibviewer.core.tensor import TensorCompletionLoss
+
+            self.tensor = TensorCompletionLoss(problem, data)
         if self.kind == "matrix_factorization":
             self.M = data["M"]
         self.blocks = self.bands = None
@@ -524,6 +537,8 @@ class LossHead:
         ``t + eps`` (label noise, ``ibviewer.core.labelnoise``: shaped like all the targets, of the data's array
         kind).  The shortcuts for clean full batches (the triangular factor, cache blocks, the dense mask, the
         sparse gradient) hold the clean targets, so a shifted loss takes the plain path."""
+        if self.tensor is not None:
+            return self.tensor(P, idx)
         d = self.d
         kind = self.kind
         scale = 1.0 if idx is None else self.n / len(idx)
@@ -597,6 +612,8 @@ class LossHead:
 
     def batched(self, P):
         """Full-batch loss of a stack of R runs (products stacked along axis 0): (losses (R,), dL/dP)."""
+        if self.tensor is not None:
+            return self.tensor.batched(P)
         d, kind = self.d, self.kind
         R = P.shape[0]
         if kind == "matrix_sensing":

@@ -20,6 +20,7 @@ from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
 from ibviewer.core.sparse_theory import sparse_theory
 from ibviewer.core.top_spectrum import TopSpectrum, uses_top_spectrum
+from ibviewer.core.tensor import tensor_row, tensor_summary
 
 if TYPE_CHECKING:
     from ibviewer.core.engine import Engine
@@ -99,7 +100,10 @@ class RunMetrics:
             bal = M.balancedness(factors)
             row["balancedness"] = np.array([fro(b) for b in bal])
             row["balance_drift"] = np.array([fro(b - b0) for b, b0 in zip(bal, self.balance0)])
-        if p.ndim == 2:
+        if cfg.family == "tensor":
+            row.pop("state")  # d³ numbers a row: the component norms are what a CP model's history keeps
+            row.update(tensor_row(factors))
+        elif p.ndim == 2:
             if self.top is not None:  # a large product: its top values (docs/science.md, "Metrics at large sizes")
                 s = self.top(p)
                 fro2 = float(np.vdot(p, p))
@@ -209,6 +213,8 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["w"] = [_num(v) for v in np.asarray(last["state"])[0]]
         out["margin"] = _num(last["margin"])
         out["angle_deg"] = _num(last["angle_deg"])
+    if e.cfg.family == "tensor" and "component_norms" in last:
+        out.update(tensor_summary(last, e.cfg.problem))
     if e.is_mlp and "test_loss" in last:
         out["train_loss"] = out["final_loss"]
         out["test_loss"] = _num(last["test_loss"])
@@ -254,7 +260,8 @@ def derived_settings(e: Engine) -> list[str]:
     (full batch)."""
     cfg, notes = e.cfg, []
     p, o = cfg.problem, cfg.optimizer
-    ranked = p.kind in _RANKED or (p.kind == "matrix_factorization" and p.target == "lowrank_noise")
+    ranked = p.kind in (*_RANKED, "tensor_completion") or (p.kind == "matrix_factorization"
+                                                           and p.target == "lowrank_noise")
     if ranked and not p.source and p.singular_values and len(p.singular_values) != p.rank:
         notes.append(f"the ground truth has rank {len(p.singular_values)}, one per problem.singular_values; "
                      f"problem.rank = {p.rank} is not used")

@@ -71,6 +71,9 @@ def _problem_arrays(cfg: "Config") -> list[tuple[float, str, str]]:
                  "problem.d or problem.measurements")]
     if kind in ("matrix_completion", "matrix_factorization"):
         return [(3 * p.d * p.d * _F, f"the {p.d} x {p.d} ground truth and its factors", "problem.d")]
+    if kind == "tensor_completion":
+        return [(4 * p.d**3 * _F, f"the {p.d} x {p.d} x {p.d} ground truth, observed values, mask and product",
+                 "problem.d")]
     if kind == "sparse_recovery":
         return [(p.measurements * p.n * _F, f"the {p.measurements} x {p.n} measurement matrix",
                  "problem.n or problem.measurements")]
@@ -115,6 +118,12 @@ def _param_arrays(cfg: "Config") -> list[tuple[float, str, str]]:
     elif cfg.family == "diagonal":
         count = 2 * m.depth * cols
         keys = "problem.n or model.depth"
+    elif cfg.family == "tensor":
+        # the factors, and the d² x R Khatri-Rao products of the forward pass and the gradients (three of them)
+        d = cfg.problem.d
+        size = _PARAM_COPIES * 3 * d * m.components * _F + 3 * d * d * m.components * _F
+        return [(size, f"{_count(3 * d * m.components)} parameters in 3 factors and their d² x R Khatri-Rao "
+                       "products", "model.components or problem.d")]
     else:
         width = m.width if isinstance(m.width, int) and m.width else max(rows, cols)
         count = width * (rows + cols) + max(m.depth - 2, 0) * width * width

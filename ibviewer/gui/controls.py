@@ -61,6 +61,7 @@ KIND_LABELS = {
     "razin_cohen": "Razin–Cohen 2×2 completion",
     "teacher_student": "MLP, teacher–student",
     "digits": "MLP, handwritten digits",
+    "tensor_completion": "tensor completion (CP)",
 }
 
 #: which problem fields each kind uses
@@ -74,11 +75,14 @@ KIND_FIELDS = {
     "logistic_separable": ("d", "samples", "seed"),
     "teacher_student": ("d", "rank", "samples", "test_samples", "noise", "seed"),
     "digits": ("samples", "seed"),
+    "tensor_completion": ("d", "rank", "singular_values", "measurements", "noise", "seed"),
 }
 #: fields of a kind this panel does not know yet
 DEFAULT_FIELDS = ("d", "samples", "noise", "seed")
 #: model fields by family (None: every family)
 MODEL_FIELDS = {
+    "model.depth": ("factorization", "linear_network", "classifier", "diagonal", "mlp"),
+    "model.components": ("tensor",),
     "model.width": ("factorization", "linear_network", "mlp"),
     "model.activation": ("mlp",),
     "model.bias": ("mlp",),
@@ -657,6 +661,8 @@ class ControlPanel(QScrollArea):
         form = self._group("Model", note="changes here reset the run")
         depth = _spin("model.depth", 1, 20)
         self._field(form, "model.depth", "depth N", depth)
+        components = _spin("model.components", 1, 10000)
+        self._field(form, "model.components", "components R", components)
         width = TextField("model.width")
         width.setPlaceholderText("0 = natural (d)")
         self._field(form, "model.width", "width", width)
@@ -724,6 +730,8 @@ class ControlPanel(QScrollArea):
                     if fam == "diagonal" and i not in ("constant", "gaussian", "zeros"):
                         continue
                     if fam == "mlp" and i not in ("gaussian", "orthogonal"):
+                        continue
+                    if fam == "tensor" and i != "gaussian":
                         continue
                     if fam != "diagonal" and i == "constant":
                         continue

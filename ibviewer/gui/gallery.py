@@ -186,6 +186,8 @@ def _telling_series(engine) -> tuple[np.ndarray, np.ndarray, str]:
         return steps, h["w_norm"][:, None], "||w||"
     if engine.cfg.family == "diagonal":
         return steps, h["state"], "x_i"
+    if engine.cfg.family == "tensor":
+        return steps, h["component_norms"], "component norms"
     if engine.cfg.family == "linear_network" and "balance_drift" in h:
         return steps, h["balance_drift"], "balancedness drift"
     return steps, h["sv"][:, :8], "sigma_i"
@@ -207,14 +209,15 @@ def make_thumbnail(name: str, path: Path, max_steps: int = 30000) -> None:
     w = pg.PlotWidget()
     w.resize(THUMB.width() * 2, THUMB.height() * 2)
     plot = w.getPlotItem()
-    plot.setLogMode(x=True, y=label in ("sigma_i", "train / test loss", "balancedness drift"))
+    logs = ("sigma_i", "train / test loss", "balancedness drift", "component norms")
+    plot.setLogMode(x=True, y=label in logs)
     plot.hideAxis("left")
     plot.hideAxis("bottom")
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     order = np.argsort(-np.abs(ys[-1])) if ys.shape[1] > 8 else np.arange(ys.shape[1])
     for i, j in enumerate(order):
         y = ys[:, j]
-        if label in ("sigma_i", "train / test loss", "balancedness drift"):
+        if label in logs:
             y = np.where(y > 0, y, np.nan)
         pen = pg.mkPen(colors[i] if i < len(colors) else "#c0c0c0", width=4 if i < len(colors) else 1.5)
         plot.plot(x, y, pen=pen, connect="finite")

@@ -171,7 +171,9 @@ def common_caption(cfgs) -> str:
 def caption_parts(cfg) -> list[str]:
     m, o = cfg.model, cfg.optimizer
     parts = []
-    if cfg.family != "classifier" or m.depth > 1:
+    if cfg.family == "tensor":  # a CP factorization has components, not a depth
+        parts.append(f"R = {m.components} components")
+    elif cfg.family != "classifier" or m.depth > 1:
         parts.append(f"depth {m.depth}")
     if cfg.family == "mlp":
         w = m.width

@@ -473,7 +473,9 @@ class MainWindow(QMainWindow):
         """The preset's title, or the problem and the depth."""
         title = (self.cfg.meta or {}).get("title") if self.preset else None
         kind = self.cfg.problem.kind.replace("_", " ")
-        self.setWindowTitle(f"ibviewer — {title}" if title else f"ibviewer — {kind}, depth {self.cfg.model.depth}")
+        size = (f"{self.cfg.model.components} components" if self.cfg.family == "tensor"
+                else f"depth {self.cfg.model.depth}")
+        self.setWindowTitle(f"ibviewer — {title}" if title else f"ibviewer — {kind}, {size}")
 
     # ================================================================================================ view
     @Slot(str)

@@ -144,7 +144,8 @@ def suggestions(cfg: Config, key: str) -> list[str]:
 
 def describe(cfg: Config) -> str:
     o = cfg.optimizer
-    return (f"depth {cfg.model.depth}, α = {cfg.model.init_scale:g}, {cfg.parametrization}, {o.name}, "
+    size = f"{cfg.model.components} components" if cfg.family == "tensor" else f"depth {cfg.model.depth}"
+    return (f"{size}, α = {cfg.model.init_scale:g}, {cfg.parametrization}, {o.name}, "
             f"η = {o.lr:g}, seed {cfg.run.seed}")
 
 

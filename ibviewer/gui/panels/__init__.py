@@ -2,7 +2,7 @@
 
 :mod:`.base` holds the base classes and :mod:`.style` the looks; one module per family of panels
 (:mod:`.loss`, :mod:`.spectrum`, :mod:`.norms`, :mod:`.vectors`, :mod:`.heatmap`, :mod:`.classifier`,
-:mod:`.mlp`) and :mod:`.registry` the names the app and the exports build panels by.  Panels draw from a
+:mod:`.mlp`, :mod:`.tensor`) and :mod:`.registry` the names the app and the exports build panels by.  Panels draw from a
 :class:`~ibviewer.live.draw.DrawContext`; see ``docs/adding_a_panel.md``.
 """
 
@@ -21,6 +21,7 @@ from ibviewer.gui.panels.mlp import (
 from ibviewer.gui.panels.norms import BalancednessPanel, ErrorsPanel, NormsPanel
 from ibviewer.gui.panels.registry import PANEL_CLASSES, panel_layout, register, saved_panel_states, unregister
 from ibviewer.gui.panels.spectrum import EffectiveRankPanel, SingularValuesPanel
+from ibviewer.gui.panels.tensor import ComponentNormsPanel, TensorRankPanel
 from ibviewer.gui.panels.style import BLACK, GREY, PALETTE, ThickCurve, colour, setup_pyqtgraph
 from ibviewer.gui.panels.vectors import CoordinatesPanel, StemsPanel
 
@@ -28,6 +29,7 @@ for _cls in (
     LossPanel, SingularValuesPanel, EffectiveRankPanel, NormsPanel, BalancednessPanel, ErrorsPanel,
     CoordinatesPanel, StemsPanel, HeatmapPanel, ClassifierDataPanel, WNormPanel, AnglePanel, MarginPanel,
     TLossPanel, GradNormPanel, LayerSpectrumPanel, LayerRankPanel, LayerNormsPanel, RelChangePanel, AccuracyPanel,
+    ComponentNormsPanel, TensorRankPanel,
 ):
     register(_cls)
 del _cls
@@ -38,5 +40,5 @@ __all__ = [
     "LossPanel", "GradNormPanel", "SingularValuesPanel", "EffectiveRankPanel", "NormsPanel", "BalancednessPanel",
     "ErrorsPanel", "CoordinatesPanel", "StemsPanel", "HeatmapPanel", "ClassifierDataPanel", "WNormPanel",
     "AnglePanel", "MarginPanel", "TLossPanel", "LayerSpectrumPanel", "PerLayerPanel", "LayerRankPanel",
-    "LayerNormsPanel", "RelChangePanel", "AccuracyPanel",
+    "LayerNormsPanel", "RelChangePanel", "AccuracyPanel", "ComponentNormsPanel", "TensorRankPanel",
 ]

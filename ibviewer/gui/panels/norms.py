@@ -207,6 +207,8 @@ class ErrorsPanel(ShowsRankWindow, TimePanel):
             if present:
                 if vector:
                     label = label.replace("W*", "x*")
+                elif len(info.get("shape", ())) == 3:  # tensor completion's T*
+                    label = label.replace("W*", "T*")
                 # the ground truth's curve wide and underneath: a reference that equals it stays visible
                 wide = col == "rel_error"
                 self.curves[col] = self.add_curve(colour(i), label, width=3 if wide else 2, z=0 if wide else 1)
@@ -230,7 +232,8 @@ class ErrorsPanel(ShowsRankWindow, TimePanel):
         labels = dict(ERRORS)
         if self.info.get("target") is not None:
             also = "".join(f" = {labels['dist_' + r][3:]}" for r in same)
-            out.append(("rel_error", "to ground truth " + ("x*" if vector else "W*") + also))
+            truth = "x*" if vector else "T*" if len(self.info.get("shape", ())) == 3 else "W*"
+            out.append(("rel_error", "to ground truth " + truth + also))
         # the references that tell the runs apart: sparse (ℓ1, Q_α) for vectors, low rank for matrices
         order = ("dist_min_l1", "dist_q_alpha", "dist_min_l2") if vector else ("dist_min_nuclear", "dist_min_l2")
         out += [(c, labels[c]) for c in order if c[5:] in refs and c[5:] not in same]

@@ -62,6 +62,8 @@ def panel_layout(family: str, depth: int, parametrization: str, kind: str = ""
     if family == "mlp":
         third = ["layer_norms", "accuracy"] if kind == "digits" else ["layer_norms"]
         return [["loss", "layer_rel_change"], ["layer_sv", "layer_rank"], third], [("grad_norm", "loss")]
+    if family == "tensor":
+        return [["loss", "errors"], ["component_norms", "tensor_rank"]], [("grad_norm", "loss")]
     if family == "factorization":
         cols = [["loss", "effective_rank"], ["singular_values", "norms"], ["heatmap", "errors"]]
         tabs = [("grad_norm", "loss")]
