@@ -3,10 +3,11 @@
 The dense path forms ``(P - M) * mask`` (two d x d arrays kept besides P) and multiplies that d x d gradient into
 the factors at BLAS speed: 2·d²·w multiply-adds for width w.  With Ω observed entries the gradient has only Ω
 non-zeros; as a CSR matrix it goes into the factors in 2·Ω·w multiply-adds, at the lower speed of a sparse
-product.  On one core (docs/benchmarks.md, "Sparse completion") the sparse product won at 1 % observed (2x at
-d = 1,000 full width, 6x at d = 4,000 width 10) and lost at 10 % (1.2x slower at full width), so the engine takes it
-when at most :data:`SPARSE_FRACTION` of the entries are observed, for product models of depth >= 2 on numpy (their
-first gradient product turns it dense; a depth-1 model's gradient is the matrix itself).
+product.  On one core (docs/benchmarks.md, "Sparse completion") the sparse gradient won at 3 % observed (1.7x at
+d = 1,000 full width, 2.9x at width 20) and at 1 % (2.2x; 4.4x at d = 2,000 width 20), and lost at 10 % at full
+width (0.88x), so the engine takes it when at most :data:`SPARSE_FRACTION` of the entries are observed, for
+product models of depth >= 2 on numpy (their first gradient product turns it dense; a depth-1 model's
+gradient is the matrix itself).
 """
 
 from __future__ import annotations
