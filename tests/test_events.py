@@ -221,3 +221,15 @@ def test_events_of_an_empty_history_and_of_an_mlp_are_well_formed():
     e = train("mlp_lazy_vs_rich", **{"run.steps": 200})
     evs = e.summary()["events"]
     assert all(x["kind"] in ("plateau_escaped", "diverged") for x in evs)
+
+
+def test_a_targets_spectrum_is_computed_once_per_array_and_again_for_a_new_one():
+    from ibviewer.core.events import target_spectrum
+
+    rng = np.random.default_rng(0)
+    t = rng.standard_normal((30, 30))
+    first = target_spectrum(t)
+    assert np.allclose(first, np.linalg.svd(t, compute_uv=False), rtol=1e-13)
+    assert target_spectrum(t) is first  # the worker looks for events twice a second: not again
+    other = 2 * t
+    assert np.allclose(target_spectrum(other), 2 * first, rtol=1e-13)

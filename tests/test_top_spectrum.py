@@ -40,13 +40,13 @@ def test_a_large_run_records_the_top_values_and_exact_frobenius_and_stable_rank(
     assert uses_top_spectrum((d, d)) and not uses_top_spectrum((FULL_SVD_MAX, d))
     c = build_config(overrides={"problem.kind": "matrix_factorization", "problem.d": d, "problem.rank": 3,
                                 "problem.target": "spectrum", "problem.singular_values": [5.0, 3.0, 2.0],
-                                "model.depth": 2, "model.width": 16, "model.init_scale": 1e-3,
+                                "model.depth": 2, "model.width": 80, "model.init_scale": 1e-3,
                                 "optimizer.lr": 0.1})
     c.run.steps = 0
     e = Engine(c)
     e.step(200)
     row = e.history.last()
-    w = e.product()
+    w = row["state"]  # the product at the last recorded row (kept whole as that row's wide value)
     exact = np.linalg.svd(w, compute_uv=False)
     assert row["sv"].shape == (TOP_K,)
     assert np.allclose(row["sv"], exact[:TOP_K], rtol=0, atol=1e-6 * exact[0])
@@ -70,3 +70,17 @@ def test_factorization_at_d_1000_learns_the_largest_values_one_at_a_time():
     assert e.status == "ready" and sv.shape == (TOP_K,)
     assert np.allclose(sv[:3], target[:3], rtol=2e-3)  # measured: 10, 5, 2.5 to 1e-7 (docs/science.md)
     assert sv[3] < 0.05 * target[3]  # the fourth is not learned yet: one at a time
+
+
+def test_a_thin_products_values_come_exactly_from_its_factors():
+    from ibviewer.core.top_spectrum import thin_product_spectrum
+
+    rng = np.random.default_rng(2)
+    factors = [rng.standard_normal((30, 500)), rng.standard_normal((10, 30)), rng.standard_normal((400, 10))]
+    w = factors[2] @ factors[1] @ factors[0]
+    s = thin_product_spectrum(factors, TOP_K)
+    exact = np.linalg.svd(w, compute_uv=False)[:TOP_K]
+    assert s.shape == (TOP_K,) and np.count_nonzero(s) == 10  # rank 10: the inner width
+    assert np.allclose(s, exact, rtol=0, atol=1e-10 * exact[0])
+    wide = [rng.standard_normal((100, 500)), rng.standard_normal((400, 100))]
+    assert thin_product_spectrum(wide, TOP_K) is None  # width 100 >= 64: the subspace iteration's case

@@ -19,7 +19,7 @@ from ibviewer.core.mirror import DivergenceFrom, bregman_q_alpha, records_bregma
 from ibviewer.core.nonlinear import trivial_test_loss
 from ibviewer.core.ops import to_numpy
 from ibviewer.core.sparse_theory import sparse_theory
-from ibviewer.core.top_spectrum import TopSpectrum, uses_top_spectrum
+from ibviewer.core.top_spectrum import TopSpectrum, thin_product_spectrum, uses_top_spectrum
 from ibviewer.core.tensor import tensor_row, tensor_summary
 
 if TYPE_CHECKING:
@@ -105,7 +105,8 @@ class RunMetrics:
             row.update(tensor_row(factors))
         elif p.ndim == 2:
             if self.top is not None:  # a large product: its top values (docs/science.md, "Metrics at large sizes")
-                s = self.top(p)
+                s = thin_product_spectrum(factors, self.top.k) if cfg.parametrization == "product" else None
+                s = self.top(p) if s is None else s
                 fro2 = float(np.vdot(p, p))
                 er = M.effective_ranks(s)
                 er["stable"] = fro2 / float(s[0]) ** 2 if s[0] > 0 else 0.0  # exact: ||W||_F^2 / sigma_1^2

@@ -70,3 +70,20 @@ class TopSpectrum:
         if np.all(np.isfinite(v)):
             self.basis = v
         return s
+
+
+def thin_product_spectrum(factors: list[np.ndarray], k: int) -> np.ndarray | None:
+    """The top ``k`` singular values of ``W_N ... W_1`` from its factors, exactly, when an inner width w is
+    below ``k`` (the product's rank is at most w): ``W_N = Q R`` and the singular values of ``R W_{N-1} ... W_1``
+    (w x d), then zeros.  O(d·w²) instead of rounds of products with a d x d matrix.  None when no inner width is
+    below ``k``."""
+    if len(factors) < 2 or min(w.shape[0] for w in factors[:-1]) >= k:
+        return None
+    _, r = np.linalg.qr(factors[-1])
+    m = r
+    for w in factors[-2::-1]:
+        m = m @ w
+    s = np.linalg.svd(m, compute_uv=False)
+    out = np.zeros(k)
+    out[: min(k, s.size)] = s[:k]
+    return out
