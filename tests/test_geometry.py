@@ -71,7 +71,7 @@ def test_the_minimiser_on_the_solution_set_is_slsqp_s(pot, n):
             start = np.full(n, 1e-3)
             start[j] = (y - 1e-3 * (a.sum() - a[j])) / a[j]
         ref = minimize(lambda v: pot.value(v), start, method="SLSQP",
-                       constraints=[{"type": "eq", "fun": lambda v: a @ v - y}],
+                       constraints=[{"type": "eq", "fun": lambda v, a=a, y=y: a @ v - y}],
                        bounds=[(0, None)] * n if pot.kind == "hadamard" else None,
                        options={"ftol": 1e-15, "maxiter": 2000})
         assert ref.success
