@@ -63,8 +63,9 @@ def test_two_unknowns_path_points_and_line_are_the_run_s_and_the_solvers():
     panel.update(context(e))
     states = np.asarray(e.history["state"], float)
     path = curve_xy(panel.path)
-    np.testing.assert_allclose(path[:-1], states, rtol=0, atol=0)  # every recorded x, as recorded
-    np.testing.assert_allclose(path[-1], np.asarray(e.product()).ravel())  # then the latest
+    # every recorded x, as recorded; the last row is the latest x (recorded at the last step), not drawn twice
+    np.testing.assert_allclose(path, states, rtol=0, atol=0)
+    np.testing.assert_allclose(path[-1], np.asarray(e.product()).ravel())
     refs = e.refs
     np.testing.assert_allclose(scatter_xy(panel.l1), [refs["min_l1"]], atol=1e-12)
     np.testing.assert_allclose(scatter_xy(panel.l2), [np.linalg.lstsq(a, y, rcond=None)[0]], atol=1e-12)
@@ -130,7 +131,7 @@ def test_comparing_runs_draws_one_path_and_one_minimiser_per_run():
     a, y = first.problem.data["A"], first.problem.data["y"]
     for run, (al, e) in zip(runs, engines.items()):
         path = curve_xy(panel.run_items[(run.id, "path")])
-        np.testing.assert_allclose(path[:-1], np.asarray(e.history["state"]))
+        np.testing.assert_allclose(path, np.asarray(e.history["state"]))
         tri = panel.run_items[(run.id, "q")]
         np.testing.assert_allclose(scatter_xy(tri), [q_alpha_minimizer(a, y, al)], rtol=1e-9)
         assert tri.opts["brush"].color().getRgb()[:3] == colours[al]
@@ -208,3 +209,15 @@ def test_an_export_draws_the_path_as_of_the_shown_row_for_every_run():
         assert max(len(curve_xy(i)) for k, i in panel.run_items.items() if k[1] == "path") > max(map(len, paths))
     finally:
         lay.close_layout()
+
+
+def test_a_compared_run_s_path_ends_at_its_product_as_of_a_scrubbed_step():
+    """The window's timeline hands each compared run its x as of the shown step (one of its rows)."""
+    e = trained()
+    states = np.asarray(e.history["state"], float)
+    k = len(states) // 3
+    run = RunFrame(0, "run", (10, 20, 200), Frame(history_mirror(columns(e)), "step"), e.cfg, e.refs, states[k])
+    panel = panel_for(e)
+    panel.update(DrawContext(run.frame, {"product": states[k], "step": int(e.history["step"][k])}, "step",
+                             runs=(run,), selected_id=0, comparing=True))
+    np.testing.assert_allclose(curve_xy(panel.run_items[(0, "path")]), states[: k + 1])

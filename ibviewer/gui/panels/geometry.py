@@ -126,16 +126,20 @@ class GeometryPanel(PlotPanel):
         items = [(None, colour(0), self.info.get("cfg"), ctx.frame.mirror, ctx.product)] if runs is None else [
             (r, r.colour, r.cfg, r.mirror, r.product) for r, _f in runs]
         for run, c, cfg, mirror, product in items:
-            rows = np.zeros((0, self.view.n))
+            x = np.zeros((0, self.view.n))
             if mirror is not None and mirror.size and "state" in mirror:
                 x = np.asarray(mirror["state"], float)
-                if x.ndim == 2 and x.shape[1] == self.view.n:
-                    if ctx.shown_step is not None:
-                        x = x[np.asarray(mirror["step"], float) <= ctx.shown_step]
-                    rows = _thin(x[np.all(np.isfinite(x), axis=1)])
+                if x.ndim != 2 or x.shape[1] != self.view.n:
+                    x = np.zeros((0, self.view.n))
+                elif ctx.shown_step is not None:
+                    x = x[np.asarray(mirror["step"], float) <= ctx.shown_step]
             now = None if product is None or np.size(product) != self.view.n else np.asarray(product, float).ravel()
-            if now is not None and ctx.shown_step is None:  # the latest x, past the last recorded row
-                rows = np.vstack([rows, now[None]])
+            if now is not None and ctx.shown_step is None:
+                # a product that is one of the rows (a scrubbed timeline gives each compared run its x as of the
+                # shown step) ends the path there; else it is the latest x, past the last recorded row
+                same = np.flatnonzero(np.all(x == now, axis=1))
+                x = x[: same[-1] + 1] if len(same) else np.vstack([x, now[None]])
+            rows = _thin(x[np.all(np.isfinite(x), axis=1)])
             out.append((run, c, cfg, rows))
         return out
 
