@@ -25,6 +25,7 @@ from scipy.optimize import brentq
 
 from ibviewer.core.mirror import _big_h, depth_mirror_map
 
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 #: the largest number of unknowns the geometry is drawn for (and the number of measurements it needs)
 MAX_UNKNOWNS = 3
 MEASUREMENTS = 1
@@ -71,9 +72,9 @@ class Potential:
     def label(self) -> str:
         if self.kind == "euclidean":
             return "½‖x‖²"
-        if self.kind == "pm_power" and self.depth == 2:
-            return "Q_α"
-        return f"φ (depth {self.depth})"
+        if self.kind == "pm_power":
+            return "Q_α" if self.depth == 2 else f"Q (depth {self.depth})"
+        return f"φ (x = w{str(self.depth).translate(_SUPERSCRIPTS)})"
 
     def terms(self, x: np.ndarray) -> np.ndarray:
         """φ₁ at every entry of ``x`` (NaN outside the potential's domain: x < 0 for ``hadamard``)."""

@@ -70,7 +70,10 @@ class GeometryPanel(PlotPanel):
         self.l1 = marks("x", BLACK, size=13)
         self.l2 = marks("s", BLACK, size=10)
         self.q = marks("t", colour(3), size=13, filled=True)
-        for item in (self.levels, self.key_level, self.line, self.now, self.start, self.l1, self.l2, self.q):
+        #: the legend's neutral ▼ when comparing (each run's is in its colour); it holds no points
+        self.q_key = marks("t", BLACK, size=13, filled=True)
+        for item in (self.levels, self.key_level, self.line, self.now, self.start, self.l1, self.l2, self.q,
+                     self.q_key):
             self.plot.addItem(item)
         self.texts = {key: pg.TextItem("", anchor=(0, 1)) for key in ("min_l1", "min_l2", "q")}
         for t in self.texts.values():
@@ -163,7 +166,8 @@ class GeometryPanel(PlotPanel):
             p = v.to_view(np.asarray(r, float).ravel())
             item.setData(p[:, 0], p[:, 1])
             pts.append(p)
-        start = v.to_view(np.zeros(v.n))
+        # the start of the selected run's flow, where ∇φ = 0 (x = 0, or α^N·1 for x = w^N)
+        start = v.to_view(pot.centre(v.n) if pot is not None else np.zeros(v.n))
         self.start.setData(start[:, 0], start[:, 1])
         for run, c, cfg, rows in paths:
             run_pot = pot if run is None else potential_for(cfg)[0]
@@ -274,10 +278,16 @@ class GeometryPanel(PlotPanel):
             t.setFont(f)
             c = pg.mkColor(colour(3) if key == "q" else self._ink()).name()
             t.setHtml(f'<span style="color:{c}; font-weight:bold">{symbols(names[key])}</span>')
-            # x_ℓ1 and x_ℓ2 labelled above their points, the minimiser below its own: close points keep apart
-            below = key == "q"
-            t.setAnchor((0.5, 0) if below else (0.5, 1))
-            t.setPos(p[0], p[1] - gap if below else p[1] + gap)
+            # the minimiser labelled below its point, x_ℓ1 and x_ℓ2 above theirs, each on its side of the other
+            if key == "q":
+                t.setAnchor((0.5, 0))
+                t.setPos(p[0], p[1] - gap)
+            else:
+                other = refs.get("min_l2" if key == "min_l1" else "min_l1")
+                ox = p[0] if other is None else v.to_view(np.asarray(other, float).ravel())[0, 0]
+                left = p[0] < ox or (p[0] == ox and key == "min_l1")
+                t.setAnchor((1, 1) if left else (0, 1))
+                t.setPos(p[0], p[1] + gap)
 
     def _legend(self, runs, pot, reason, xq) -> None:
         name = pot.label if pot is not None else "φ"
@@ -286,7 +296,7 @@ class GeometryPanel(PlotPanel):
         if self.theory and pot is not None and xq is not None:
             keys.append((LegendSample(pen(GREY, 1)), f"level sets of {name}" + (" (selected run)" if runs else "")))
         keys += [(self.l1, "x_ℓ1"), (self.l2, "x_ℓ2")]
-        keys.append((self.q, f"argmin {name} on Ax = y" + (" (run colour)" if runs else "")))
+        keys.append((self.q_key if runs else self.q, f"argmin {name} on Ax = y" + (" (run colour)" if runs else "")))
         if pot is None and reason:
             keys.append((LegendSample(pen(GREY, 1)), reason))
         if runs is not None:
