@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
 from ibviewer.core.config import Config
+from ibviewer.core.geometry import geometry_applies
 from ibviewer.gui.panels import PANEL_CLASSES, Panel, PlotPanel, panel_layout
 from ibviewer.gui.settings import AppSettings
 from ibviewer.live.series import plain_symbols
@@ -31,7 +32,7 @@ def layout_for(cfg: Config, run_cfgs: Iterable[Config]) -> Layout:
     same = [c for c in run_cfgs if c.family == cfg.family] or [cfg]
     deep = [c for c in same if c.model.depth > 1 and c.parametrization in ("product", "hadamard")]
     c = max(deep, key=lambda c: c.model.depth) if deep else cfg
-    return panel_layout(cfg.family, c.model.depth, c.parametrization, cfg.problem.kind)
+    return panel_layout(cfg.family, c.model.depth, c.parametrization, cfg.problem.kind, geometry_applies(cfg))
 
 
 def buckets_for(panels: list[Panel]) -> int:

@@ -29,6 +29,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ibviewer.core.geometry import geometry_applies
 from ibviewer.core.preset_text import look_for_caption
 from ibviewer.core.recording import (  # noqa: F401 - parse_size re-exported
     CHROMA_420,
@@ -60,12 +61,14 @@ X_MODES = ("step", "log_step", "time")
 
 def default_panels(cfg) -> list[str]:
     """The panels of a run's default layout (the window's columns, without the tabbed-behind ones)."""
-    cols, _tabs = panel_layout(cfg.family, cfg.model.depth, cfg.parametrization, cfg.problem.kind)
+    cols, _tabs = panel_layout(cfg.family, cfg.model.depth, cfg.parametrization, cfg.problem.kind,
+                               geometry_applies(cfg))
     return [n for col in cols for n in col]
 
 
 def available_panels(cfg) -> list[str]:
-    cols, tabs = panel_layout(cfg.family, cfg.model.depth, cfg.parametrization, cfg.problem.kind)
+    cols, tabs = panel_layout(cfg.family, cfg.model.depth, cfg.parametrization, cfg.problem.kind,
+                              geometry_applies(cfg))
     names = [n for col in cols for n in col] + [t for t, _ in tabs]
     return list(dict.fromkeys(names))
 

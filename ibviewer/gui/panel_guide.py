@@ -34,9 +34,10 @@ def families_showing() -> dict[str, list[str]]:
         for depth in (1, 2, 3):
             for param in ("product", "hadamard", "pm_power"):
                 for kind in ("", "digits"):
-                    cols, tabs = panel_layout(family, depth, param, kind)
-                    shown.update(name for col in cols for name in col)
-                    shown.update(name for pair in tabs for name in pair)
+                    for small in (False, True):  # small: 2 or 3 unknowns, one measurement (the geometry panel)
+                        cols, tabs = panel_layout(family, depth, param, kind, small)
+                        shown.update(name for col in cols for name in col)
+                        shown.update(name for pair in tabs for name in pair)
         for name in shown:
             out.setdefault(name, []).append(family)
     return out

@@ -249,7 +249,7 @@ def x_of(source: RunSource, row: int, x_mode: str) -> float:
 
 
 # ====================================================================================================== Qt
-STATE_PANELS = ("heatmap", "stems", "data")
+STATE_PANELS = ("heatmap", "stems", "data", "geometry")
 
 
 def is_time_panel(panel) -> bool:

@@ -24,6 +24,16 @@ from ibviewer.core.config import DEFAULT_PRESET, build_config
 TIMEOUT_MS = 20000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _collect_cycles_between_events(qapp):
+    """The app's garbage-collection policy (ibviewer/gui/gc_policy.py) in every GUI test from the start, not only
+    once a window exists: the automatic collector, run at an arbitrary allocation, destroyed a panel a test had
+    left behind in the middle of a pyqtgraph layout call of the next test (a segfault in LabelItem.resizeEvent)."""
+    from ibviewer.gui.gc_policy import collect_cycles_between_events
+
+    collect_cycles_between_events()
+
+
 @pytest.fixture(scope="module")
 def shared_window(qapp):
     """One main window per test module (starting a worker costs a second or two); tests get it through ``window``,

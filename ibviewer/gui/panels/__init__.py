@@ -8,6 +8,7 @@
 
 from ibviewer.gui.panels.base import Panel, PlotPanel, SimpleTimePanel, TimePanel, cfg_get
 from ibviewer.gui.panels.classifier import AnglePanel, ClassifierDataPanel, MarginPanel, TLossPanel, WNormPanel
+from ibviewer.gui.panels.geometry import GeometryPanel
 from ibviewer.gui.panels.heatmap import HeatmapPanel
 from ibviewer.gui.panels.loss import GradNormPanel, LossPanel
 from ibviewer.gui.panels.mlp import (
@@ -29,7 +30,7 @@ for _cls in (
     LossPanel, SingularValuesPanel, EffectiveRankPanel, NormsPanel, BalancednessPanel, ErrorsPanel,
     CoordinatesPanel, StemsPanel, HeatmapPanel, ClassifierDataPanel, WNormPanel, AnglePanel, MarginPanel,
     TLossPanel, GradNormPanel, LayerSpectrumPanel, LayerRankPanel, LayerNormsPanel, RelChangePanel, AccuracyPanel,
-    ComponentNormsPanel, TensorRankPanel,
+    ComponentNormsPanel, TensorRankPanel, GeometryPanel,
 ):
     register(_cls)
 del _cls
@@ -41,4 +42,5 @@ __all__ = [
     "ErrorsPanel", "CoordinatesPanel", "StemsPanel", "HeatmapPanel", "ClassifierDataPanel", "WNormPanel",
     "AnglePanel", "MarginPanel", "TLossPanel", "LayerSpectrumPanel", "PerLayerPanel", "LayerRankPanel",
     "LayerNormsPanel", "RelChangePanel", "AccuracyPanel", "ComponentNormsPanel", "TensorRankPanel",
+    "GeometryPanel",
 ]

@@ -52,9 +52,10 @@ def saved_panel_states(view: dict[str, Any], names) -> dict[str, dict[str, Any]]
     return out
 
 
-def panel_layout(family: str, depth: int, parametrization: str, kind: str = ""
+def panel_layout(family: str, depth: int, parametrization: str, kind: str = "", geometry: bool = False
                  ) -> tuple[list[list[str]], list[tuple[str, str]]]:
-    """The default arrangement of a family's panels.
+    """The default arrangement of a family's panels (``geometry``: the problem is small enough for the geometry
+    panel, :func:`ibviewer.core.geometry.geometry_applies`).
 
     Returns (columns, tabs): columns of panel names (top to bottom) and (panel, tabbed-behind-panel) pairs.
     """
@@ -77,8 +78,8 @@ def panel_layout(family: str, depth: int, parametrization: str, kind: str = ""
         tabs.append(("norms", "balancedness") if balance else ("norms", "norms"))
         return cols, [t for t in tabs if t[0] != t[1]]
     if family == "diagonal":
-        cols = [["loss", "errors"], ["coordinates", "norms"], ["stems"]]
-        tabs = [("grad_norm", "loss")]
+        cols = [["loss", "errors"], ["coordinates", "norms"], ["geometry"] if geometry else ["stems"]]
+        tabs = [("grad_norm", "loss")] + ([("stems", "geometry")] if geometry else [])
         if balance:
             tabs.append(("balancedness", "norms"))
         return cols, tabs
