@@ -103,6 +103,13 @@ def parse_number(text: str) -> float | None:
 
 
 @dataclass
+
+def is_worker_refusal(line: str) -> bool:
+    """The worker's refusal of an edit the window had taken (a size its memory cannot hold): the runs go back to
+    the last accepted settings, restarted ("the previous settings were restored") or kept where they stood
+    ("nothing was changed"), whatever the monkey did since."""
+    return "previous settings were restored" in line or line.endswith("; nothing was changed")
+
 class Tally:
     """What the monkey did and saw."""
 
@@ -194,13 +201,12 @@ class Monkey:
     def new_errors(self, n_err: int) -> list[str]:
         """Error lines since ``n_err`` that answer the action itself: not the worker's late refusal of an earlier
         edit, nor a compared run that diverged meanwhile."""
-        return [e for e in self.errors[n_err:] if "previous settings were restored" not in e
-                and not e.startswith("run '")]
+        return [e for e in self.errors[n_err:] if not is_worker_refusal(e) and not e.startswith("run '")]
 
     def unchanged_since(self, before: tuple, n_err: int) -> bool:
         """The state is ``before`` (the generation only compared when known on both sides), or the worker refused
         an earlier edit meanwhile (its rollback restores the accepted runs, not ``before``)."""
-        if any("previous settings were restored" in e for e in self.errors[n_err:]):
+        if any(is_worker_refusal(e) for e in self.errors[n_err:]):
             return True
         after = self.state()
         if before[0] is None or after[0] is None:
