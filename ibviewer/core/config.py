@@ -311,3 +311,14 @@ def dumps_toml(cfg: Config) -> str:
 
 
 DEFAULT_PRESET = "sensing_incremental_rank"
+
+
+def cfg_get(cfg: Any, path: str, default: Any = None) -> Any:
+    """``cfg``'s value at a dotted ``path`` ("model.depth"), for a Config or its dict form; ``default`` where
+    it is missing (a problem's info without a config)."""
+    cur = cfg
+    for part in path.split("."):
+        if cur is None:
+            return default
+        cur = cur.get(part) if isinstance(cur, dict) else getattr(cur, part, None)
+    return default if cur is None else cur

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
+from ibviewer.core.config import cfg_get
 from ibviewer.core.mirror import _big_h, depth_mirror_map
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -31,26 +32,17 @@ MAX_UNKNOWNS = 3
 MEASUREMENTS = 1
 
 
-def _get(cfg: Any, path: str, default: Any = None) -> Any:
-    cur = cfg
-    for part in path.split("."):
-        if cur is None:
-            return default
-        cur = cur.get(part) if isinstance(cur, dict) else getattr(cur, part, None)
-    return default if cur is None else cur
-
-
 def _parametrization(cfg: Any) -> str:
-    p = _get(cfg, "model.parametrization", "auto")
+    p = cfg_get(cfg, "model.parametrization", "auto")
     return "pm_power" if p == "auto" else str(p)
 
 
 def geometry_applies(cfg: Any) -> bool:
     """Whether the geometry panel belongs in the layout of a run of ``cfg`` (a Config or its dict): sparse
     recovery generated with 2 or 3 unknowns and one measurement (a data file's sizes are not known here)."""
-    return (_get(cfg, "problem.kind") == "sparse_recovery" and not _get(cfg, "problem.source", "")
-            and 2 <= int(_get(cfg, "problem.n", 0)) <= MAX_UNKNOWNS
-            and int(_get(cfg, "problem.measurements", 0)) == MEASUREMENTS)
+    return (cfg_get(cfg, "problem.kind") == "sparse_recovery" and not cfg_get(cfg, "problem.source", "")
+            and 2 <= int(cfg_get(cfg, "problem.n", 0)) <= MAX_UNKNOWNS
+            and int(cfg_get(cfg, "problem.measurements", 0)) == MEASUREMENTS)
 
 
 # ------------------------------------------------------------------------------------------ potentials
@@ -148,10 +140,10 @@ def potential_for(cfg: Any) -> tuple[Potential | None, str]:
     """The mirror potential of a run of ``cfg`` (a Config or its dict), or None and the reason in a few words
     (the flow is a mirror flow of a known potential only from the constant initialization)."""
     param = _parametrization(cfg)
-    depth = int(_get(cfg, "model.depth", 1))
-    init = _get(cfg, "model.init", "")
-    alpha = float(_get(cfg, "model.init_scale", 0.0))
-    if _get(cfg, "model.weight_norm", False):
+    depth = int(cfg_get(cfg, "model.depth", 1))
+    init = cfg_get(cfg, "model.init", "")
+    alpha = float(cfg_get(cfg, "model.init_scale", 0.0))
+    if cfg_get(cfg, "model.weight_norm", False):
         return None, "no potential is drawn with weight normalization"
     if depth == 1:
         if (param == "pm_power" and init == "constant") or init == "zeros":

@@ -18,6 +18,10 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ibviewer.core.config import cfg_get
+from ibviewer.gui.panels.annotation_layer import AnnotationLayer
+from ibviewer.gui.panels.ink import LIGHT, Ink
+from ibviewer.gui.panels.markers import MarkerLayer
 from ibviewer.gui.panels.range_lock import RangeLock
 from ibviewer.gui.panels.style import (
     BLACK,
@@ -33,22 +37,8 @@ from ibviewer.gui.panels.style import (
     pick_columns,
     style_axis,
 )
-from ibviewer.gui.panels.annotation_layer import AnnotationLayer
-from ibviewer.gui.panels.ink import LIGHT, Ink
-from ibviewer.gui.panels.markers import MarkerLayer
 from ibviewer.live.draw import DrawContext
 from ibviewer.live.series import X_LABELS, Frame, RangeKeeper, finite_bounds, nan_joined, plain_symbols, symbols
-
-
-def cfg_get(cfg: Any, path: str, default: Any = None) -> Any:
-    """``cfg``'s value at a dotted ``path`` ("model.depth"), for a Config or its dict form; ``default`` where
-    it is missing (a problem's info without a config)."""
-    cur = cfg
-    for part in path.split("."):
-        if cur is None:
-            return default
-        cur = cur.get(part) if isinstance(cur, dict) else getattr(cur, part, None)
-    return default if cur is None else cur
 
 
 class PanelSignals(QObject):
