@@ -84,7 +84,7 @@ def test_the_changes_marked_on_a_run_are_saved_with_the_session(qtbot, window, t
     assert [(m["step"], m["label"]) for m in edit] == [(120, "η = 0.02")]
 
 
-def test_a_label_sits_on_a_translucent_box_of_the_plots_background_in_either_theme(qtbot):
+def test_a_label_sits_on_a_box_of_the_plots_background_under_the_data_curves(qtbot):
     import pyqtgraph as pg
 
     from ibviewer.gui.panels.markers import MarkerLayer
@@ -96,4 +96,6 @@ def test_a_label_sits_on_a_translucent_box_of_the_plots_background_in_either_the
         layer.set_dark(dark)
         c = layer.lines[0].label.fill.color()
         assert (c.red(), c.green(), c.blue()) == rgb
-        assert 0.5 < c.alphaF() < 0.9  # the label reads over the curves, which still show through
+        assert 0.5 < c.alphaF() < 0.9  # the grid and the neighbouring marker lines fade behind the text
+    curve = plot.plot([0, 100, 200], [1, 2, 3])
+    assert layer.lines[0].zValue() < curve.zValue()  # the box never hides the data at the moment it marks

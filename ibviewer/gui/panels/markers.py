@@ -37,6 +37,9 @@ LABEL_HEIGHT = 0.97
 #: the box behind a label (RGBA): the plot's background, light or dark, three-quarters opaque
 LABEL_BOX_LIGHT = (255, 255, 255, 190)
 LABEL_BOX_DARK = (30, 32, 36, 190)
+#: the markers lie under the data curves (z 0 and up), so that neither a line nor a label's box hides the moment
+#: it marks; a labelled line above the bare ones, both above a shaded window band (-5)
+BARE_Z, LABELLED_Z = -2, -1
 
 
 #: which of several close markers a shared label names first (a long label is cut at its end)
@@ -135,7 +138,7 @@ class MarkerLayer:
         line = pg.InfiniteLine(angle=90, movable=False, label="",
                                labelOpts={"position": LABEL_HEIGHT, "rotateAxis": (1, 0),
                                           "anchors": [(1, 1), (1, 0)]})
-        line.setZValue(5)
+        line.setZValue(BARE_Z)
         line.sigClicked.connect(self._clicked)
         self.plot.addItem(line, ignoreBounds=True)
         return line
@@ -150,7 +153,7 @@ class MarkerLayer:
         line.setPen(pg.mkPen(colour, width=1.5, style=style))
         line.setHoverPen(pg.mkPen(colour, width=3))
         line.marker_step = int(marker["step"])
-        line.setZValue(6 if text else 5)  # a label above the bare lines next to it
+        line.setZValue(LABELLED_Z if text else BARE_Z)  # a label above the bare lines next to it
         label = line.label
         f = QFont()
         f.setPointSizeF(self.pt)
@@ -163,8 +166,8 @@ class MarkerLayer:
         label.format = text.replace("{", "{{").replace("}", "}}")
         label.valueChanged()
         label.setColor(self._colour(named or marker))
-        # a translucent box of the plot's background: the label reads where curves cross it, and they show
-        # through (an opaque box hid them; none let them run through the letters)
+        # a box of the plot's background behind the letters: it hides the grid and the neighbouring markers' lines,
+        # which ran through the text, while the data curves stay drawn over it (the markers lie under them)
         label.fill = pg.mkBrush(*(LABEL_BOX_DARK if self.dark else LABEL_BOX_LIGHT))
         label.setVisible(bool(text))
 
