@@ -228,3 +228,22 @@ def test_at16_the_distance_to_the_minimiser_is_of_order_eta():
             dist.append(np.linalg.norm(np.asarray(e.product(), float).ravel()
                                        - minimiser_on_hyperplane(potential_for(cfg)[0], a, y)))
         assert 7 <= dist[1] / dist[0] <= 13, (alpha, dist)
+
+
+def test_summary_json_gives_the_potentials_minimiser_as_the_references_solver_finds_it():
+    """Headless, the run's summary names the potential and its minimiser on the solution line; for x = u² − v²
+    the minimiser found by the 1-D root equals the references' Q_α minimiser (a dual Newton solver): the two
+    distances of the same x agree."""
+    from ibviewer.core.config import build_config
+    from ibviewer.core.engine import Engine
+
+    e = Engine(build_config(preset="mirror_geometry_path", overrides=[("run.steps", 300)]))
+    e.run()
+    s = e.summary()
+    geo = s["mirror_geometry"]
+    assert geo["potential"] == "Q_α" and len(geo["minimiser"]) == 2
+    assert geo["distance_to_minimiser"] == pytest.approx(s["references"]["q_alpha"], rel=1e-6)
+    other = Engine(build_config(preset="mirror_geometry_path", overrides=[("run.steps", 10),
+                                                                          ("problem.measurements", 2)]))
+    other.run()
+    assert "mirror_geometry" not in other.summary()  # two measurements: no geometry panel, no entry

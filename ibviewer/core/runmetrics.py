@@ -242,6 +242,8 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
             out[name] = _num(last[name])
     if e.metrics.theory is not None:
         out.update(e.metrics.theory.summary())
+    if e.cfg.family == "diagonal" and "state" in last:
+        out.update(mirror_geometry_summary(e.cfg, e.problem, np.asarray(last["state"], float)))
     # the moments to point at, each at a recorded step (ibviewer/core/events.py)
     columns = {name: e.history[name] for name in e.history.keys()}  # views: the history can be large
     out["events"] = events(columns, e.cfg, e.status, e.step_count, e.problem.target)
@@ -294,3 +296,24 @@ def _num(v) -> float | None:
         return None
     v = float(v)
     return v if math.isfinite(v) else None
+
+
+def mirror_geometry_summary(cfg, problem, x: np.ndarray) -> dict[str, Any]:
+    """For one measurement of 2 or 3 unknowns (the geometry panel's problems, ``docs/science.md``, AT16): the
+    potential whose mirror flow the run follows, its minimiser on the solution set, and the relative distance
+    of ``x`` to it; {} for other runs, or where the potential has no minimiser there."""
+    from ibviewer.core.geometry import geometry_applies, minimiser_on_hyperplane, potential_for
+
+    if not geometry_applies(cfg) or "A" not in problem.data:
+        return {}
+    pot, _ = potential_for(cfg)
+    if pot is None:
+        return {}
+    a, y = np.asarray(problem.data["A"], float)[0], float(np.asarray(problem.data["y"], float)[0])
+    xm = minimiser_on_hyperplane(pot, a, y)
+    if xm is None:
+        return {}
+    den = float(np.linalg.norm(xm))
+    dist = float(np.linalg.norm(x - xm)) / (den if den > 0 else 1.0)
+    return {"mirror_geometry": {"potential": pot.label, "minimiser": [_num(v) for v in xm],
+                                "distance_to_minimiser": _num(dist)}}
