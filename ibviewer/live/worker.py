@@ -410,7 +410,11 @@ class Worker:
                             self.sent[rid] = {"n": 0, "thinned": e.history.thinned, "replace": True}
                 g.attach_idle()
             case msg.SetOptimizer(values=values, run_id=rid):
-                g.set_optimizer(self.selected if rid is None else int(rid), dict(values))
+                rid = self.selected if rid is None else int(rid)
+                # a run this worker no longer has (the window edited it while a new set of runs was on its way):
+                # its settings arrive with those runs' configs
+                if rid in g.ids:
+                    g.set_optimizer(rid, dict(values))
             case msg.SetMaxSteps(steps=n):
                 for e in g.engines:
                     e.set_max_steps(int(n))

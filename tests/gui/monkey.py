@@ -102,14 +102,14 @@ def parse_number(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-@dataclass
-
 def is_worker_refusal(line: str) -> bool:
     """The worker's refusal of an edit the window had taken (a size its memory cannot hold): the runs go back to
     the last accepted settings, restarted ("the previous settings were restored") or kept where they stood
     ("nothing was changed"), whatever the monkey did since."""
     return "previous settings were restored" in line or line.endswith("; nothing was changed")
 
+
+@dataclass
 class Tally:
     """What the monkey did and saw."""
 

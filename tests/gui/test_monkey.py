@@ -83,8 +83,14 @@ def test_two_thousand_random_actions(qtbot, tmp_path, capsys):
             qtbot.waitUntil(lambda: win.last_snap["step"] == 0 and win.last_snap["pending"] == 0,
                             timeout=TIMEOUT_MS)
             win.step_n(3)
-            qtbot.waitUntil(lambda: win.last_snap["step"] == 3 and win.last_snap["pending"] == 0,
-                            timeout=TIMEOUT_MS)
+            try:
+                qtbot.waitUntil(lambda: win.last_snap["step"] == 3 and win.last_snap["pending"] == 0,
+                                timeout=TIMEOUT_MS)
+            except Exception:
+                s = win.last_snap
+                raise AssertionError(f"3 steps not taken: step {s['step']}, pending {s['pending']}, status "
+                                     f"{s['status']} ({s['message']}), runs {[r.name for r in win.runs]}, "
+                                     f"kind {win.cfg.problem.kind}; last actions {monkey.log[-12:]}") from None
             assert win.client.process.is_alive() and not win.worker_dead
             assert not exceptions, f"raised at the end: {_text(exceptions)}"
             assert not warned, f"Qt warnings at the end: {warned}"

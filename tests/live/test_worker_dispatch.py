@@ -263,3 +263,15 @@ def test_continue_takes_a_diverged_run_of_a_stack_back_to_its_last_finite_state_
     assert other.status != "diverged" and other.step == 100 + 60 + 30  # the other run trained on throughout
     resent = next(entry(s, 1) for s in snaps if s.seq > 0 and entry(s, 1).replace and entry(s, 1).step >= 100)
     assert int(resent.rows["step"][-1]) <= diverged.resume_step + 30  # its history sent again without the blow-up
+
+
+def test_an_edit_for_a_run_the_worker_no_longer_has_is_dropped_and_the_worker_trains_on():
+    # the window retuned run 0 while a new set of runs (ids 3 and 4) was on its way: the edit names a run that
+    # is gone; before, the worker died of "ValueError: 0 is not in list"
+    gui = serve(Script(
+        (always, [msg.Runs((msg.RunSpec(3, "c", small_cfg()), msg.RunSpec(4, "d", small_cfg())), gen=1),
+                  msg.SetOptimizer({"lr": 0.005}, 0), msg.Step(3)]),
+        (lambda s: s.gen == 1 and s.lead.step == 3, [msg.Quit()])))
+    last = gui.of(msg.Snapshot)[-1]
+    assert [e.id for e in last.runs] == [3, 4] and [e.lr for e in last.runs] == [0.01, 0.01]
+    assert not gui.of(msg.Error) and not gui.of(msg.Fatal)
