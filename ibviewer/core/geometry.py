@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ibviewer.core.config import cfg_get
-from ibviewer.core.mirror import _big_h, depth_mirror_map
+from ibviewer.core.mirror import depth_mirror_map, depth_potential_term
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 #: the largest number of unknowns the geometry is drawn for (and the number of measurements it needs)
@@ -80,7 +80,7 @@ class Potential:
                 return a**2 * (2 - np.sqrt(4 + z * z) + z * np.arcsinh(z / 2))
             p = n / (n - 2)
             w = depth_mirror_map(x, a, n)
-            return a**n * (x / a**n * w - _big_h(w, p))
+            return a**n * (x / a**n * w - depth_potential_term(w, p))
         with np.errstate(divide="ignore", invalid="ignore"):
             pos = np.where(x >= 0, x, np.nan)
             if n == 2:

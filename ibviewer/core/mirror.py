@@ -61,7 +61,9 @@ def _h(w: np.ndarray, p: float) -> np.ndarray:
     return (1 - w) ** -p - (1 + w) ** -p
 
 
-def _big_h(w: np.ndarray, p: float) -> np.ndarray:
+def depth_potential_term(w: np.ndarray, p: float) -> np.ndarray:
+    """H(w) = ((1 − w)^{1−p} + (1 + w)^{1−p} − 2)/(p − 1), the antiderivative of h with H(0) = 0: the depth-N
+    potential is written with it (p = N/(N − 2); docs/science.md, "Mirror geometry")."""
     return ((1 - w) ** (1 - p) + (1 + w) ** (1 - p) - 2) / (p - 1)
 
 
@@ -91,7 +93,7 @@ def bregman_depth(ref: np.ndarray, x: np.ndarray, alpha: float, depth: int) -> f
     scale = alpha**depth
     zs = np.asarray(ref, float) / scale
     ws, w = depth_mirror_map(ref, alpha, depth), depth_mirror_map(x, alpha, depth)
-    return float(scale * (zs * (ws - w) - _big_h(ws, p) + _big_h(w, p)).sum())
+    return float(scale * (zs * (ws - w) - depth_potential_term(ws, p) + depth_potential_term(w, p)).sum())
 
 
 class DivergenceFrom:
@@ -105,13 +107,13 @@ class DivergenceFrom:
             self.p = self.depth / (self.depth - 2)
             self.scale = self.alpha**self.depth
             self.ws = depth_mirror_map(self.ref, self.alpha, self.depth)
-            self.ref_part = self.ref / self.scale * self.ws - _big_h(self.ws, self.p)
+            self.ref_part = self.ref / self.scale * self.ws - depth_potential_term(self.ws, self.p)
 
     def __call__(self, x: np.ndarray) -> float:
         if self.depth == 2:
             return bregman_q_alpha(self.ref, x, self.alpha)
         w = depth_mirror_map(x, self.alpha, self.depth)
-        return float(self.scale * (self.ref_part - self.ref / self.scale * w + _big_h(w, self.p)).sum())
+        return float(self.scale * (self.ref_part - self.ref / self.scale * w + depth_potential_term(w, self.p)).sum())
 
 
 def flow_rate(alpha: float, depth: int) -> float:
