@@ -74,7 +74,7 @@ class Engine(Bookkeeping):
             self.backend == "numpy"))
         self.refs = references(
             self.problem, alpha=self.cfg.model.init_scale, parametrization=self.cfg.parametrization,
-            depth=self.cfg.model.depth,
+            depth=self.cfg.model.depth, init=self.cfg.model.init,
         )
         self.metrics = RunMetrics(self)
         self._wall = 0.0
