@@ -171,3 +171,14 @@ def test_shared_flags_resolve_to_the_same_configs_in_the_app_and_headless(tmp_pa
     out = tmp_path / "r"
     assert main(["run", "--set", "problem.kind=sparse_recovery", "--steps", "5", "--out", str(out), "-q"]) == 0
     assert json.loads((out / "summary.json").read_text())["config"]["model"] == cfg.to_dict()["model"]
+
+
+def test_a_wide_product_is_written_at_its_own_steps_in_history_npz_and_left_out_of_the_csv(tmp_path):
+    out = tmp_path / "wide"
+    assert main(["run", "--set", "problem.kind=matrix_factorization", "--set", "problem.d=70", "--steps", "60",
+                 "--out", str(out), "-q"]) == 0
+    h = np.load(out / "history.npz")
+    steps, snap = h["snapshot_step"], h["state"]
+    assert snap.shape == (len(steps), 70, 70) and np.all(np.diff(steps) > 0)
+    assert set(steps) <= set(h["step"])  # each snapshot is the product at a recorded row's step
+    assert "state" not in (out / "history.csv").read_text().splitlines()[0].split(",")
