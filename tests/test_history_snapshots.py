@@ -71,11 +71,16 @@ def test_the_store_stays_within_its_budget_and_thins_to_early_and_spread_steps()
     assert s.at(4321)[0, 0] == s.step_at(4321) <= 4321
 
 
-def test_a_store_too_small_for_one_snapshot_still_keeps_the_minimum():
+def test_a_store_too_small_for_one_snapshot_keeps_the_first_and_the_latest():
     s = Snapshots(capacity=20000, budget=10, dtype=np.float64)
     for step in range(50):
-        s.offer(step, {"state": np.zeros((100, 100))})
-    assert s.capacity == MIN_SNAPSHOTS and 0 < len(s) <= MIN_SNAPSHOTS and s.steps[0] == 0
+        s.offer(step, {"state": np.full((100, 100), float(step))})
+    assert s.capacity == MIN_SNAPSHOTS == 2 and len(s) == 2
+    assert list(s.steps[:2]) == [0, 49] and s.at(49)[0, 0] == 49 and s.at(10)[0, 0] == 0
+    three = Snapshots(capacity=20000, budget=3 * 8 * 100, dtype=np.float64)  # room for three 10 x 10
+    for step in range(50):
+        three.offer(step, {"state": np.full((10, 10), float(step))})
+    assert three.capacity == 3 and list(three.steps[:3]) == [0, 1, 49]
 
 
 def test_taking_the_history_back_drops_later_snapshots_and_keeps_the_latest_consistent():

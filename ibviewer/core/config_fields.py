@@ -255,7 +255,7 @@ class RunConfig(Table):
     history_rows: Whole = key(20000, "Rows of history kept before the history thins itself", ge=16,
                               unit="rows")
     snapshot_mb: Whole = key(64, "Memory for the history's snapshots of wide values (a product larger than "
-                                 "64×64), kept apart from the scalar rows; at least 4 snapshots are kept",
+                                 "64×64), kept apart from the scalar rows; the first and the latest are always kept",
                              ge=1, le=1_000_000, unit="MB")
     rank_tol: Number = key(1e-3, "Effective-rank and numerical-rank tolerance, relative to the largest "
                                  "singular value", gt=0, lt=1)

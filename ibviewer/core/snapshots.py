@@ -6,7 +6,8 @@ whole history holds (a 200 MB budget fits 25 of them, and the loss curve would k
 the scalar series keep their resolution whatever the size of the matrices (docs/architecture.md, "History").
 
 The store is offered every recorded row and keeps every ``stride``-th; when full it keeps its first quarter and
-every other later snapshot, and doubles the stride, as :class:`~ibviewer.core.history.History` does with rows.
+every other later snapshot, and doubles the stride, as :class:`~ibviewer.core.history.History` does with rows.  A
+budget too small for four keeps two: the first, and the latest in place of the one before.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import numpy as np
 WIDE_ELEMENTS = 4096
 #: default memory budget of a run's snapshots (bytes)
 SNAPSHOT_BUDGET = 64 * 2**20
-#: fewest snapshots kept, whatever their size: the first, and room to thin the later ones
-MIN_SNAPSHOTS = 4
+#: fewest snapshots kept, whatever their size: the first and the latest (at d = 4,000 a float32 product is 64 MB)
+MIN_SNAPSHOTS = 2
+#: fewest snapshots that are thinned (first quarter kept, every other later one dropped); a smaller store keeps
+#: its first snapshot and replaces its last one with each new one
+THIN_FROM = 4
 
 
 def is_wide(value: np.ndarray) -> bool:
@@ -61,7 +65,10 @@ class Snapshots:
         if (self.offers - 1) % self.stride:
             return
         if self.n == self.capacity:
-            self._thin()
+            if self.capacity < THIN_FROM:
+                self.n -= 1  # the newest replaces the last kept: the first and the latest stay
+            else:
+                self._thin()
         i = self.n
         self.steps[i] = int(step)
         for k, col in self.columns.items():
