@@ -5,8 +5,8 @@ A run has them when its setting is the one the theory describes (:func:`limit_ra
 ``x = u² − v²`` (or ``x = w ⊙ w``) of depth 2 from the constant initialization ``u = v = α`` with
 ``α < 1/e`` (where the time is rescaled at all, :func:`ibviewer.core.theory.rescale_divisor`).  The history then
 records at every row ``saddle_gap = ‖x − x°(τ)‖∞`` (x° the limit, :mod:`ibviewer.core.saddle`) and
-``lasso_gap = ‖x − x_λ(τ)‖∞`` at Berthier's λ = 1/(c τ) (:mod:`ibviewer.core.lasso`); ``summary.json`` gives the
-jump times, plateaus and path knots.  See docs/science.md, "Saddle to saddle" and "The lasso path".
+``lasso_gap = ‖x − x_λ(τ)‖∞`` at λ = 1/(c τ) (derived in docs/science.md; :mod:`ibviewer.core.lasso`);
+``summary.json`` gives the jump times, plateaus and path knots.  See docs/science.md, "Saddle to saddle" and "The lasso path".
 """
 
 from __future__ import annotations
