@@ -6,12 +6,14 @@ from ibviewer.core.talk import X_MODES, TalkError, example_talk, load_talk
 from ibviewer.live.series import X_MODES as APP_X_MODES
 
 
-def test_the_example_talk_tells_the_story_in_four_scenes():
+def test_the_example_talk_tells_the_story_in_five_scenes():
     talk = load_talk(example_talk())
     assert talk.title == "The implicit bias of gradient descent"
     presets = [s.preset for s in talk.scenes]
     assert presets == ["sensing_depth_low_rank", "hadamard_l1_bias", "sensing_incremental_rank",
-                       "hadamard_kernel_to_rich"]
+                       "hadamard_kernel_to_rich", "saddle_to_saddle_limit"]
+    assert [s.theory for s in talk.scenes] == [False, False, False, False, True]
+    assert talk.scenes[4].x_axis == "rescaled"
     first = talk.scenes[0]
     assert [n for n, _ in first.runs] == ["depth=1", "depth=2", "depth=3"]  # the preset's comparison
     assert (first.first, first.last) == (0, 6000) and first.panels == ["singular_values", "effective_rank"]
@@ -44,6 +46,7 @@ def _talk(tmp_path, text: str):
     ('preset = "sensing_depth_low_rank"\nsession = "s.ibvs"', ["scene 1", "exactly one"]),
     ('session = "missing.ibvs"', ["scene 1", "'session'", "does not exist"]),
     ('preset = "sensing_depth_low_rank"\npanels = "loss"', ["scene 1", "'panels'", "list"]),
+    ('preset = "sensing_depth_low_rank"\ntheory = "yes"', ["scene 1", "'theory'", "'yes'", "true or false"]),
     ('preset = "sensing_depth_low_rank"\nannotations = [{ panel = "loss", step = 3 }]',
      ["scene 1, annotation 1", "needs 'y'"]),
 ])

@@ -46,6 +46,7 @@ SCENE_KEYS = {
     "speed": "steps per frame, 0 = as fast as possible",
     "schedule": "'log' or 'linear'",
     "x_axis": f"one of {', '.join(X_MODES)}",
+    "theory": "true to draw the shown panels' theory overlays (predictions, limits, windows)",
     "caption": "text shown above the plots",
     "notes": "text for the speaker",
     "annotations": "a list of tables: panel, step, y, text (and arrow = false for none)",
@@ -75,6 +76,8 @@ class Scene:
     caption: str
     notes: str
     annotations: list[Annotation] = field(default_factory=list)
+    #: the panels' theory overlays on (False: off, whatever the scene before had)
+    theory: bool = False
 
     @property
     def cfg(self) -> Config:
@@ -160,6 +163,9 @@ def _scene(i: int, raw: Any, base: Path) -> Scene:
     x_axis = raw.get("x_axis")
     if x_axis is not None and x_axis not in X_MODES:
         raise TalkError(f"{_where(i, 'x_axis')} = {x_axis!r} is not allowed; choose from: {', '.join(X_MODES)}")
+    theory = raw.get("theory", False)
+    if not isinstance(theory, bool):
+        raise TalkError(f"{_where(i, 'theory')} = {theory!r} is not allowed; it must be true or false")
     for key in ("caption", "notes"):
         if not isinstance(raw.get(key, ""), str):
             raise TalkError(f"{_where(i, key)} must be text")
@@ -172,7 +178,7 @@ def _scene(i: int, raw: Any, base: Path) -> Scene:
     except AnnotationError as exc:
         raise TalkError(str(exc)) from None
     return Scene(i, preset, path, overrides, runs, list(panels), first, last, speed, schedule, x_axis,
-                 str(raw.get("caption", "")).strip(), str(raw.get("notes", "")).strip(), annotations)
+                 str(raw.get("caption", "")).strip(), str(raw.get("notes", "")).strip(), annotations, theory)
 
 
 def _steps(i: int, value: Any, cfg: Config) -> tuple[int, int]:
@@ -218,7 +224,7 @@ def load_talk(path: str | Path) -> Talk:
 
 
 def example_talk() -> Path:
-    """The talk that ships with ibviewer: the story of implicit bias in four scenes."""
+    """The talk that ships with ibviewer: the story of implicit bias in five scenes."""
     from ibviewer.core.resources import resources_dir
 
     return resources_dir() / "talks" / "implicit_bias.toml"

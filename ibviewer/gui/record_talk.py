@@ -123,6 +123,7 @@ def scene_args(args, scene, index: int) -> argparse.Namespace:
     a.title = scene.caption or scene.title
     a.first_step = scene.first
     a.annotations = tuple(scene.annotations)
+    a.theory = scene.theory or args.theory
     return a
 
 

@@ -125,6 +125,7 @@ class TalkPlayer(QObject):
             w.set_speed(s.speed)
         if s.x_axis is not None:
             w.set_x_mode(s.x_axis)
+        self._set_theory(s.theory)
         p = w.presentation
         p.caption_override = (s.caption or s.title, "") if s.caption else None
         p.set_caption()
@@ -150,8 +151,18 @@ class TalkPlayer(QObject):
         self.notes.setVisible(not self.notes.isVisible())
 
     # ------------------------------------------------------------------
+    def _set_theory(self, on: bool) -> None:
+        """Every panel's theory overlay on or off, as the scene says (panels built for its runs included)."""
+        for panel in self.window.panels.values():
+            if getattr(panel, "theory_box", None) is not None:
+                panel.set_theory(on)
+
     def _on_ready(self, _info) -> None:
-        """The scene's runs are built: take them silently to its first step."""
+        """The scene's runs are built: take them silently to its first step, their panels' overlays as the
+        scene says."""
+        s = self.scene
+        if s is not None:
+            self._set_theory(s.theory)
         if self.autoplay:
             self._first_pending = 0
             self.window.controller.play()

@@ -246,3 +246,19 @@ def test_the_spectrum_legend_says_when_a_large_products_rows_hold_its_top_values
     assert any(t.endswith("…σ64 (top 64 of 1,000)") for t in labels), labels
     panel.set_info({**INFO, "shape": (30, 30), "target_sv": [4.0, 1.0], "sv_count": 30})
     assert not any("top" in t for _, t in panel.legend_item.entries)
+
+
+def test_the_coordinates_theory_at_step_0_on_a_log_axis_draws_nothing_and_warns_nothing():
+    import warnings
+
+    panel = PANEL_CLASSES["coordinates"](x_mode="log_step")
+    info = {"shape": (4,), "support": [0, 2], "target": np.array([1.0, 0.0, -0.5, 0.0]), "kind": "sparse_recovery",
+            "refs": {"min_l1": np.array([1.0, 0.0, -0.5, 0.0]), "min_l2": np.array([0.6, 0.1, -0.3, 0.2])},
+            "cfg": {"model": {"depth": 2, "init_scale": 1e-3}, "problem": {"kind": "sparse_recovery"}}}
+    panel.set_info(info)
+    panel.set_theory(True)
+    frame = Frame(history_mirror({"step": np.array([0.0]), "state": np.zeros((1, 4))}), "log_step")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # before, nanmax of the all-NaN x warned
+        panel.update(DrawContext(frame, {"product": np.zeros(4), "step": 0}, "log_step"))
+    assert len(panel.ref_marks["min_l1"].getData()[0]) == 0

@@ -26,6 +26,7 @@ annotations = [{ panel = "loss", step = 60, y = 50.0, text = "a plateau" }]
 preset = "hadamard_l1_bias"
 steps = 200
 caption = "Sparse from small alpha"
+theory = true
 ''', encoding="utf-8")
     talk = load_talk(talk_file)
     check_panels(talk)
@@ -98,3 +99,16 @@ def test_a_panel_the_experiment_lacks_is_refused_naming_the_scene(tmp_path):
     with pytest.raises(TalkError, match=r"scene 1, key 'panels': 'heatmap' is not a panel .* coordinates"):
         check_panels(load_talk(p))
     check_panels(load_talk(example_talk()))  # the shipped talk names panels its experiments have
+
+
+def test_a_scene_turns_its_panels_theory_overlays_on_and_the_next_without_it_turns_them_off(qtbot, window, player):
+    assert player.open_scene(1)
+    _ready(qtbot, window, "hadamard_l1_bias")
+    qtbot.waitUntil(lambda: window.panels["coordinates"].theory, timeout=TIMEOUT_MS)
+    with_box = [p for p in window.panels.values() if getattr(p, "theory_box", None) is not None]
+    assert with_box and all(p.theory and p.theory_box.isChecked() for p in with_box)
+    assert player.open_scene(0)
+    _ready(qtbot, window, "sensing_incremental_rank")
+    qtbot.waitUntil(lambda: not any(getattr(p, "theory", False) for p in window.panels.values()),
+                    timeout=TIMEOUT_MS)
+

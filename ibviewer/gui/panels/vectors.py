@@ -19,6 +19,14 @@ from ibviewer.live.series import RangeKeeper, finite_bounds, nan_joined
 VECTOR_REFS = (("q_alpha", "t", "Q_α minimiser"), ("min_l1", "x", "x_ℓ1"), ("min_l2", "s", "x_ℓ2"))
 
 
+
+def last_finite_x(x: np.ndarray) -> float | None:
+    """The largest finite x of a frame (where the reference marks stand), or None when it has none: the first
+    row at step 0 is NaN on a log axis, and nanmax of it warned."""
+    finite = np.asarray(x, float)
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max()) if finite.size else None
+
 class CoordinatesPanel(TimePanel):
     name = "coordinates"
     title = "Coordinates x_i(t)"
@@ -135,9 +143,9 @@ class CoordinatesPanel(TimePanel):
 
     def draw_theory(self, frame):
         shown = self.support[: len(self.lead)]
-        if not len(shown) or frame.n == 0:
+        x_end = last_finite_x(frame.x) if frame.n else None
+        if not len(shown) or x_end is None:  # nothing drawn yet (step 0 has no place on a log axis)
             return []
-        x_end = float(np.nanmax(frame.x))
         ys = self._refs_at(self.info.get("refs", {}), shown, x_end)
         return ys + self.saddle.draw_coordinates(lines_for(self, frame, shown), [colour(k) for k in range(len(shown))])
 
@@ -161,7 +169,7 @@ class CoordinatesPanel(TimePanel):
                 self.plot.removeItem(self.run_items.pop(key))
         if self.theory:
             shown = self.support[: self.COMPARE_COORDS if len(runs) <= 3 else 3]
-            x_end = max((float(np.nanmax(f.x)) for _, f in runs if f.n), default=0.0)
+            x_end = max((x for _, f in runs if f.n and (x := last_finite_x(f.x)) is not None), default=0.0)
             # x_l1 and x_l2 do not depend on the run; Q_alpha does (alpha): one set of triangles per run
             ys += self._refs_at(self.info.get("refs", {}), shown, x_end, keys=("min_l1", "min_l2"))
             for run, _f in runs:
