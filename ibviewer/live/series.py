@@ -244,16 +244,20 @@ def nice_range(lo: float, hi: float, *, log: bool, include_zero: bool = False) -
     span = hi - lo
     if not span > 0:
         span = abs(hi) if hi else 1.0
-        lo, hi = lo - 0.5 * span, hi + 0.5 * span
+        # one value: a range around it, not across zero (a time axis at step 0 got [-0.6, 0.6], and as a range
+        # only grows, that negative side stayed: the rescaled axis of a 20,000-step run ran from -5 to 15)
+        lo, hi = (max(lo - 0.5 * span, 0.0) if lo >= 0 else lo - 0.5 * span), hi + 0.5 * span
         span = hi - lo
-    step = nice_ceil(span / 5)
+    step = nice_ceil(span / 8)  # at most an eighth of a step on either side left empty
     a = math.floor(lo / step + 1e-9) * step
     b = math.ceil(hi / step - 1e-9) * step
     if b <= a:
         b = a + step
     if include_zero and lo >= 0:
+        # from 0 to the first 1-2-5 step at or above hi (a 1-2-5 top itself, nice_ceil(hi), left up to half of
+        # the axis empty: a run's rescaled time 0-10.9 was drawn on 0-20)
         a = 0.0
-        b = nice_ceil(hi) if hi > 0 else 1.0
+        b = b if hi > 0 else 1.0
     return a, b
 
 

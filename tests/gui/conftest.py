@@ -24,6 +24,14 @@ from ibviewer.core.config import DEFAULT_PRESET, build_config
 TIMEOUT_MS = 20000
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings(monkeypatch, tmp_path_factory):
+    """Each test's windows start from no saved settings: a window closed by an earlier test in the same process
+    saved its layout (the monkey closes docks at random), and a later window restored it (the Controls dock
+    hidden, the plots narrower), so a test's outcome hung on which tests ran before it."""
+    monkeypatch.setenv("IBVIEWER_CONFIG_DIR", str(tmp_path_factory.mktemp("settings")))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _collect_cycles_between_events(qapp):
     """The app's garbage-collection policy (ibviewer/gui/gc_policy.py) in every GUI test from the start, not only

@@ -169,3 +169,15 @@ def test_runs_of_different_alpha_line_up_on_the_rescaled_time():
     print(f"first activation: steps {steps}, rescaled {np.round(rescaled, 3).tolist()}")
     assert max(steps) / min(steps) > 4
     assert max(rescaled) / min(rescaled) < 1.1
+
+
+def test_a_time_axis_that_starts_at_step_0_and_grows_never_shows_negative_times():
+    from ibviewer.live.series import RangeKeeper
+
+    keep = RangeKeeper(log=False)
+    ranges = [keep.fit(0.0, hi) for hi in [0.0, 0.0005, 0.3, 2.5, 6.1, 10.93]]
+    shown = [r for r in ranges if r is not None]
+    assert shown and all(lo >= 0 for lo, _ in shown)
+    lo, hi = keep.range
+    assert lo == 0.0 and 10.93 <= hi <= 15.0  # 1-2-5 steps over the run's 0 to 10.93 (before: -5 to 15)
+    assert nice_range(-0.2, -0.2, log=False)[0] < -0.2  # a negative value keeps its range around it
