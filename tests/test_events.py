@@ -224,7 +224,7 @@ def test_events_of_an_empty_history_and_of_an_mlp_are_well_formed():
 
 
 def test_a_targets_spectrum_is_computed_once_per_array_and_again_for_a_new_one():
-    from ibviewer.core.events import target_spectrum
+    from ibviewer.core.metrics import target_spectrum
 
     rng = np.random.default_rng(0)
     t = rng.standard_normal((30, 30))

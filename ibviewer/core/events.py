@@ -21,11 +21,11 @@ the same events as the live run.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
 
+from ibviewer.core.metrics import target_spectrum
 from ibviewer.core.rank_window import closest_window, numerical_rank, rise_start
 
 #: plateau: the loss stays within FLAT decades (a factor 10**0.1 = 1.26) over a trailing window of step
@@ -74,26 +74,6 @@ def _first_reach(series: np.ndarray, half: np.ndarray) -> np.ndarray:
 
 
 # -------------------------------------------------------------------------------------------- activation
-#: id of a target array -> (a weak reference to it, its singular values): the worker looks for events twice a
-#: second, and a 1,000 x 1,000 target's spectrum takes half a second
-_SPECTRA: dict[int, tuple[weakref.ref, np.ndarray]] = {}
-
-
-def target_spectrum(target: np.ndarray) -> np.ndarray:
-    """The singular values of a ground-truth matrix, computed once per array object (targets are not changed in
-    place; an array that is gone, or a new one at the same address, is computed again)."""
-    hit = _SPECTRA.get(id(target))
-    if hit is not None and hit[0]() is target:
-        return hit[1]
-    sv = np.linalg.svd(np.asarray(target, float), compute_uv=False)
-    for key in [k for k, (ref, _) in _SPECTRA.items() if ref() is None]:
-        del _SPECTRA[key]
-    try:
-        _SPECTRA[id(target)] = (weakref.ref(target), sv)
-    except TypeError:  # not weakly referenceable (a view of a foreign buffer): not cached
-        pass
-    return sv
-
 def learned_singular_values(columns: dict[str, np.ndarray], target: np.ndarray | None = None,
                             rank_tol: float = 1e-3) -> list[dict[str, Any]]:
     """``learned`` events: the first recorded step at which σ_i reaches half of its target, σ₁ the largest.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 
@@ -87,3 +89,25 @@ def half_times(series: np.ndarray, steps: np.ndarray, targets: np.ndarray) -> np
         if hit.size:
             out[i] = steps[hit[0]]
     return out
+
+
+#: id of a target array -> (a weak reference to it, its singular values): the worker looks for events twice a
+#: second, and a 1,000 x 1,000 target's spectrum takes half a second
+_SPECTRA: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+def target_spectrum(target: np.ndarray) -> np.ndarray:
+    """The singular values of a ground-truth matrix, computed once per array object (targets are not changed in
+    place; an array that is gone, or a new one at the same address, is computed again)."""
+    hit = _SPECTRA.get(id(target))
+    if hit is not None and hit[0]() is target:
+        return hit[1]
+    sv = np.linalg.svd(np.asarray(target, float), compute_uv=False)
+    sv.setflags(write=False)  # shared by every caller: read only
+    for key in [k for k, (ref, _) in _SPECTRA.items() if ref() is None]:
+        del _SPECTRA[key]
+    try:
+        _SPECTRA[id(target)] = (weakref.ref(target), sv)
+    except TypeError:  # not weakly referenceable (a view of a foreign buffer): not cached
+        pass
+    return sv

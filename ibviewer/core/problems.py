@@ -22,6 +22,7 @@ from ibviewer.core import ops, rank_one
 from ibviewer.core.config import Config, ConfigError, ProblemConfig
 from ibviewer.core.sparse_completion import SparseObserved
 from ibviewer.core.hardware import l2_bytes
+from ibviewer.core.metrics import target_spectrum
 from ibviewer.core.sizing import check_memory
 
 
@@ -49,7 +50,7 @@ class Problem:
     def target_singular_values(self) -> np.ndarray | None:
         if self.target is None or self.target.ndim != 2:
             return None
-        return np.linalg.svd(self.target, compute_uv=False)
+        return target_spectrum(self.target)  # shared with the event search (computed once per target)
 
 
 def ignored_problem_keys(p: ProblemConfig) -> frozenset[str]:
