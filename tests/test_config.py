@@ -289,7 +289,8 @@ def test_files_saved_today_load_unchanged(tmp_path):
     assert config_from_dict(data).to_dict() == cfg.to_dict()
     assert tomllib.loads(dumps_toml(cfg)) == config_from_dict(data).to_dict()
     #: keys declared after this file was saved: written back at their defaults
-    added = {"optimizer": {"label_noise": 0.0}, "run": {"snapshot_mb": 64}, "model": {"components": 10}}
+    added = {"optimizer": {"label_noise": 0.0}, "run": {"snapshot_mb": 64}, "model": {"components": 10},
+             "problem": {"symmetric": False}}
     for table in ("problem", "model", "optimizer", "run"):
         written = cfg.to_dict()[table]
         assert set(written) == set(data[table]) | set(added.get(table, {}))  # the same keys, written back

@@ -32,6 +32,7 @@ from ibviewer.core.config_fields import (  # noqa: F401  (re-exported: the publi
     PARAMETRIZATIONS,
     PROBLEM_KINDS,
     REGRESSION_INPUTS,
+    SYMMETRIC_KINDS,
     TABLES,
     X_AXES,
     ConfigError,
@@ -123,6 +124,13 @@ def _check_problem(cfg: Config) -> None:
         from ibviewer.core.tensor import check_tensor_problem
 
         check_tensor_problem(p)
+    if p.symmetric:
+        if p.kind not in SYMMETRIC_KINDS:
+            raise ConfigError(f"problem.symmetric is not allowed for problem.kind = {p.kind!r}; it is for "
+                              f"{', '.join(SYMMETRIC_KINDS)}")
+        if p.source or (p.kind == "matrix_factorization" and p.target == "file"):
+            raise ConfigError("problem.symmetric is for generated problems, not for a data file (problem.source); "
+                              "set problem.symmetric = false")
     if p.kind == "matrix_factorization" and p.target == "file" and not p.source:
         raise ConfigError("problem.source must name a .npy, .npz or .csv file when problem.target = 'file'")
 
@@ -150,6 +158,8 @@ def _check_model(cfg: Config) -> None:
             f"model.parametrization = {m.parametrization!r} is not allowed for problem.kind = "
             f"{cfg.problem.kind!r}; choose one of: {', '.join(allowed)}"
         )
+    if cfg.parametrization == "symmetric":
+        _check_symmetric_model(cfg)
     if family == "tensor" and m.init != "gaussian":
         raise ConfigError(f"model.init = {m.init!r} is not allowed for tensor factorization; it must be gaussian "
                           "(scaled by model.init_scale or model.init_std)")
@@ -168,6 +178,23 @@ def _check_model(cfg: Config) -> None:
         raise ConfigError(f"model.init = {m.init!r} is not allowed for MLPs; choose one of: gaussian, orthogonal")
     if m.weight_norm and cfg.parametrization not in ("mlp", "pm_power"):
         raise ConfigError("model.weight_norm is allowed for MLPs and the pm_power diagonal model only")
+
+
+def _check_symmetric_model(cfg: Config) -> None:
+    """W = U Uᵀ: a product of two factors, positive semidefinite, so it needs a symmetric problem."""
+    m, p = cfg.model, cfg.problem
+    if p.kind not in SYMMETRIC_KINDS:
+        raise ConfigError(f"model.parametrization = 'symmetric' is not allowed for problem.kind = {p.kind!r}; it "
+                          f"is for {', '.join(SYMMETRIC_KINDS)}")
+    if not p.symmetric:
+        raise ConfigError("model.parametrization = 'symmetric' (W = U Uᵀ, positive semidefinite) needs a symmetric "
+                          "problem: set problem.symmetric = true")
+    if m.depth != 2:
+        raise ConfigError(f"model.depth = {m.depth} is not allowed with model.parametrization = 'symmetric'; "
+                          "W = U Uᵀ has depth 2")
+    if m.init not in ("gaussian", "orthogonal", "identity"):
+        raise ConfigError(f"model.init = {m.init!r} is not allowed with model.parametrization = 'symmetric'; "
+                          "choose one of: gaussian, orthogonal, identity")
 
 
 def set_key(cfg: Config, dotted: str, value: Any) -> None:

@@ -43,7 +43,7 @@ FAMILY = {
     "tensor_completion": "tensor",
 }
 PARAMETRIZATIONS = {
-    "factorization": ("product",),
+    "factorization": ("product", "symmetric"),
     "linear_network": ("product",),
     "classifier": ("product",),
     "diagonal": ("pm_power", "hadamard", "linear"),
@@ -53,7 +53,10 @@ PARAMETRIZATIONS = {
 #: problem kinds whose targets label noise (``optimizer.label_noise``) can perturb: the squared losses
 LABEL_NOISE_KINDS = ("matrix_sensing", "matrix_completion", "matrix_factorization", "sparse_recovery",
                      "linear_regression", "razin_cohen")
-ALL_PARAMETRIZATIONS = ("auto", "product", "pm_power", "hadamard", "linear", "mlp", "cp")
+ALL_PARAMETRIZATIONS = ("auto", "product", "symmetric", "pm_power", "hadamard", "linear", "mlp", "cp")
+#: problem kinds that can have a symmetric positive semidefinite ground truth (``problem.symmetric``) and so the
+#: symmetric model W = U Uᵀ (``model.parametrization = symmetric``)
+SYMMETRIC_KINDS = ("matrix_sensing", "matrix_completion", "matrix_factorization")
 ACTIVATIONS = ("relu", "tanh", "linear")
 INITS = ("gaussian", "identity", "orthogonal", "balanced", "zeros", "constant")
 OPTIMIZERS = ("gd", "sgd", "momentum", "nesterov", "adam", "rmsprop", "adagrad")
@@ -189,6 +192,10 @@ class ProblemConfig(Table):
     operator: Literal[SENSING_OPERATORS] = key(
         "dense", "Sensing measurements: dense Gaussian matrices A_i (m·d² numbers), or rank-one A_i = a_i b_iᵀ "
         "(2·m·d numbers, applied as matrix products; the size for large d)")
+    symmetric: Truth = key(
+        False, "A symmetric positive semidefinite ground truth W* = U Uᵀ (sensing, completion, factorization) "
+        "and, for sensing,\nsymmetric measurements (A_i + A_iᵀ)/2: the setting of the symmetric model W = U Uᵀ "
+        "(model.parametrization = symmetric)")
 
 
 class ModelConfig(Table):
@@ -208,7 +215,8 @@ class ModelConfig(Table):
     init_std: Number = key(0.0, "Per-entry standard deviation of a Gaussian init; overrides α when > 0", ge=0,
                            le=1e6, zero="use α")
     parametrization: Literal[ALL_PARAMETRIZATIONS] = key(
-        "auto", "Diagonal nets: x = u^{⊙N} − v^{⊙N} (pm_power), x = w_1 ⊙ ⋯ ⊙ w_N (hadamard) or plain x "
+        "auto", "Matrices: W = W_N ⋯ W_1 (product) or W = U Uᵀ (symmetric: depth 2, a symmetric problem);\n"
+        "diagonal nets: x = u^{⊙N} − v^{⊙N} (pm_power), x = w_1 ⊙ ⋯ ⊙ w_N (hadamard) or plain x "
         "(linear); tensor completion: cp; auto: the first of the problem's family (product, pm_power, mlp, cp)")
     components: Whole = key(10, "Number R of components of a CP factorization T = Σ_r a_r ⊗ b_r ⊗ c_r (tensor "
                                 "completion; more than the true CP rank: the implicit bias picks how many are used)",

@@ -2,6 +2,7 @@
 
 * :class:`ProductModel` -- deep matrix factorization / deep linear network ``P = W_N ... W_1``
   (factorization, linear-network and classifier families).
+* :class:`SymmetricModel` -- the positive semidefinite ``P = U U^T`` (Gunasekar et al. 2017; Li, Ma, Zhang 2018).
 * :class:`PMPowerModel` -- diagonal network ``x = u^N - v^N`` (Woodworth et al.).
 * :class:`HadamardModel` -- ``x = w_1 * ... * w_N`` (Chou, Maly, Rauhut).
 * :class:`LinearVectorModel` -- plain ``x`` (the depth-1 baseline: least squares from 0).
@@ -91,6 +92,50 @@ class ProductModel:
             if j > 0:
                 left_g = t(params[j]) @ left_g
         return out
+
+
+class SymmetricModel:
+    """P = U U^T with U of d x k (k = ``model.width``, 0: d), for symmetric problems (``problem.symmetric``).
+
+    The gradient is dL/dU = (G + G^T) U: U enters the product twice, so, against the depth-2 product W_2 W_1 from a
+    balanced start, the product's gradient flow runs twice as fast (each eigenvalue follows
+    d sigma/dt = 4 sigma (s - sigma) in factorization, docs/science.md).  The initialization matches the
+    depth-2 product's: entries of standard deviation sqrt(alpha / k), so E U U^T = alpha I.
+    """
+
+    family = "product"
+
+    def __init__(self, cfg: Config, problem: Problem):
+        d = problem.shape[0]
+        self.depth = 2
+        self.width = cfg.model.width or d
+        self.shapes = [(d, self.width)]
+        self.cfg = cfg
+
+    def init(self, rng: np.random.Generator) -> list[np.ndarray]:
+        m = self.cfg.model
+        root = np.sqrt(m.init_scale)
+        shape = self.shapes[0]
+        if m.init == "gaussian":
+            std = m.init_std if m.init_std > 0 else root / np.sqrt(self.width)
+            return [std * rng.standard_normal(shape)]
+        if m.init == "identity":
+            return [root * np.eye(*shape)]
+        if m.init == "orthogonal":
+            q, _ = np.linalg.qr(rng.standard_normal((max(shape), min(shape))))
+            return [root * (q if shape[0] >= shape[1] else q.T)]
+        raise ConfigError(f"model.init = {m.init!r} is not allowed with model.parametrization = 'symmetric'")
+
+    @staticmethod
+    def forward_and_cache(params):
+        (u,) = params
+        return u @ (u.T if u.ndim == 2 else u.mT), None
+
+    @staticmethod
+    def grads(params, G, cache):
+        """dL/dU = (G + G^T) U (also for stacks of runs: arrays (R, d, k))."""
+        (u,) = params
+        return [(G + (G.T if G.ndim == 2 else G.mT)) @ u]
 
 
 class PMPowerModel:
@@ -217,6 +262,8 @@ def make_model(cfg: Config, problem: Problem):
     kind = cfg.parametrization
     if kind == "product":
         return ProductModel(cfg, problem)
+    if kind == "symmetric":
+        return SymmetricModel(cfg, problem)
     if kind == "pm_power":
         return PMPowerModel(cfg, problem)
     if kind == "hadamard":

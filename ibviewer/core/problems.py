@@ -76,19 +76,32 @@ def empty_singular_values_text(p: ProblemConfig) -> str:
 
 # ---------------------------------------------------------------------------------------------- generators
 def _ground_truth(p: ProblemConfig, rng: np.random.Generator) -> np.ndarray:
-    """d x d ground truth of rank r, W* = U V^T rescaled to ||W*||_F = d (or U diag(s) V^T if given)."""
+    """d x d ground truth of rank r, W* = U V^T rescaled to ||W*||_F = d (or U diag(s) V^T if given); with
+    ``problem.symmetric`` positive semidefinite, V = U (the singular values are then the eigenvalues)."""
     d, r = p.d, p.rank
     if p.singular_values:
         s = np.asarray(p.singular_values, dtype=float)
         if len(s) > d:
             raise ConfigError(f"problem.singular_values has {len(s)} values; at most problem.d = {d} are allowed")
         u, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
-        v, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
-        return (u * s) @ v.T
+        v = u if p.symmetric else np.linalg.qr(rng.standard_normal((d, len(s))))[0]
+        return _exactly_symmetric((u * s) @ v.T) if p.symmetric else (u * s) @ v.T
     u = rng.standard_normal((d, r))
-    v = rng.standard_normal((d, r))
+    v = u if p.symmetric else rng.standard_normal((d, r))
     w = u @ v.T
-    return w * (d / np.linalg.norm(w))
+    w = w * (d / np.linalg.norm(w))
+    return _exactly_symmetric(w) if p.symmetric else w
+
+
+def _exactly_symmetric(w: np.ndarray) -> np.ndarray:
+    """U diag(s) U^T is symmetric only up to rounding; a symmetric problem's matrices are symmetric bit for bit."""
+    return 0.5 * (w + w.T)
+
+
+def _symmetric_noise(noise: float, d: int, rng: np.random.Generator) -> np.ndarray:
+    """A symmetric d x d Gaussian matrix whose entries off the diagonal have standard deviation ``noise``."""
+    e = rng.standard_normal((d, d))
+    return noise * (e + e.T) / np.sqrt(2.0)
 
 
 #: what reading a damaged data file can raise (numpy's readers, the zip and zlib layers of an .npz)
@@ -294,9 +307,13 @@ def make_problem(cfg: Config) -> Problem:
         w = _ground_truth(p, rng)
         d, m = w.shape[0], p.measurements
         if p.operator == "rank_one":
+            # a symmetric problem's measurements are symmetric: on its W* the same numbers (ibviewer.core.rank_one)
             return Problem(kind, family, (d, d), rank_one.draw(w, m, p.noise, rng), m, target=w,
-                           info={"operator": "rank_one"})
+                           info={"operator": "rank_one", "symmetric_measurements": bool(p.symmetric)})
         a = rng.standard_normal((m, d * d)) / np.sqrt(m)
+        if p.symmetric:  # (A_i + A_i^T)/2: <A_i, W> of a symmetric W is unchanged, so is the scaling
+            a = a.reshape(m, d, d)
+            a = (0.5 * (a + a.transpose(0, 2, 1))).reshape(m, d * d)
         y = a @ w.ravel() + p.noise * rng.standard_normal(m)
         return Problem(kind, family, (d, d), {"A": a, "y": y}, m, target=w)
 
@@ -321,9 +338,13 @@ def make_problem(cfg: Config) -> Problem:
             d, r = p.d, p.rank
             s = np.asarray(p.singular_values, float) if p.singular_values else 10.0 * 2.0 ** -np.arange(r)
             u, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
-            v, _ = np.linalg.qr(rng.standard_normal((d, len(s))))
+            v = u if p.symmetric else np.linalg.qr(rng.standard_normal((d, len(s))))[0]
             m_clean = (u * s) @ v.T
-        m_obs = m_clean + p.noise * rng.standard_normal(m_clean.shape)
+        if p.symmetric:  # (the spectrum target Q diag(s) Q^T is symmetric positive semidefinite already)
+            m_clean = _exactly_symmetric(m_clean)
+            m_obs = m_clean + _symmetric_noise(p.noise, m_clean.shape[0], rng)
+        else:
+            m_obs = m_clean + p.noise * rng.standard_normal(m_clean.shape)
         return Problem(
             kind, family, m_clean.shape, {"M": m_obs}, m_obs.size, target=m_clean,
             observed=m_obs if p.noise > 0 else None,
@@ -511,6 +532,8 @@ class LossHead:
             self.tensor = TensorCompletionLoss(problem, data)
         if self.kind == "matrix_factorization":
             self.M = data["M"]
+        #: symmetric rank-one measurements (a_i b_i^T + b_i a_i^T) / 2 (ibviewer.core.rank_one)
+        self.sym = bool(problem.info.get("symmetric_measurements"))
         self.blocks = self.bands = None
         A = data.get("A")
         if isinstance(A, np.ndarray) and A.nbytes > 2 * BLOCK_BYTES:
@@ -551,8 +574,8 @@ class LossHead:
             if "left" in d:  # rank-one measurements (ibviewer.core.rank_one)
                 L, Rt, y = (d["left"], d["right"], d["y"]) if idx is None else (d["left"][idx], d["right"][idx],
                                                                                 d["y"][idx])
-                r = rank_one.measure(L, Rt, P) - (y if e is None else y + e)
-                G = rank_one.adjoint(L, Rt, r * scale if scale != 1.0 else r)
+                r = rank_one.measure(L, Rt, P, self.sym) - (y if e is None else y + e)
+                G = rank_one.adjoint(L, Rt, r * scale if scale != 1.0 else r, self.sym)
                 return 0.5 * scale * float(r @ r), G
             if self.bands is not None and clean:
                 sq, g = self.bands(P.reshape(-1))
@@ -619,8 +642,8 @@ class LossHead:
         R = P.shape[0]
         if kind == "matrix_sensing":
             if "left" in d:
-                r = rank_one.measure(d["left"], d["right"], P) - d["y"]
-                return 0.5 * (r * r).sum(-1), rank_one.adjoint(d["left"], d["right"], r)
+                r = rank_one.measure(d["left"], d["right"], P, self.sym) - d["y"]
+                return 0.5 * (r * r).sum(-1), rank_one.adjoint(d["left"], d["right"], r, self.sym)
             A = d["A"]
             r = P.reshape(R, -1) @ A.T - d["y"]
             return 0.5 * (r * r).sum(-1), (r @ A).reshape(P.shape)

@@ -1,6 +1,7 @@
 """Reference solutions the iterates are compared with: min-l2 / min-Frobenius, min-l1 (basis pursuit),
-the Woodworth et al. Q_alpha minimiser, minimum nuclear norm, the max-margin direction and the best rank-r
-approximation of a noisy low-rank matrix that is factorized.
+the Woodworth et al. Q_alpha minimiser, minimum nuclear norm, minimum trace over the positive semidefinite
+matrices (the symmetric model's), the max-margin direction and the best rank-r approximation of a noisy low-rank
+matrix that is factorized.
 
 Each is computed once per problem (and per alpha for Q_alpha) and cached.
 """
@@ -117,11 +118,40 @@ def min_nuclear_norm(
     return z
 
 
+def min_trace_psd(
+    project, d: int, iters: int = 20000, rho: float = 1.0, tol: float = 1e-9
+) -> np.ndarray:
+    """argmin tr(X) s.t. X positive semidefinite and X in an affine set, by ADMM: the minimum nuclear norm among
+    the positive semidefinite solutions, the limit that Gunasekar et al. (2017) conjecture for W = U U^T from a
+    small start.
+
+    ``project(Z)`` is the Euclidean projection onto {X : A(X) = y}.  With X in the affine set, Z in the cone and
+    X = Z: X = project(Z - U); Z = the cone's projection of the symmetric part of X + U - I / rho (the
+    proximal map of tr + the cone's indicator); U += X - Z.  Returns Z (positive semidefinite).
+    """
+    eye = np.eye(d)
+    z = np.zeros((d, d))
+    u = np.zeros((d, d))
+    for _ in range(iters):
+        x = project(z - u)
+        w = x + u - eye / rho
+        evals, evecs = np.linalg.eigh(0.5 * (w + w.T))
+        z_old = z
+        z = (evecs * np.maximum(evals, 0.0)) @ evecs.T
+        u += x - z
+        primal = np.linalg.norm(x - z)
+        dual = rho * np.linalg.norm(z - z_old)
+        scale = max(1.0, np.linalg.norm(z))
+        if primal < tol * scale and dual < tol * scale:
+            break
+    return z
+
+
 def affine_projector(problem: Problem):
     """Projection onto {X : A(X) = y} for sensing, completion and factorization problems."""
     kind, d = problem.kind, problem.data
     if kind == "matrix_sensing" and "left" in d:
-        return rank_one.projector(d["left"], d["right"], d["y"])
+        return rank_one.projector(d["left"], d["right"], d["y"], _symmetric_measurements(problem))
     if kind == "matrix_sensing":
         a, y = d["A"], d["y"]
         pinv = np.linalg.pinv(a)
@@ -199,6 +229,10 @@ def nuclear_skip_reason(kind: str, d: int, m: int, operator: str = "dense") -> s
     return None
 
 
+def _symmetric_measurements(problem: Problem) -> bool:
+    return bool(problem.info.get("symmetric_measurements"))
+
+
 _CACHE: dict[tuple, dict[str, np.ndarray]] = {}
 
 
@@ -207,7 +241,7 @@ def _problem_key(problem: Problem) -> tuple:
         (name, arr.shape, float(np.asarray(arr, float).sum()), float((np.asarray(arr, float) ** 2).sum()))
         for name, arr in sorted(problem.data.items())
     )
-    return (problem.kind, problem.shape, digest)
+    return (problem.kind, problem.shape, digest, _symmetric_measurements(problem))
 
 
 def references(problem: Problem, *, alpha: float | None = None, parametrization: str = "", depth: int = 0,
@@ -252,6 +286,19 @@ def references(problem: Problem, *, alpha: float | None = None, parametrization:
             _CACHE[nkey] = nonneg
         out.pop("min_l1")
         out.update(nonneg)
+    if parametrization == "symmetric" and problem.kind in ("matrix_sensing", "matrix_completion"):
+        # W = U U^T stays positive semidefinite: its low-rank limit is the least trace in that cone
+        pkey = key + ("min_trace_psd",)
+        psd = _CACHE.get(pkey)
+        if psd is None:
+            psd = {}
+            if "min_nuclear" in refs:  # computed where the unconstrained one is (the same ADMM's size limits)
+                try:
+                    psd = {"min_trace_psd": min_trace_psd(affine_projector(problem), problem.shape[0])}
+                except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError):
+                    psd = {}
+            _CACHE[pkey] = psd
+        out.update(psd)
     return out
 
 
@@ -263,10 +310,12 @@ def _solve(problem: Problem) -> dict[str, np.ndarray]:
         refs["min_l2"] = min_l2(d["A"], d["y"])
         refs["min_l1"] = min_l1(d["A"], d["y"])
     elif kind == "matrix_sensing" and "left" in d:  # rank-one measurements: no dense operator is formed
+        sym = _symmetric_measurements(problem)
         if not min_l2_skip_reason(kind, problem.shape[0], problem.n_data, "rank_one"):
-            refs["min_l2"] = rank_one.min_l2(d["left"], d["right"], d["y"])
+            refs["min_l2"] = rank_one.min_l2(d["left"], d["right"], d["y"], sym)
         if not nuclear_skip_reason(kind, problem.shape[0], problem.n_data, "rank_one"):
-            refs["min_nuclear"] = min_nuclear_norm(rank_one.projector(d["left"], d["right"], d["y"]), problem.shape)
+            refs["min_nuclear"] = min_nuclear_norm(rank_one.projector(d["left"], d["right"], d["y"], sym),
+                                                   problem.shape)
     elif kind in ("matrix_sensing", "matrix_completion", "razin_cohen"):
         project = affine_projector(problem)
         refs["min_l2"] = project(np.zeros(problem.shape))  # min-Frobenius interpolant

@@ -17,6 +17,13 @@ import numpy as np
 from scipy.integrate import quad, solve_ivp
 
 
+def flow_speed(parametrization: str) -> float:
+    """How much faster than the depth-2 product the product of this parametrization moves along the same ODE: the
+    symmetric U U^T gets U's gradient (G + G^T) U twice in its product, so its eigenvalues follow
+    d sigma/dt = 4 sigma (s - sigma), the depth-2 law at twice the time (docs/science.md)."""
+    return 2.0 if parametrization == "symmetric" else 1.0
+
+
 def saxe_trajectory(s: float, sigma0: float, t: np.ndarray) -> np.ndarray:
     """Depth-2 closed form sigma(t)."""
     t = np.asarray(t, dtype=float)

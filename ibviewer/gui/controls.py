@@ -66,9 +66,9 @@ KIND_LABELS = {
 
 #: which problem fields each kind uses
 KIND_FIELDS = {
-    "matrix_sensing": ("d", "rank", "singular_values", "measurements", "operator", "noise", "seed"),
-    "matrix_completion": ("d", "rank", "singular_values", "measurements", "noise", "seed"),
-    "matrix_factorization": ("d", "rank", "target", "singular_values", "noise", "seed"),
+    "matrix_sensing": ("d", "rank", "singular_values", "measurements", "operator", "symmetric", "noise", "seed"),
+    "matrix_completion": ("d", "rank", "singular_values", "measurements", "symmetric", "noise", "seed"),
+    "matrix_factorization": ("d", "rank", "target", "singular_values", "symmetric", "noise", "seed"),
     "razin_cohen": ("seed",),
     "sparse_recovery": ("n", "measurements", "sparsity", "noise", "seed"),
     "linear_regression": ("d", "outputs", "samples", "inputs", "noise", "seed"),
@@ -652,6 +652,9 @@ class ControlPanel(QScrollArea):
         for t in choices("problem.operator"):
             operator.addItem(t, t)
         self._field(form, "problem.operator", "operator", operator)
+        symmetric = QCheckBox("symmetric, positive semidefinite W*")
+        symmetric.setObjectName("problem.symmetric")
+        self._field(form, "problem.symmetric", "", symmetric)
         noise = FloatField("problem.noise")
         self._field(form, "problem.noise", "noise σ", noise)
         seed = _spin("problem.seed", 0, 2**31 - 1)

@@ -60,3 +60,24 @@ def test_the_section_titles_are_bold_and_their_rows_and_the_description_are_not(
     assert titles and all(t.font().bold() for t in titles)
     assert not controls.description.font().bold()
     assert not controls.widgets["model.depth"].font().bold()
+
+
+def test_the_symmetric_box_shows_for_matrix_kinds_and_the_symmetric_model_needs_it(qtbot, window):
+    controls = window.controls
+    box, par = controls.widgets["problem.symmetric"], controls.widgets["model.parametrization"]
+    assert window.cfg.problem.kind == "matrix_sensing" and box.isVisibleTo(controls) and not box.isChecked()
+    assert "symmetric" in [par.itemData(i) for i in range(par.count())]
+    # the symmetric model on a problem that is not symmetric: one line, and nothing changes
+    n = len(window.status.messages)
+    window.controller.edit("model.parametrization", "symmetric")
+    said = window.status.messages[n:]
+    assert said and "set problem.symmetric = true" in said[-1]
+    assert window.cfg.model.parametrization != "symmetric"
+    box.click()  # a symmetric problem, then the model: both taken
+    qtbot.waitUntil(lambda: window.cfg.problem.symmetric, timeout=5000)
+    window.controller.edit("model.depth", 2)
+    window.controller.edit("model.parametrization", "symmetric")
+    qtbot.waitUntil(lambda: window.cfg.model.parametrization == "symmetric", timeout=5000)
+    window.controller.edit("problem.kind", "sparse_recovery")
+    qtbot.waitUntil(lambda: window.cfg.problem.kind == "sparse_recovery", timeout=5000)
+    assert not box.isVisibleTo(controls)

@@ -163,6 +163,7 @@ ERRORS = (
     ("dist_min_l1", "to min-ℓ1"),
     ("dist_q_alpha", "to Q_α minimiser"),
     ("dist_min_nuclear", "to min nuclear norm"),
+    ("dist_min_trace_psd", "to min trace (PSD)"),
     ("dist_max_margin", "to max-margin direction"),
     ("dist_best_rank_r", "to best rank-r approximation W_r"),
 )
@@ -179,7 +180,7 @@ class ErrorsPanel(ShowsRankWindow, TimePanel):
     title = "Errors and distances"
     tooltip = ("Relative error ‖W − W*‖_F/‖W*‖_F to the ground truth and relative distance ‖W − W_ref‖/‖W_ref‖\n"
                "to each reference solution: min-ℓ2 (least norm), min-ℓ1 (basis pursuit), Q_α (Woodworth et al.),\n"
-               "min nuclear norm, max-margin direction; for x = u^N − v^N from u = v = α also the Bregman\n"
+               "min nuclear norm, min trace over the PSD matrices (W = U Uᵀ), max-margin direction; for x = u^N − v^N from u = v = α also the Bregman\n"
                "divergences of the mirror potential from Q_α's minimiser (N = 2; falls to 0) and from x_ℓ1; log scale")
     y_log = True
     y_label = "relative distance"
@@ -235,7 +236,8 @@ class ErrorsPanel(ShowsRankWindow, TimePanel):
             truth = "x*" if vector else "T*" if len(self.info.get("shape", ())) == 3 else "W*"
             out.append(("rel_error", "to ground truth " + truth + also))
         # the references that tell the runs apart: sparse (ℓ1, Q_α) for vectors, low rank for matrices
-        order = ("dist_min_l1", "dist_q_alpha", "dist_min_l2") if vector else ("dist_min_nuclear", "dist_min_l2")
+        order = ("dist_min_l1", "dist_q_alpha", "dist_min_l2") if vector else (
+            "dist_min_trace_psd", "dist_min_nuclear", "dist_min_l2")
         out += [(c, labels[c]) for c in order if c[5:] in refs and c[5:] not in same]
         out += [(c, lab) for c, lab in ERRORS if c.startswith("dist_") and c[5:] in refs and c not in order]
         # three series a run at most: with several runs, more is clutter

@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel
 
 from ibviewer.core import metrics as M
-from ibviewer.core.theory import SpectrumPrediction, initial_singular_values, spectrum_targets, time_to_x
+from ibviewer.core.theory import (SpectrumPrediction, flow_speed, initial_singular_values, spectrum_targets,
+                                  time_to_x)
 from ibviewer.gui.panels.base import TimePanel, cfg_get
 from ibviewer.gui.panels.style import BLACK, COLOURED_SV, GREY, LegendSample, colour, dashed, pen
 from ibviewer.gui.panels.window_band import BAND_TIP, ShowsRankWindow, WindowBand
@@ -170,7 +171,9 @@ class SingularValuesPanel(TimePanel):
         now = float(tc[-1]) if tc is not None and len(tc) and np.isfinite(tc[-1]) else 0.0
         steps = int(cfg_get(cfg, "run.steps", 0) or 0)
         t_end = max(lr * steps, now) if steps else max(2 * now, 1000 * lr)
-        t, pred, halves = self.spectrum.get(targets, s0, depth, lr, t_end)
+        speed = flow_speed(str(cfg_get(cfg, "model.parametrization", "")))  # U Uᵀ: the depth-2 law, twice as fast
+        t, pred, halves = self.spectrum.get(targets, s0, depth, lr, t_end * speed)
+        t, halves = t / speed, halves / speed
         x = time_to_x(t, tc, sc, lr, self.x_mode, alpha)
         with np.errstate(divide="ignore", invalid="ignore"):
             ly = np.log10(pred)
