@@ -218,3 +218,19 @@ def test_product_models_train_on_symmetric_problems_too():
     e = Engine(cfg)
     e.step(20)
     assert np.isfinite(e.history.last()["loss"])
+
+
+def test_a_large_thin_symmetric_product_gets_its_top_values_exactly_from_its_factor():
+    """d = 400 with U of 400 x 8: the recorded values are the squared singular values of U (numpy's SVD)."""
+    cfg = symmetric("matrix_factorization", d=400, **{"model.width": 8, "run.dtype": "float64", "run.record_every": 1,
+                                                       "problem.singular_values": [3.0, 2.0, 1.0]})
+    e = Engine(cfg)
+    e.step(4)
+    u = np.array(e.params[0])
+    e.step(1)  # a step's row is recorded with the gradient the next step takes
+    row = e.history.last()
+    assert row["step"] == 4
+    sv = row["sv"]
+    want = np.linalg.svd(u, compute_uv=False) ** 2
+    np.testing.assert_allclose(sv[:8], want, rtol=1e-10)
+    assert np.all(sv[8:] == 0)

@@ -105,7 +105,8 @@ class RunMetrics:
             row.update(tensor_row(factors))
         elif p.ndim == 2:
             if self.top is not None:  # a large product: its top values (docs/science.md, "Metrics at large sizes")
-                s = thin_product_spectrum(factors, self.top.k) if cfg.parametrization == "product" else None
+                thin = {"product": factors, "symmetric": [factors[0].T, factors[0]]}.get(cfg.parametrization)
+                s = thin_product_spectrum(thin, self.top.k) if thin is not None else None  # U Uᵀ as W_2 W_1
                 s = self.top(p) if s is None else s
                 fro2 = float(np.vdot(p, p))
                 er = M.effective_ranks(s)
