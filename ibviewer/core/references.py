@@ -100,22 +100,12 @@ def min_nuclear_norm(
     ``project(Z)`` is the Euclidean projection onto the affine set {X : A(X) = y}.
     Iterates X = SVT(Z - U, 1/rho); Z = project(X + U); U += X - Z.
     """
-    z = project(np.zeros(shape))
-    u = np.zeros(shape)
-    x = z
-    for _ in range(iters):
-        w = z - u
+
+    def threshold(w):
         uu, s, vt = np.linalg.svd(w, full_matrices=False)
-        x = (uu * np.maximum(s - 1.0 / rho, 0.0)) @ vt
-        z_old = z
-        z = project(x + u)
-        u += x - z
-        primal = np.linalg.norm(x - z)
-        dual = rho * np.linalg.norm(z - z_old)
-        scale = max(1.0, np.linalg.norm(z))
-        if primal < tol * scale and dual < tol * scale:
-            break
-    return z
+        return (uu * np.maximum(s - 1.0 / rho, 0.0)) @ vt
+
+    return _admm(threshold, project, project(np.zeros(shape)), iters, rho, tol)
 
 
 def min_trace_psd(
@@ -129,15 +119,24 @@ def min_trace_psd(
     X = Z: X = project(Z - U); Z = the cone's projection of the symmetric part of X + U - I / rho (the
     proximal map of tr + the cone's indicator); U += X - Z.  Returns Z (positive semidefinite).
     """
-    eye = np.eye(d)
-    z = np.zeros((d, d))
-    u = np.zeros((d, d))
+    shift = np.eye(d) / rho
+
+    def cone(w):
+        evals, evecs = np.linalg.eigh(0.5 * (w + w.T) - shift)
+        return (evecs * np.maximum(evals, 0.0)) @ evecs.T
+
+    return _admm(project, cone, np.zeros((d, d)), iters, rho, tol)
+
+
+def _admm(x_step, z_step, z: np.ndarray, iters: int, rho: float, tol: float) -> np.ndarray:
+    """The scaled ADMM both references run: X = x_step(Z - U); Z = z_step(X + U); U += X - Z, from ``z`` and
+    U = 0, until the primal and dual residuals ||X - Z|| and rho ||Z - Z_old|| are below ``tol`` relative to
+    max(1, ||Z||).  Returns Z."""
+    u = np.zeros_like(z)
     for _ in range(iters):
-        x = project(z - u)
-        w = x + u - eye / rho
-        evals, evecs = np.linalg.eigh(0.5 * (w + w.T))
+        x = x_step(z - u)
         z_old = z
-        z = (evecs * np.maximum(evals, 0.0)) @ evecs.T
+        z = z_step(x + u)
         u += x - z
         primal = np.linalg.norm(x - z)
         dual = rho * np.linalg.norm(z - z_old)

@@ -90,6 +90,28 @@ def test_the_singular_values_theory_is_the_closed_form():
     np.testing.assert_allclose(10.0 ** hy, [2.0, 0.5])
 
 
+def test_the_theory_of_u_u_transpose_is_the_closed_form_at_twice_the_time():
+    """W = U Uᵀ: dσ/dt = 4σ(s − σ), the depth-2 closed form at time 2t, and half-times half as long."""
+    lr, alpha = 0.01, 1e-3
+    steps = np.arange(0, 2001, 50.0)
+    info = dict(INFO, cfg={"model": {"depth": 2, "init_scale": alpha, "parametrization": "symmetric"},
+                           "optimizer": {"lr": lr}, "run": {"steps": 2000}})
+    mirror = history_mirror({"step": steps, "time": lr * steps, "sv": np.full((len(steps), 3), alpha)})
+    panel = PANEL_CLASSES["singular_values"](x_mode="time")
+    panel.set_info(info)
+    panel.restore({"theory": True})
+    panel.update(DrawContext(Frame(mirror, "time"), None, "time"))
+    drawn = [c for c in panel.th_curves if c.isVisible() and c.yData is not None and len(c.yData)]
+    for s, c in zip((4.0, 1.0), drawn):
+        t = 2 * c.xData
+        with np.errstate(over="ignore", invalid="ignore"):
+            closed = s * np.exp(2 * s * t) / (np.exp(2 * s * t) - 1 + s / alpha)
+        np.testing.assert_allclose(10.0 ** c.yData, np.where(np.isfinite(closed), closed, s), rtol=1e-9)
+    assert c.xData[-1] >= lr * 2000  # the prediction spans the run
+    hx, _ = panel.th_marks.getData()
+    np.testing.assert_allclose(hx, [np.log(s / alpha - 1) / (4 * s) for s in (4.0, 1.0)])
+
+
 def changed(state: dict) -> dict:
     """Every choice of ``state`` set away from its default."""
     other = {"theory": True, "form": "stable", "layer": 2, "floor": False}
