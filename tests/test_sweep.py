@@ -98,6 +98,51 @@ def test_runs_are_grid_points_times_seeds_with_the_seed_on_data_and_init():
     assert cfg.to_dict() | {"meta": {}} == expected.to_dict() | {"meta": {}}
 
 
+TIED = {"model.init_scale": {"with": "model.depth", "values": [1e-3, 0.1]}}
+
+
+def test_a_tied_key_follows_its_grid_key_in_every_run_row_and_panel(tmp_path):
+    sweep = parse_sweep(small_dict(grid={"model.depth": [1, 2], "problem.rank": [1, 2]}, tied=TIED, seeds=1,
+                                   plot={"x": "problem.rank", "y": "seed", "metric": "relative_error"}))
+    points = sweep.points()
+    assert sweep.run_count == 4  # no axis of its own
+    assert {(dict(p.values)["model.depth"], dict(p.values)["model.init_scale"]) for p in points} == {
+        (1, 1e-3), (2, 0.1)}
+    assert sweep.config({"model.depth": 2, "problem.rank": 1}, 0).model.init_scale == 0.1
+    out = tmp_path / "out"
+    assert run_sweep(sweep, out, workers=0).ran == 4
+    rows = read_rows(out)
+    assert [(r["model.depth"], r["model.init_scale"]) for r in rows] == [(1, 1e-3)] * 2 + [(2, 0.1)] * 2
+    from ibviewer.core.phase import phase_grid
+    from ibviewer.core.sweep_results import read_spec
+
+    grid = phase_grid(sweep, rows)
+    assert [grid.facet_title(f) for f in range(2)] == ["model.depth = 1, model.init_scale = 0.001",
+                                                      "model.depth = 2, model.init_scale = 0.1"]
+    assert all(len(grid.rows(f, 0, ix)) == 1 for f in range(2) for ix in range(2))
+    assert read_spec(out).tied == {"model.init_scale": ("model.depth", [1e-3, 0.1])}  # kept in the folder
+    # a different tie is a different sweep: the folder does not resume it
+    other = parse_sweep(small_dict(grid={"model.depth": [1, 2], "problem.rank": [1, 2]}, seeds=1, plot=None,
+                                   tied={"model.init_scale": {"with": "model.depth", "values": [1e-3, 0.2]}}))
+    with pytest.raises(OSError, match="different sweep"):
+        run_sweep(other, out, workers=0)
+
+
+@pytest.mark.parametrize("tied, named", [
+    ({"model.init_scale": {"with": "model.width", "values": [1, 2]}}, "not a grid key"),
+    ({"model.init_scale": {"with": "model.depth", "values": [1e-3]}}, "give one per value of model.depth (2)"),
+    ({"model.init_scale": {"with": "model.depth", "values": [1e-3, -1]}}, "model.init_scale"),
+    ({"model.depth": {"with": "problem.rank", "values": [1, 2]}}, "tie it or sweep it"),
+    ({"run.seed": {"with": "model.depth", "values": [1, 2]}}, "cannot be tied"),
+    ({"model.init_scale": {"by": "model.depth", "values": [1, 2]}}, "tied.model.init_scale"),
+])
+def test_a_bad_tie_is_one_line_naming_the_key(tied, named):
+    with pytest.raises(ConfigError) as err:
+        parse_sweep(small_dict(grid={"model.depth": [1, 2], "problem.rank": [1, 2]}, tied=tied), "s.toml")
+    text = str(err.value)
+    assert "\n" not in text and named in text and text.startswith("s.toml"), text
+
+
 def test_ratio_keys_set_measurements_and_sparsity():
     sweep = parse_sweep({"preset": "hadamard_l1_bias", "problem": {"n": 50}, "steps": 10,
                          "grid": {"m/n": [0.4], "s/m": [0.3]}})

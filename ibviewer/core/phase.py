@@ -96,6 +96,10 @@ def phase_grid(sweep: Sweep, rows: list[dict[str, Any]], plot: PlotSpec | None =
     xs, ys = axes[plot.x], axes[plot.y]
     others = [k for k in sweep.grid if k not in (plot.x, plot.y)]
     facets = [tuple(zip(others, combo)) for combo in itertools.product(*(sweep.grid[k] for k in others))]
+    # a panel's title names the keys tied to its grid values too ("model.depth = 3, model.init_scale = 0.1")
+    facets = [facet + tuple((k, v) for k, v in sweep.tied_values(dict(facet)).items() if sweep.tied[k][0] in others)
+              for facet in facets]
+    others += [k for k, (by, _) in sweep.tied.items() if by in others]
     xi = {_key(v): i for i, v in enumerate(xs)}
     yi = {_key(v): i for i, v in enumerate(ys)}
     fi = {tuple(_key(v) for _, v in facet): i for i, facet in enumerate(facets)}

@@ -10,6 +10,9 @@ A SWEEP.toml holds
   for values drawn at random over the range, ``seed = K`` to draw others); two ratio keys of
   sparse recovery, ``"m/n"`` (sets ``problem.measurements`` to round(m/n * n)) and ``"s/m"`` (sets
   ``problem.sparsity`` to round(s/m * measurements)), draw phase diagrams on the axes of the literature;
+* ``[tied]`` (optional): keys whose value follows a grid key's, ``"model.init_scale" = { with = "model.depth",
+  values = [1e-3, 1e-3, 0.1] }`` (one value per value of that grid key, in its order): a setting that must change
+  with another, such as the initialization scale that suits each depth, without a grid axis of its own;
 * ``seeds``: how many seeds per grid point (seed k sets both ``problem.seed`` and ``run.seed`` to k, so the
   data and the initialization vary), or a list of seeds;
 * ``steps`` (optional): ``run.steps`` of every run;
@@ -27,7 +30,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +133,7 @@ class SweepSpec(BaseModel):
     optimizer: dict[str, Any] = Field(default_factory=dict)
     run: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any] | Span] = Field(min_length=1)
+    tied: dict[str, TiedSpec] = Field(default_factory=dict)
     seeds: int | list[int] = Field(default=1)
     steps: int | None = Field(default=None, ge=1)
     plot: PlotSpec | None = None
@@ -145,23 +149,32 @@ class SweepSpec(BaseModel):
         return v
 
 
+class TiedSpec(BaseModel):
+    """A key tied to a grid key: ``values[i]`` goes with the grid key's i-th value."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    with_: str = Field(alias="with")
+    values: list[Any] = Field(min_length=1)
+
+
 @dataclass(frozen=True)
 class RunPoint:
-    """One run of a sweep: its index, its grid values (grid key -> value, in grid order) and its seed."""
+    """One run of a sweep: its index, its grid values (grid key -> value, in grid order, then the tied keys'
+    values) and its seed."""
 
     index: int
     values: tuple[tuple[str, Any], ...]
     seed: int
 
     def columns(self) -> dict[str, Any]:
-        """The row's identifying columns: the grid keys under their names, and ``seed``."""
+        """The row's identifying columns: the grid (and tied) keys under their names, and ``seed``."""
         return {**dict(self.values), "seed": self.seed}
 
 
 @dataclass
 class Sweep:
     """A checked sweep: the base configuration (as a dict of its four tables), the grid's keys and values, the
-    seeds, the plot, and where it came from."""
+    seeds, the plot, where it came from, and the tied keys (tied key -> (grid key, one value per grid value))."""
 
     base: dict[str, Any]
     grid: dict[str, list[Any]]
@@ -169,6 +182,7 @@ class Sweep:
     plot: PlotSpec | None
     meta: dict[str, Any]
     source: str = ""
+    tied: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -183,13 +197,24 @@ class Sweep:
         out = []
         for combo in itertools.product(*self.grid.values()):
             values = tuple(zip(self.grid, combo))
+            values += tuple(self.tied_values(dict(values)).items())
             for seed in self.seeds:
                 out.append(RunPoint(len(out), values, seed))
         return out
 
+    def tied_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The tied keys' values at the grid ``values`` (those whose grid key ``values`` has)."""
+        out = {}
+        for key, (by, tied) in self.tied.items():
+            if by in values:
+                out[key] = tied[[repr(v) for v in self.grid[by]].index(repr(values[by]))]
+        return out
+
     def config(self, values: dict[str, Any], seed: int) -> Config:
-        """The configuration of the run at grid ``values`` with ``seed`` (see :func:`run_config`)."""
-        return run_config(self.base, values, seed)
+        """The configuration of the run at grid ``values`` (the tied keys follow) with ``seed`` (see
+        :func:`run_config`)."""
+        grid_values = {k: v for k, v in values.items() if k in self.grid}
+        return run_config(self.base, {**grid_values, **self.tied_values(grid_values)}, seed)
 
     def to_dict(self) -> dict[str, Any]:
         """What a results folder keeps of the sweep (``sweep.json``): enough to rebuild any run exactly."""
@@ -199,13 +224,16 @@ class Sweep:
             "seeds": self.seeds,
             "plot": None if self.plot is None else self.plot.model_dump(),
             "meta": self.meta,
+            "tied": {k: {"with": by, "values": v} for k, (by, v) in self.tied.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "") -> "Sweep":
         plot = data.get("plot")
+        tied = {k: (t["with"], list(t["values"])) for k, t in (data.get("tied") or {}).items()}  # (absent before)
         return cls(base=data["base"], grid={k: list(v) for k, v in data["grid"].items()}, seeds=list(data["seeds"]),
-                   plot=None if plot is None else PlotSpec(**plot), meta=dict(data.get("meta") or {}), source=source)
+                   plot=None if plot is None else PlotSpec(**plot), meta=dict(data.get("meta") or {}), source=source,
+                   tied=tied)
 
 
 def run_config(base: dict[str, Any], values: dict[str, Any], seed: int) -> Config:
@@ -268,6 +296,27 @@ def _grid_values(key: str, raw: list[Any] | Span, base: Config, source: str) -> 
     return checked
 
 
+def _tied_values(key: str, spec: TiedSpec, grid: dict[str, list[Any]], base: Config,
+                 source: str) -> tuple[str, list[Any]]:
+    """(the grid key, the values) of one tied key, each value read as its key declares it; ConfigError naming
+    the key otherwise."""
+    by = spec.with_
+    if key in grid:
+        raise ConfigError(f"{source}: tied.{key}: the key is a grid key too; tie it or sweep it, not both")
+    if key in RATIO_KEYS or key in ("problem.seed", "run.seed"):
+        raise ConfigError(f"{source}: tied.{key}: this key cannot be tied (ratio keys and seeds are set by the grid "
+                          "and the seeds)")
+    if by not in grid:
+        raise ConfigError(f"{source}: tied.{key}.with = {by!r} is not a grid key; grid keys are: {', '.join(grid)}")
+    if len(spec.values) != len(grid[by]):
+        raise ConfigError(f"{source}: tied.{key} has {len(spec.values)} values; give one per value of {by} "
+                          f"({len(grid[by])})")
+    try:
+        return by, [check_value(key, v) for v in spec.values]
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: tied: {exc}") from None
+
+
 def parse_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
     """A sweep from the tables of a SWEEP.toml; ConfigError (one line, naming the key) if any is wrong."""
     try:
@@ -285,6 +334,7 @@ def parse_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
     grid = {key: _grid_values(key, raw, base, source) for key, raw in spec.grid.items()}
     if ("s/m" in grid and "problem.sparsity" in grid) or ("m/n" in grid and "problem.measurements" in grid):
         raise ConfigError(f"{source}: grid: a ratio key and the key it sets cannot both be swept")
+    tied = {key: _tied_values(key, t, grid, base, source) for key, t in spec.tied.items()}
     seeds = list(range(spec.seeds)) if isinstance(spec.seeds, int) else list(spec.seeds)
     if spec.plot is not None:
         for axis in ("x", "y"):
@@ -296,7 +346,8 @@ def parse_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
             raise ConfigError(f"{source}: plot.x and plot.y must be two different grid keys")
     base_dict = base.to_dict()
     base_dict.pop("meta", None)
-    sweep = Sweep(base=base_dict, grid=grid, seeds=seeds, plot=spec.plot, meta=dict(spec.meta), source=source)
+    sweep = Sweep(base=base_dict, grid=grid, seeds=seeds, plot=spec.plot, meta=dict(spec.meta), source=source,
+                  tied=tied)
     if sweep.run_count > MAX_RUNS:
         raise ConfigError(f"{source}: the sweep has {sweep.run_count} runs; at most {MAX_RUNS} are allowed")
     return sweep

@@ -37,7 +37,7 @@ def _same(a: Any, b: Any) -> bool:
 def runs_of(sweep: Sweep) -> dict[str, Any]:
     """What decides a sweep's runs (the base, the grid, the seeds): a folder resumes only the same ones."""
     data = sweep.to_dict()
-    return {k: data[k] for k in ("base", "grid", "seeds")}
+    return {k: data[k] for k in ("base", "grid", "seeds", "tied")}
 
 
 def read_spec(folder: str | Path) -> Sweep:
@@ -72,7 +72,7 @@ def read_rows(folder: str | Path) -> list[dict[str, Any]]:
 def columns(sweep: Sweep, rows: list[dict[str, Any]]) -> list[str]:
     """The table's columns: the grid keys (and the keys a ratio sets), ``seed`` and the other scalars, then
     the distances to the references that any row has."""
-    keys = list(sweep.keys)
+    keys = list(sweep.keys) + list(sweep.tied)
     keys += [RATIO_KEYS[k].split(" ")[0] for k in sweep.keys if k in RATIO_KEYS]
     dists = sorted({k for r in rows for k in r if k.startswith("dist_")})
     return keys + list(SCALARS) + dists
