@@ -111,3 +111,12 @@ def fresh(qtbot, win) -> dict:
     """Back to step 0 of the default preset (reset, same seed), paused."""
     win.reset_run()
     return settle(qtbot, win, 0)
+
+
+def legend_text(panel) -> str:
+    """A panel's legend as a reader sees it: no tags, spaces for &nbsp;, a plain hyphen for the non-breaking one,
+    and without the zero-width word joiners that keep a line from breaking inside an entry."""
+    import re
+
+    text = re.sub("<[^>]+>", "", panel.legend_label.text())
+    return text.replace("&nbsp;", " ").replace("\u2011", "-").replace("\u2060", "")

@@ -1,7 +1,6 @@
 """Runs side by side in the app, sessions, settings, the gallery hook, theory overlays and own data."""
 
 import json
-import re
 import zipfile
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 from ibviewer.core.compare import RunGroup
 from ibviewer.core.config import DEFAULT_PRESET, build_config
 
-from .conftest import TIMEOUT_MS, settle
+from .conftest import TIMEOUT_MS, legend_text, settle
 
 STEPS = 300
 
@@ -27,7 +26,7 @@ def ready(qtbot, win, n_runs=None):
 
 
 def legend(panel) -> str:
-    return re.sub("<[^>]+>", "", panel.legend_label.text()).replace("&nbsp;", " ").replace("\u2011", "-")
+    return legend_text(panel)
 
 
 def all_done(win):

@@ -284,3 +284,31 @@ def test_the_coordinates_theory_at_step_0_on_a_log_axis_draws_nothing_and_warns_
         warnings.simplefilter("error")  # before, nanmax of the all-NaN x warned
         panel.update(DrawContext(frame, {"product": np.zeros(4), "step": 0}, "log_step"))
     assert len(panel.ref_marks["min_l1"].getData()[0]) == 0
+
+
+def test_a_legend_wraps_between_entries_never_inside_one(qapp):
+    """"σ1–σ3" and "Σσ^(2/N)" stay whole at every width: Qt would break after the en dash or the slash."""
+    from PySide6.QtGui import QTextDocument
+    from PySide6.QtWidgets import QLabel
+
+    from ibviewer.gui.panels.style import HtmlLegend
+
+    label = QLabel()
+    legend = HtmlLegend(label)
+    for name in ("U Uᵀ", "W₃W₂W₁", "σ1–σ3", "Σσ^(2/N)", "‖W‖_F"):
+        legend.addItem(pg.PlotCurveItem(pen=pg.mkPen("#1f77b4")), name)
+    html = label.text()
+    assert "<sub>" in html  # the tags the symbols make are left whole
+    doc = QTextDocument()
+    doc.setHtml(html)
+    for width in range(120, 400, 3):
+        doc.setTextWidth(width)
+        doc.documentLayout()
+        doc.size()
+        block, lines = doc.begin(), []
+        while block.isValid():
+            lay, text = block.layout(), block.text()
+            lines += [text[lay.lineAt(i).textStart():][: lay.lineAt(i).textLength()] for i in range(lay.lineCount())]
+            block = block.next()
+        inside = [t for t in lines if t.rstrip("\u2060 \u00a0").endswith(("–", "/", "(", "σ1"))]
+        assert not inside, (width, lines)

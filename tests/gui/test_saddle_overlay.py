@@ -10,7 +10,7 @@ from ibviewer.core.config import build_config
 from ibviewer.core.lasso import lasso_path
 from ibviewer.core.problems import make_problem
 from ibviewer.core.saddle import saddle_to_saddle
-from tests.gui.conftest import TIMEOUT_MS, settle
+from tests.gui.conftest import TIMEOUT_MS, legend_text, settle
 
 STEPS = 3000
 
@@ -45,7 +45,7 @@ def test_the_coordinates_panel_draws_the_limit_and_the_lasso_path(qtbot, window)
         lx, ly = coords.saddle.lasso[j].getData()
         assert len(lx) > 100 and lx.max() <= tau_end * (1 + 1e-12)
         np.testing.assert_allclose(ly, path.at(1 / (2 * lx))[:, i], atol=1e-12)
-    legend = coords.legend_label.text()
+    legend = legend_text(coords)
     assert "limit" in legend and "1/(2τ)" in legend
     # on the step axis the same staircase sits at τ ln(1/α) / η steps
     window.set_x_mode("step")
@@ -57,7 +57,7 @@ def test_the_coordinates_panel_draws_the_limit_and_the_lasso_path(qtbot, window)
     window.redraw()
     x, _ = coords.saddle.limit[0].getData()
     assert x is None or len(x) == 0
-    assert "1/(2τ)" not in coords.legend_label.text()
+    assert "1/(2τ)" not in legend_text(coords)
 
 
 def test_the_loss_panel_draws_the_limit_s_loss_and_jump_times(qtbot, window):
@@ -73,7 +73,7 @@ def test_the_loss_panel_draws_the_limit_s_loss_and_jump_times(qtbot, window):
     np.testing.assert_allclose(sorted(line.value() for line in loss.saddle.jumps), jumps, rtol=1e-12)
     _x, y = loss.saddle.loss.getData()
     np.testing.assert_allclose(10.0 ** y[::2], lim.losses[: len(jumps) + 1], rtol=1e-9)
-    assert "its jumps" in loss.legend_label.text().replace("&nbsp;", " ")
+    assert "its jumps" in legend_text(loss)
     loss.theory_box.setChecked(False)
     window.redraw()
     assert loss.saddle.jumps == []

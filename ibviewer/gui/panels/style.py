@@ -7,6 +7,7 @@ SI prefixes off; a line 2-3 pixels wide is drawn as shifted 1-pixel paths (:clas
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -161,6 +162,10 @@ class LegendSample:
         self.opts = {"pen": pen_}
 
 
+#: in a legend entry's rich text: a tag (kept as it is), or a character after which Qt would break the line
+_JOINABLE = re.compile(r"(<[^>]*>)|([–/])")
+
+
 class HtmlLegend:
     """A legend as one wrapped line of rich text in a QLabel above the plot (LegendItem's add/remove API)."""
 
@@ -197,8 +202,10 @@ class HtmlLegend:
         parts = []
         for item, name in self.entries:
             glyph, c = self._glyph(item)
-            # wrap between entries, not inside one (Qt breaks lines at a hyphen even inside <nobr>)
+            # wrap between entries, not inside one (Qt breaks lines at a hyphen, an en dash or a slash even inside
+            # <nobr>: "σ1–" at a line's end, "σ3" on the next); word joiners hold the dash and the slash in place
             label = symbols(name).replace(" ", "&nbsp;").replace("-", "\u2011")
+            label = _JOINABLE.sub(lambda m: m.group(1) or f"\u2060{m.group(2)}\u2060", label)
             parts.append(f'<nobr><span style="color:{c}; font-weight:bold">{glyph}</span>&nbsp;{label}</nobr>')
         self.label.setText(f'<span style="font-size:{self.pt:g}pt">' + " &nbsp; ".join(parts) + "</span>")
         self.label.setVisible(bool(parts))
