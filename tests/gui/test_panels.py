@@ -312,3 +312,21 @@ def test_a_legend_wraps_between_entries_never_inside_one(qapp):
             block = block.next()
         inside = [t for t in lines if t.rstrip("\u2060 \u00a0").endswith(("–", "/", "(", "σ1"))]
         assert not inside, (width, lines)
+
+
+def test_the_heatmap_titles_shorten_where_the_full_ones_would_overrun_their_images(qapp):
+    panel = PANEL_CLASSES["heatmap"]()
+    panel.set_info(dict(INFO, shape=(20, 20), target=np.eye(20)))
+    box = panel.box if hasattr(panel, "box") else panel.widget
+    titles = {}
+    for width in (1400, 260):
+        box.resize(width, 420)
+        box.show()
+        qapp.processEvents()
+        t = panel.title_t
+        titles[width] = t.textItem.toPlainText()
+        # what is drawn fits over its image and half of each gap
+        per_unit = panel.vb.width() / (panel.vb.viewRange()[0][1] - panel.vb.viewRange()[0][0])
+        assert t.textItem.boundingRect().width() - 8 <= 1.15 * 20 * per_unit  # (the item's margins: 4 px a side)
+    box.hide()
+    assert titles == {1400: "ground truth W*", 260: "W*"}

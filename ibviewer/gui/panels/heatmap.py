@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF
 
 from ibviewer.gui.panels.base import Panel
 from ibviewer.gui.panels.style import BLACK, FONT_PT, style_axis
@@ -37,6 +37,9 @@ class HeatmapPanel(Panel):
         for t in (self.title_w, self.title_t):
             t.setFont(f)
             self.vb.addItem(t, ignoreBounds=True)
+        #: each title in full and short ("ground truth W*", "W*"): the short one where the full one is wider than
+        #: its image and half the gaps beside it (it ran into the other title or under the colour bar)
+        self.titles = {self.title_w: ("current W", "W"), self.title_t: ("ground truth W*", "W*")}
         self.bar = pg.ColorBarItem(values=(-1, 1), colorMap=self.cmap, interactive=False, width=14)
         self.bar.setImageItem([self.img_w, self.img_t])
         self.glw.addItem(self.bar, row=0, col=1)
@@ -46,6 +49,7 @@ class HeatmapPanel(Panel):
         self.shape = (1, 1)
         #: the matrix's own shape (the images are placed over it, whatever their resolution); None: the image's
         self.extent: tuple[int, int] | None = None
+        self.vb.sigResized.connect(self._fit_titles)
 
     # ------------------------------------------------------------------ looks (app settings)
     def set_dark(self, on: bool) -> None:
@@ -64,6 +68,7 @@ class HeatmapPanel(Panel):
         f.setPointSizeF((FONT_PT + 1) * min(scale, 1.15))
         for t in (self.title_w, self.title_t):
             t.setFont(f)
+        self._fit_titles()
         tick = QFont()
         tick.setPointSizeF(FONT_PT * scale)
         self.bar.axis.setStyle(tickFont=tick)
@@ -79,6 +84,24 @@ class HeatmapPanel(Panel):
         self.title_w.setPos(c / 2, top)
         self.title_t.setPos(c + gap + c / 2, top)
         self.vb.setRange(xRange=(0, 2 * c + gap), yRange=(-0.18 * r, r), padding=0.02)
+        self._fit_titles()
+
+    def _set_title(self, item: pg.TextItem, full: str, short: str) -> None:
+        self.titles[item] = (full, short)
+        self._fit_titles()
+
+    def _fit_titles(self) -> None:
+        """Each title in full where it fits over its image (with half the gap on each side), else short."""
+        c = self.shape[1]
+        span = self.vb.viewRange()[0][1] - self.vb.viewRange()[0][0]
+        if span <= 0 or self.vb.width() <= 0:
+            return
+        room = (c + max(1.0, 0.15 * c)) * self.vb.width() / span  # pixels: the image and a gap's width
+        for item, (full, short) in self.titles.items():
+            metrics = QFontMetricsF(item.textItem.font())
+            text = full if metrics.horizontalAdvance(full) <= room else short
+            if item.textItem.toPlainText() != text:
+                item.setText(text)
 
     def set_info(self, info):
         super().set_info(info)
@@ -93,7 +116,7 @@ class HeatmapPanel(Panel):
             t = np.asarray(t, float)
             self.level = float(np.nanmax(np.abs(t))) or 1.0
             self.img_t.setImage(display_matrix(t), autoLevels=False, levels=(-self.level, self.level))
-            self.title_t.setText("ground truth W*")
+            self._set_title(self.title_t, "ground truth W*", "W*")
         elif info.get("observed") is not None and len(info["observed"]) == 3:
             # no ground truth (Razin-Cohen): the observed entries, the others blank
             rows, cols, vals = (np.asarray(a) for a in info["observed"])
@@ -101,19 +124,19 @@ class HeatmapPanel(Panel):
             m[rows, cols] = vals
             self.level = 1.0
             self.img_t.setImage(m, autoLevels=False, levels=(-self.level, self.level))
-            self.title_t.setText("observed entries")
+            self._set_title(self.title_t, "observed entries", "observed")
         else:
             self.level = 1.0
             self.img_t.clear()
-            self.title_t.setText("(no ground truth)")
+            self._set_title(self.title_t, "(no ground truth)", "(none)")
         self._place(shape)
         self.bar.setLevels(low=-self.level, high=self.level)
 
     def update(self, ctx: DrawContext) -> None:
         run = ctx.selected_run() if ctx.comparing else None
-        title = f"W of {run.name}" if run is not None else "current W"
-        if self.title_w.textItem.toPlainText() != title:
-            self.title_w.setText(title)
+        title = (f"W of {run.name}", run.name) if run is not None else ("current W", "W")
+        if self.titles[self.title_w] != title:
+            self._set_title(self.title_w, *title)
         p = ctx.product
         if p is None or np.ndim(p) != 2:
             return
