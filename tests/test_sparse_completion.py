@@ -56,6 +56,22 @@ def test_the_iterates_match_plain_autograd_gd_on_the_observed_entries(depth):
         assert np.allclose(mine, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+def test_the_symmetric_model_on_few_entries_steps_as_plain_autograd_gd():
+    e = _engine(2, **{"problem.symmetric": True, "model.parametrization": "symmetric"})
+    assert e.head.sparse is not None
+    data = e.problem.data
+    rows, cols = torch.as_tensor(data["rows"]), torch.as_tensor(data["cols"])
+    vals = torch.as_tensor(data["values"])
+    u = torch.tensor(np.asarray(e.params[0]), requires_grad=True)
+    for _ in range(40):
+        loss = 0.5 * (((u @ u.T)[rows, cols] - vals) ** 2).sum()
+        (g,) = torch.autograd.grad(loss, [u])
+        with torch.no_grad():
+            u -= 0.05 * g
+    e.step(40)
+    assert np.allclose(e.params[0], u.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_which_runs_take_the_sparse_gradient():
     assert takes_sparse_gradient("matrix_completion", (100, 100), int(SPARSE_FRACTION * 1e4), 2, "product", True)
     assert not takes_sparse_gradient("matrix_completion", (100, 100), int(SPARSE_FRACTION * 1e4) + 1, 2,
@@ -63,6 +79,7 @@ def test_which_runs_take_the_sparse_gradient():
     assert not takes_sparse_gradient("matrix_completion", (100, 100), 10, 1, "product", True)  # depth 1
     assert not takes_sparse_gradient("matrix_completion", (100, 100), 10, 2, "product", False)  # torch
     assert not takes_sparse_gradient("razin_cohen", (2, 2), 3, 3, "product", True)
+    assert takes_sparse_gradient("matrix_completion", (100, 100), 10, 2, "symmetric", True)
     assert _engine(2, observed=400).head.sparse is None  # 11 % observed
 
 

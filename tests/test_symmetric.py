@@ -95,15 +95,16 @@ def test_rank_one_references_of_symmetric_measurements_match_the_dense_ones():
 
 
 # ------------------------------------------------------------------------------------------ the model
-def test_gradient_matches_torch_autograd_for_one_run_and_a_stack():
+@pytest.mark.parametrize("d, width", [(6, 4), (40, 36)])  # a thin U (G U + Gᵀ U) and a wide one ((G + Gᵀ) U)
+def test_gradient_matches_torch_autograd_for_one_run_and_a_stack(d, width):
     torch = pytest.importorskip("torch")
-    cfg = symmetric(d=6, m=20, **{"model.width": 4})
+    cfg = symmetric(d=d, m=20, **{"model.width": width})
     p = make_problem(cfg)
     model = make_model(cfg, p)
     u = model.init(np.random.default_rng(0))[0]
-    assert u.shape == (6, 4)
+    assert u.shape == (d, width)
     rng = np.random.default_rng(1)
-    g = rng.standard_normal((6, 6))  # any dL/dP, not symmetric
+    g = rng.standard_normal((d, d))  # any dL/dP, not symmetric
     prod, cache = model.forward_and_cache([u])
     np.testing.assert_allclose(prod, u @ u.T)
     ut = torch.tensor(u, requires_grad=True)

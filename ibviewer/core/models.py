@@ -131,11 +131,19 @@ class SymmetricModel:
         (u,) = params
         return u @ (u.T if u.ndim == 2 else u.mT), None
 
-    @staticmethod
-    def grads(params, G, cache):
-        """dL/dU = (G + G^T) U (also for stacks of runs: arrays (R, d, k))."""
+    #: up to this width k the gradient is G U + G^T U (two thin products, 4 d^2 k flops) rather than (G + G^T) U:
+    #: forming G + G^T reads G transposed, a pass over d^2 entries that costs more than the second product when k is
+    #: small (at d = 2,000, k = 16 on one core: 17.7 ms against 3.5 ms); wider, the one product wins (docs/benchmarks.md)
+    THIN = 32
+
+    @classmethod
+    def grads(cls, params, G, cache):
+        """dL/dU = (G + G^T) U (also for stacks of runs: arrays (R, d, k); G may be a CSR matrix)."""
         (u,) = params
-        return [(G + (G.T if G.ndim == 2 else G.mT)) @ u]
+        gt = G.T if G.ndim == 2 else G.mT
+        if u.shape[-1] <= cls.THIN:
+            return [G @ u + gt @ u]
+        return [(G + gt) @ u]
 
 
 class PMPowerModel:
