@@ -134,11 +134,17 @@ def test_a_tied_key_follows_its_grid_key_in_every_run_row_and_panel(tmp_path):
     ({"model.init_scale": {"with": "model.depth", "values": [1e-3, -1]}}, "model.init_scale"),
     ({"model.depth": {"with": "problem.rank", "values": [1, 2]}}, "tie it or sweep it"),
     ({"run.seed": {"with": "model.depth", "values": [1, 2]}}, "cannot be tied"),
+    ({"problem.sparsity": {"with": "model.depth", "values": [1, 2]}, "grid": {"s/m": [0.2]}}, "cannot be tied"),
     ({"model.init_scale": {"by": "model.depth", "values": [1, 2]}}, "tied.model.init_scale"),
 ])
 def test_a_bad_tie_is_one_line_naming_the_key(tied, named):
+    tied = dict(tied)
+    grid = {"model.depth": [1, 2], "problem.rank": [1, 2], **tied.pop("grid", {})}
+    base = {"preset": "hadamard_l1_bias", "problem": {"n": 50}, "plot": None} if "s/m" in grid else {}
+    if base:
+        grid.pop("problem.rank")
     with pytest.raises(ConfigError) as err:
-        parse_sweep(small_dict(grid={"model.depth": [1, 2], "problem.rank": [1, 2]}, tied=tied), "s.toml")
+        parse_sweep(small_dict(grid=grid, tied=tied, **base), "s.toml")
     text = str(err.value)
     assert "\n" not in text and named in text and text.startswith("s.toml"), text
 

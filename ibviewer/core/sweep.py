@@ -296,16 +296,16 @@ def _grid_values(key: str, raw: list[Any] | Span, base: Config, source: str) -> 
     return checked
 
 
-def _tied_values(key: str, spec: TiedSpec, grid: dict[str, list[Any]], base: Config,
-                 source: str) -> tuple[str, list[Any]]:
+def _tied_values(key: str, spec: TiedSpec, grid: dict[str, list[Any]], source: str) -> tuple[str, list[Any]]:
     """(the grid key, the values) of one tied key, each value read as its key declares it; ConfigError naming
     the key otherwise."""
     by = spec.with_
     if key in grid:
         raise ConfigError(f"{source}: tied.{key}: the key is a grid key too; tie it or sweep it, not both")
-    if key in RATIO_KEYS or key in ("problem.seed", "run.seed"):
-        raise ConfigError(f"{source}: tied.{key}: this key cannot be tied (ratio keys and seeds are set by the grid "
-                          "and the seeds)")
+    set_by_ratio = {"problem.measurements": "m/n", "problem.sparsity": "s/m"}
+    if key in RATIO_KEYS or key in ("problem.seed", "run.seed") or set_by_ratio.get(key) in grid:
+        raise ConfigError(f"{source}: tied.{key}: this key cannot be tied (ratio keys, the keys they set and the "
+                          "seeds are set by the grid and the seeds)")
     if by not in grid:
         raise ConfigError(f"{source}: tied.{key}.with = {by!r} is not a grid key; grid keys are: {', '.join(grid)}")
     if len(spec.values) != len(grid[by]):
@@ -334,7 +334,7 @@ def parse_sweep(data: dict[str, Any], source: str = "sweep") -> Sweep:
     grid = {key: _grid_values(key, raw, base, source) for key, raw in spec.grid.items()}
     if ("s/m" in grid and "problem.sparsity" in grid) or ("m/n" in grid and "problem.measurements" in grid):
         raise ConfigError(f"{source}: grid: a ratio key and the key it sets cannot both be swept")
-    tied = {key: _tied_values(key, t, grid, base, source) for key, t in spec.tied.items()}
+    tied = {key: _tied_values(key, t, grid, source) for key, t in spec.tied.items()}
     seeds = list(range(spec.seeds)) if isinstance(spec.seeds, int) else list(spec.seeds)
     if spec.plot is not None:
         for axis in ("x", "y"):
