@@ -2,8 +2,8 @@
 
 Each case times, for the same factors and observed entries, one full-batch loss-and-gradient step of the engine's
 code paths: ``LossHead`` with the dense mask, and with ``sparse_gradient=True``, each followed by the model's
-gradient products, for the depth-2 product and for the symmetric U Uᵀ (on a symmetric problem).  ``ratio`` = dense seconds / sparse seconds (above 1: the sparse path is faster),
-measured in one run.  Usage: ``PYTHONPATH=$PWD python benchmarks/sparse_completion.py``.
+gradient products, for the depth-2 product and for the symmetric U Uᵀ (on a symmetric problem).  ``ratio`` =
+dense seconds / sparse seconds (above 1: the sparse path is faster), measured in one run.  Usage: ``PYTHONPATH=$PWD python benchmarks/sparse_completion.py``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def main() -> None:
 
         with threadpool_limits(1):
             times = {k: _best(lambda h=h: step(h)) for k, h in heads.items()}
-        print(json.dumps({"model": model_name, "d": d, "width": width, "observed_fraction": frac, "dense_ms": round(times["dense"] * 1e3, 2),
-                          "sparse_ms": round(times["sparse"] * 1e3, 2),
+        print(json.dumps({"model": model_name, "d": d, "width": width, "observed_fraction": frac,
+                          "dense_ms": round(times["dense"] * 1e3, 2), "sparse_ms": round(times["sparse"] * 1e3, 2),
                           "ratio": round(times["dense"] / times["sparse"], 2)}), flush=True)
 
 

@@ -169,9 +169,12 @@ def test_min_trace_psd_matches_an_independent_solver_where_it_is_not_the_ground_
     best = None
     for seed in range(6):
         x0 = np.random.default_rng(seed).standard_normal(16)
+        def measured(v):
+            lv = v.reshape(4, 4)
+            return a @ (lv @ lv.T).ravel() - y
+
         res = minimize(lambda v: float(v @ v), x0, jac=lambda v: 2 * v, method="SLSQP",
-                       constraints=[{"type": "eq", "fun": lambda v: a @ (v.reshape(4, 4) @ v.reshape(4, 4).T).ravel() - y}],
-                       options={"ftol": 1e-14, "maxiter": 2000})
+                       constraints=[{"type": "eq", "fun": measured}], options={"ftol": 1e-14, "maxiter": 2000})
         if res.success and (best is None or res.fun < best.fun):
             best = res
     lm = best.x.reshape(4, 4)

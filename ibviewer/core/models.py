@@ -132,8 +132,9 @@ class SymmetricModel:
         return u @ (u.T if u.ndim == 2 else u.mT), None
 
     #: up to this width k the gradient is G U + G^T U (two thin products, 4 d^2 k flops) rather than (G + G^T) U:
-    #: forming G + G^T reads G transposed, a pass over d^2 entries that costs more than the second product when k is
-    #: small (at d = 2,000, k = 16 on one core: 17.7 ms against 3.5 ms); wider, the one product wins (docs/benchmarks.md)
+    #: forming G + G^T reads G transposed, a pass over d^2 entries that costs more than the second product when k
+    #: is small (at d = 2,000, k = 16 on one core: 17.7 ms against 3.5 ms); wider, the one product wins
+    #: (docs/benchmarks.md)
     THIN = 32
 
     @classmethod

@@ -180,8 +180,9 @@ class ErrorsPanel(ShowsRankWindow, TimePanel):
     title = "Errors and distances"
     tooltip = ("Relative error ‖W − W*‖_F/‖W*‖_F to the ground truth and relative distance ‖W − W_ref‖/‖W_ref‖\n"
                "to each reference solution: min-ℓ2 (least norm), min-ℓ1 (basis pursuit), Q_α (Woodworth et al.),\n"
-               "min nuclear norm, min trace over the PSD matrices (W = U Uᵀ), max-margin direction; for x = u^N − v^N from u = v = α also the Bregman\n"
-               "divergences of the mirror potential from Q_α's minimiser (N = 2; falls to 0) and from x_ℓ1; log scale")
+               "min nuclear norm, min trace over the PSD matrices (W = U Uᵀ), max-margin direction; for\n"
+               "x = u^N − v^N from u = v = α also the Bregman divergences of the mirror potential from Q_α's\n"
+               "minimiser (N = 2; falls to 0) and from x_ℓ1; log scale")
     y_log = True
     y_label = "relative distance"
 
