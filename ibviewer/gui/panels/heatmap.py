@@ -94,8 +94,8 @@ class HeatmapPanel(Panel):
         """Each title in full where it fits over its image (with half the gap on each side), else short."""
         c = self.shape[1]
         span = self.vb.viewRange()[0][1] - self.vb.viewRange()[0][0]
-        if span <= 0 or self.vb.width() <= 0:
-            return
+        if not span > 0 or self.vb.width() <= 0 or self.vb.height() <= 0:
+            return  # laid out at no size yet (hidden, or a dock being floated): nothing to fit
         room = (c + max(1.0, 0.15 * c)) * self.vb.width() / span  # pixels: the image and a gap's width
         for item, (full, short) in self.titles.items():
             metrics = QFontMetricsF(item.textItem.font())
