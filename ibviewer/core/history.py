@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ibviewer.core.snapshots import SNAPSHOT_BUDGET, Snapshots, is_wide
+from ibviewer.core.snapshots import SNAPSHOT_BUDGET, Snapshots, is_wide, kept_when_thinned
 
 #: upper bound of the memory a history may take (bytes); the capacity shrinks for wide rows
 MEMORY_BUDGET = 200 * 2**20
@@ -74,8 +74,7 @@ class History:
         return thinned
 
     def _thin(self) -> None:
-        keep = self.capacity // 4
-        idx = np.concatenate([np.arange(keep), np.arange(keep, self.n, 2)])
+        idx = kept_when_thinned(self.capacity, self.n)
         for col in self.columns.values():
             col[: idx.size] = col[idx]
             if col.dtype.kind == "f":

@@ -28,6 +28,14 @@ def effective_ranks(s: np.ndarray) -> dict[str, float]:
     }
 
 
+def finite_or_none(v) -> float | None:
+    """``v`` as a float for JSON (``summary.json``), None where it is missing, NaN or infinite."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
 def numerical_rank(s: np.ndarray, tol: float) -> int:
     """Number of singular values above ``tol`` times the largest."""
     s = np.asarray(s, dtype=float)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ibviewer.core import metrics as M
 from ibviewer.core.metrics import target_spectrum
 
 #: the window: the steps at which the distance to M_r is at most this factor times its minimum
@@ -33,8 +34,8 @@ BEST_RANK_MAX_D = 500
 
 def numerical_rank(target: np.ndarray, rtol: float = 1e-9) -> int:
     """The rank of a clean ground truth: its singular values above ``rtol`` times the largest."""
-    s = target_spectrum(target)  # the event search asks twice a second: computed once per target
-    return int((s > rtol * max(float(s.max(initial=0.0)), 1e-300)).sum())
+    # the event search asks twice a second: the spectrum is computed once per target
+    return M.numerical_rank(target_spectrum(target), rtol)
 
 
 def best_rank_approximation(m: np.ndarray, r: int) -> np.ndarray:

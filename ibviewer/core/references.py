@@ -235,7 +235,9 @@ def _symmetric_measurements(problem: Problem) -> bool:
 _CACHE: dict[tuple, dict[str, np.ndarray]] = {}
 
 
-def _problem_key(problem: Problem) -> tuple:
+def problem_key(problem: Problem) -> tuple:
+    """What identifies a problem's data (its kind, shape, each array's sums, the kind of its measurements): the key
+    of the caches of what is solved once per problem (the references here, the sparse theory's limit)."""
     digest = tuple(
         (name, arr.shape, float(np.asarray(arr, float).sum()), float((np.asarray(arr, float) ** 2).sum()))
         for name, arr in sorted(problem.data.items())
@@ -252,7 +254,7 @@ def references(problem: Problem, *, alpha: float | None = None, parametrization:
     non-negative basis pursuit solution, the only sparse point such a run can reach (absent when no x >= 0 solves
     the measurements).
     """
-    key = _problem_key(problem)
+    key = problem_key(problem)
     refs = _CACHE.get(key)
     if refs is None:
         try:

@@ -235,10 +235,7 @@ def summary(e: Engine, last: dict[str, Any]) -> dict[str, Any]:
         out["balancedness"] = [_num(v) for v in np.asarray(last["balancedness"])]
         out["balance_drift"] = [_num(v) for v in np.asarray(last["balance_drift"])]
     out["references"] = {name: _num(last[f"dist_{name}"]) for name in e.refs if f"dist_{name}" in last}
-    for name in ("bregman_q_alpha", "bregman_l1"):
-        if name in last:
-            out[name] = _num(last[name])
-    for name in ("saddle_gap", "lasso_gap"):
+    for name in ("bregman_q_alpha", "bregman_l1", "saddle_gap", "lasso_gap"):
         if name in last:
             out[name] = _num(last[name])
     if e.metrics.theory is not None:
@@ -292,11 +289,7 @@ def derived_settings(e: Engine) -> list[str]:
     return notes
 
 
-def _num(v) -> float | None:
-    if v is None:
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
+_num = M.finite_or_none
 
 
 def mirror_geometry_summary(cfg, problem, x: np.ndarray) -> dict[str, Any]:

@@ -29,6 +29,13 @@ MIN_SNAPSHOTS = 2
 THIN_FROM = 4
 
 
+def kept_when_thinned(capacity: int, n: int) -> np.ndarray:
+    """The indices a full store of ``capacity`` rows (``n`` of them filled) keeps when it thins itself: its first
+    quarter (the early, log-spaced records) and every other later one."""
+    keep = max(capacity // 4, 1)
+    return np.concatenate([np.arange(keep), np.arange(keep, n, 2)])
+
+
 def is_wide(value: np.ndarray) -> bool:
     """Whether a per-record array is kept as a snapshot rather than in the rows."""
     return value.ndim >= 2 and value.size > WIDE_ELEMENTS
@@ -77,8 +84,7 @@ class Snapshots:
         self.n += 1
 
     def _thin(self) -> None:
-        keep = max(self.capacity // 4, 1)
-        idx = np.concatenate([np.arange(keep), np.arange(keep, self.n, 2)])
+        idx = kept_when_thinned(self.capacity, self.n)
         for col in self.columns.values():
             col[: idx.size] = col[idx]
             col[idx.size :] = np.nan

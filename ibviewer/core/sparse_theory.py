@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ibviewer.core.lasso import LassoPath, lasso_path
+from ibviewer.core.references import problem_key
 from ibviewer.core.saddle import SaddleLimit, saddle_to_saddle
 from ibviewer.core.theory import rescale_divisor
 
@@ -90,10 +91,10 @@ def sparse_theory(cfg: Any, problem: Any) -> SparseTheory | None:
     if got is None or "A" not in problem.data:
         return None
     rate, nonneg = got
-    A, y = np.asarray(problem.data["A"], float), np.asarray(problem.data["y"], float)
-    key = (A.shape, float(A.sum()), float((A * A).sum()), float(y.sum()), float((y * y).sum()), rate, nonneg)
+    key = problem_key(problem) + (rate, nonneg)
     hit = _CACHE.get(key)
     if hit is None:
+        A, y = np.asarray(problem.data["A"], float), np.asarray(problem.data["y"], float)
         try:
             limit = saddle_to_saddle(A, y, rate=rate, nonnegative=nonneg)
         except (RuntimeError, ValueError, ArithmeticError, np.linalg.LinAlgError):

@@ -26,6 +26,7 @@ import numpy as np
 
 from ibviewer.core import ops
 from ibviewer.core.config_fields import ConfigError
+from ibviewer.core.metrics import effective_ranks, finite_or_none
 
 if TYPE_CHECKING:  # pragma: no cover
     from ibviewer.core.config import Config, ProblemConfig
@@ -185,9 +186,7 @@ def tensor_ranks(norms: np.ndarray) -> dict[str, float]:
     total, top = float(n.sum()), float(n.max(initial=0.0))
     if not (total > 0 and math.isfinite(total)):
         return {"entropy": 0.0, "count": 0.0}
-    p = n / total
-    nz = p[p > 0]
-    return {"entropy": float(np.exp(-(nz * np.log(nz)).sum())), "count": float((n >= RANK_FRACTION * top).sum())}
+    return {"entropy": effective_ranks(n)["entropy"], "count": float((n >= RANK_FRACTION * top).sum())}
 
 
 def tensor_row(factors: list[np.ndarray]) -> dict[str, Any]:
@@ -203,16 +202,11 @@ def tensor_summary(last: dict[str, Any], p: ProblemConfig) -> dict[str, Any]:
     norms = np.sort(np.asarray(last["component_norms"], float))[::-1]
     truth = tensor_ranks(target_weights(p))
     return {
-        "component_norms": [float(v) if math.isfinite(v) else None for v in norms],
-        "tensor_rank": {"entropy": _num(last["tensor_erank"]), "count": _num(last["tensor_rank"])},
+        "component_norms": [finite_or_none(v) for v in norms],
+        "tensor_rank": {"entropy": finite_or_none(last["tensor_erank"]), "count": finite_or_none(last["tensor_rank"])},
         "target_tensor_rank": {"entropy": truth["entropy"], "count": truth["count"]},
         "target_component_norms": [float(v) for v in np.sort(target_weights(p))[::-1]],
     }
-
-
-def _num(v) -> float | None:
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 # ------------------------------------------------------------------------------------------------ events

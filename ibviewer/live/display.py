@@ -36,8 +36,7 @@ def display_matrix(p: np.ndarray, side: int = DISPLAY_SIDE) -> np.ndarray:
     rows, cols = -(-r // f), -(-c // f)
     padded = np.zeros((rows * f, cols * f), dtype=np.float64)
     padded[:r, :c] = p
-    counts = np.zeros((rows * f, cols * f))
-    counts[:r, :c] = 1.0
     sums = padded.reshape(rows, f, cols, f).sum(axis=(1, 3))
-    n = counts.reshape(rows, f, cols, f).sum(axis=(1, 3))
+    # entries per block: f x f, fewer in the last block row and column
+    n = np.outer(np.bincount(np.arange(r) // f), np.bincount(np.arange(c) // f))
     return (sums / n).astype(np.float32)

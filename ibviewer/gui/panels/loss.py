@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
 from ibviewer.gui.panels.base import SimpleTimePanel
-from ibviewer.gui.panels.saddle_overlay import JUMPS_TEXT, LIMIT_TEXT, SaddleOverlay, lines_for
+from ibviewer.gui.panels.saddle_overlay import SaddleOverlay, lines_for
 from ibviewer.gui.panels.style import colour, pen
 from ibviewer.live.ranges import floored, loss_floor
 
@@ -96,22 +96,16 @@ class LossPanel(SimpleTimePanel):
     def _saddle_legend(self) -> None:
         if self.legend_item is None:
             return
-        old = set(map(id, (e for e, _ in self.saddle_keys)))
-        self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in old]
-        self.saddle_keys = []
-        if self.theory and self.info.get("sparse_theory"):
-            self.saddle_keys = [(self.saddle.loss, LIMIT_TEXT),
-                                (self.saddle.jump_sample, JUMPS_TEXT)]
-            self.legend_item.entries += self.saddle_keys
-        if not self.comparing:
-            self.legend_item._render()
+        new = self.saddle.loss_legend_keys() if self.theory and self.info.get("sparse_theory") else []
+        self.legend_item.swap(self.saddle_keys, new, render=not self.comparing)
+        self.saddle_keys = new
 
     def draw_theory(self, frame):
         return self.saddle.draw_loss(lines_for(self, frame, []))
 
     def extra_legend_keys(self):
         if self.theory and self.info.get("sparse_theory") and self.x_mode == "rescaled":
-            return [(self.saddle.loss, LIMIT_TEXT), (self.saddle.jump_sample, JUMPS_TEXT)]
+            return self.saddle.loss_legend_keys()
         return []
 
     def draw(self, frame):

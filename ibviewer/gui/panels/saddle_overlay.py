@@ -106,6 +106,10 @@ class SaddleOverlay:
                 self.jumps.append(line)
         return [y[np.isfinite(y) & (y > y[0] - 12)]]
 
+    def loss_legend_keys(self) -> list[tuple[Any, str]]:
+        """The loss panel's legend entries: the limit's loss and its jump times."""
+        return [(self.loss, LIMIT_TEXT), (self.jump_sample, JUMPS_TEXT)]
+
     @staticmethod
     def legend_keys(theory: dict[str, Any]) -> list[tuple[Any, str]]:
         """The coordinates' legend entries for ``theory`` (``info["sparse_theory"]``)."""

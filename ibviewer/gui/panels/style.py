@@ -182,6 +182,14 @@ class HtmlLegend:
         self.entries = [e for e in self.entries if e[0] is not item]
         self._render()
 
+    def swap(self, old: list[tuple[Any, str]], new: list[tuple[Any, str]], render: bool = True) -> None:
+        """Entries ``old`` (an overlay's, as added before) replaced by ``new`` at the end; drawn again unless
+        ``render`` is False (a comparison draws its own legend)."""
+        gone = {id(item) for item, _ in old}
+        self.entries = [e for e in self.entries if id(e[0]) not in gone] + list(new)
+        if render:
+            self._render()
+
     @staticmethod
     def _glyph(item) -> tuple[str, str]:
         if isinstance(item, pg.ScatterPlotItem):

@@ -19,13 +19,12 @@ from ibviewer.live.series import RangeKeeper, finite_bounds, nan_joined
 VECTOR_REFS = (("q_alpha", "t", "Q_α minimiser"), ("min_l1", "x", "x_ℓ1"), ("min_l2", "s", "x_ℓ2"))
 
 
-
 def last_finite_x(x: np.ndarray) -> float | None:
     """The largest finite x of a frame (where the reference marks stand), or None when it has none: the first
     row at step 0 is NaN on a log axis, and nanmax of it warned."""
-    finite = np.asarray(x, float)
-    finite = finite[np.isfinite(finite)]
-    return float(finite.max()) if finite.size else None
+    bounds = finite_bounds(np.asarray(x, float))
+    return None if bounds is None else bounds[1]
+
 
 class CoordinatesPanel(TimePanel):
     name = "coordinates"
@@ -82,20 +81,15 @@ class CoordinatesPanel(TimePanel):
     def _ref_legend(self) -> None:
         if self.legend_item is None:
             return
-        marks = set(map(id, self.ref_marks.values()))
-        self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in marks]
-        saddle = set(map(id, (e for e, _ in self.saddle_keys)))
-        self.legend_item.entries = [e for e in self.legend_item.entries if id(e[0]) not in saddle]
-        self.saddle_keys = []
+        old = [(m, "") for m in self.ref_marks.values()] + self.saddle_keys
+        new, self.saddle_keys = [], []
         if self.theory:
             refs = self.info.get("refs", {})
-            self.legend_item.entries += [(self.ref_marks[k], text) for k, _, text in VECTOR_REFS if k in refs]
+            new = [(self.ref_marks[k], text) for k, _, text in VECTOR_REFS if k in refs]
             theory = self.info.get("sparse_theory")
             if theory:
                 self.saddle_keys = SaddleOverlay.legend_keys(theory)
-                self.legend_item.entries += self.saddle_keys
-        if not self.comparing:
-            self.legend_item._render()
+        self.legend_item.swap(old, new + self.saddle_keys, render=not self.comparing)
 
     def on_comparing(self, on):
         for k, line in enumerate(self.lines):
